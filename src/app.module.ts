@@ -1,0 +1,37 @@
+import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AppConfig } from './config/app.config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { loggerParams } from './logging/logger.options';
+
+export interface AppModuleOptions {
+  /** Where log lines go; stdout when unset. */
+  logStream?: DestinationStream;
+  /** Further modules to mount (tests add routes of their own this way). */
+  imports?: ModuleMetadata['imports'];
+}
+
+@Module({})
+export class AppModule {
+  /** The application for a configuration loaded (and validated) by loadConfig(). */
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          skipProcessEnv: true,
+          load: [() => config],
+        }),
+        LoggerModule.forRoot(loggerParams(config.logLevel, options.logStream)),
+        DatabaseModule,
+        HealthModule,
+        ...(options.imports ?? []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,132 @@
+import { resolve } from 'node:path';
+import { parseEnvironment } from './environment';
+import {
+  CLIENT_ID_VARIABLES,
+  loadDevelopmentSecrets,
+  SECRET_VARIABLES,
+  SecretName,
+  Secrets,
+  secretWeakness,
+} from './secrets';
+
+/** The bridge's configuration, typed and validated. Read it through ConfigService<AppConfig, true>. */
+export interface AppConfig {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** External base URL without a trailing slash. */
+  publicUrl: string;
+  /** PostgreSQL server; undefined means the embedded database in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  bodyLimit: number;
+  logLevel: string;
+  cookieSecret: string;
+  tokenEncryptionKey: string;
+  flowdock: {
+    apiUrl: string;
+    clientId: string;
+    clientSecret: string;
+    flowToken: string | undefined;
+  };
+  github: {
+    url: string;
+    apiUrl: string;
+    clientId: string;
+    clientSecret: string;
+    webhookSecret: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: AppConfig;
+  /** Things an operator should know, e.g. which secrets were generated. */
+  warnings: string[];
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/**
+ * Reads, validates and completes the configuration. In production a missing or
+ * weak secret is an error; elsewhere missing secrets are generated once into
+ * DATA_DIR. Throws ConfigError naming every offending variable.
+ */
+export function loadConfig(raw: Record<string, string | undefined> = process.env): LoadedConfig {
+  const { env, problems } = parseEnvironment(raw);
+  const warnings: string[] = [];
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  const port = env.PORT ?? 3000;
+  const dataDir = resolve(env.DATA_DIR ?? './data');
+
+  if (production && !env.PUBLIC_URL) {
+    problems.push('PUBLIC_URL: required in production (action, OAuth and challenge URLs use it)');
+  }
+
+  const given: Partial<Secrets> = {};
+  const missing: SecretName[] = [];
+  for (const name of [...SECRET_VARIABLES, ...CLIENT_ID_VARIABLES]) {
+    const value = env[name];
+    const isSecret = (SECRET_VARIABLES as readonly string[]).includes(name);
+    const weakness = isSecret ? secretWeakness(value) : value ? undefined : 'missing';
+    if (weakness === 'missing') {
+      if (production) problems.push(`${name}: required in production`);
+      else missing.push(name);
+    } else if (weakness) {
+      if (production) problems.push(`${name}: too weak (${weakness})`);
+      else warnings.push(`${name} is weak (${weakness}); production would refuse it`);
+      given[name] = value;
+    } else {
+      given[name] = value;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  let secrets = given as Secrets;
+  if (missing.length > 0) {
+    const generated = loadDevelopmentSecrets(dataDir, missing);
+    secrets = { ...generated.secrets, ...given } as Secrets;
+    if (generated.created.length > 0) {
+      warnings.push(
+        `Generated development values for ${generated.created.join(', ')} in ${dataDir}; ` +
+          'set them explicitly in production',
+      );
+    }
+  }
+
+  return {
+    warnings,
+    config: {
+      nodeEnv,
+      port,
+      host: env.HOST ?? '0.0.0.0',
+      publicUrl: trimSlash(env.PUBLIC_URL ?? `http://localhost:${port}`),
+      databaseUrl: env.DATABASE_URL,
+      dataDir,
+      bodyLimit: env.BODY_LIMIT ?? 1024 * 1024,
+      logLevel: env.LOG_LEVEL ?? 'info',
+      cookieSecret: secrets.COOKIE_SECRET,
+      tokenEncryptionKey: secrets.TOKEN_ENCRYPTION_KEY,
+      flowdock: {
+        apiUrl: trimSlash(env.FLOWDOCK_API_URL ?? 'https://api.flowdock.com'),
+        clientId: secrets.FLOWDOCK_CLIENT_ID,
+        clientSecret: secrets.FLOWDOCK_CLIENT_SECRET,
+        flowToken: env.FLOWDOCK_FLOW_TOKEN,
+      },
+      github: {
+        url: trimSlash(env.GITHUB_URL ?? 'https://github.com'),
+        apiUrl: trimSlash(env.GITHUB_API_URL ?? 'https://api.github.com'),
+        clientId: secrets.GITHUB_CLIENT_ID,
+        clientSecret: secrets.GITHUB_CLIENT_SECRET,
+        webhookSecret: secrets.GITHUB_WEBHOOK_SECRET,
+      },
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  Min,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const httpUrl = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+const databaseUrl = {
+  require_tld: false,
+  require_protocol: true,
+  protocols: ['postgres', 'postgresql'],
+};
+
+/**
+ * The environment variables the bridge reads, as they arrive. Every variable is
+ * a string or absent; this class checks their form. Secrets are checked for
+ * strength separately (see secrets.ts) because the rules depend on NODE_ENV.
+ */
+export class Environment {
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: 'development' | 'production' | 'test';
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  HOST?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(httpUrl)
+  PUBLIC_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(databaseUrl)
+  DATABASE_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  DATA_DIR?: string;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
+  BODY_LIMIT?: number;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(httpUrl)
+  FLOWDOCK_API_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  FLOWDOCK_CLIENT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  FLOWDOCK_CLIENT_SECRET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  FLOWDOCK_FLOW_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  COOKIE_SECRET?: string;
+
+  @IsOptional()
+  @IsString()
+  TOKEN_ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  GITHUB_WEBHOOK_SECRET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  GITHUB_CLIENT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  GITHUB_CLIENT_SECRET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(httpUrl)
+  GITHUB_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(httpUrl)
+  GITHUB_API_URL?: string;
+}
+
+/** Parses the raw environment; returns one readable line per bad variable. */
+export function parseEnvironment(raw: Record<string, string | undefined>): {
+  env: Environment;
+  problems: string[];
+} {
+  const env = plainToInstance(Environment, raw, { excludeExtraneousValues: false });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  return { env, problems: errors.map(describe) };
+}
+
+function describe(error: ValidationError): string {
+  // Name the variable and the rule, never the value: it may be a secret.
+  const rules = Object.values(error.constraints ?? {}).map((text) =>
+    text.replace(error.property, '').trim(),
+  );
+  return `${error.property}: ${rules.join('; ')}`;
+}

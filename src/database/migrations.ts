@@ -1,0 +1,7 @@
+import { InitialSchema1764300000000 } from './migrations/1764300000000-InitialSchema';
+
+/**
+ * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
+ * writes a new file; add its class here.
+ */
+export const migrations = [InitialSchema1764300000000];

@@ -1,0 +1,37 @@
+import { IncomingMessage } from 'node:http';
+import { redactUrl, requestId } from './logger.options';
+
+describe('redactUrl', () => {
+  it.each([
+    ['/authorization?claim=eyJabc.def.ghi', '/authorization?claim=[Redacted]'],
+    [
+      '/auth/flowdock/callback?code=c0de&state=s7ate',
+      '/auth/flowdock/callback?code=[Redacted]&state=[Redacted]',
+    ],
+    ['/x?access_token=t0k&page=2', '/x?access_token=[Redacted]&page=2'],
+    ['/x?CODE=c0de', '/x?CODE=[Redacted]'],
+    ['/x?%63ode=c0de', '/x?%63ode=[Redacted]'],
+    ['/x?page=2&sort=asc', '/x?page=2&sort=asc'],
+    ['/health/live', '/health/live'],
+    ['/x?code', '/x?code'],
+    ['/x?%E0%A4%A=1&state=s', '/x?%E0%A4%A=1&state=[Redacted]'],
+  ])('%s -> %s', (input, expected) => {
+    expect(redactUrl(input)).toBe(expected);
+  });
+});
+
+describe('requestId', () => {
+  const req = (id?: string) =>
+    ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as IncomingMessage;
+
+  it('keeps a well-formed incoming id', () => {
+    expect(requestId(req('abc-123_X.y'))).toBe('abc-123_X.y');
+  });
+
+  it.each([undefined, '', 'a b', 'x'.repeat(65), 'id\nforged-log-line'])(
+    'replaces %j with a fresh UUID',
+    (incoming) => {
+      expect(requestId(req(incoming))).toMatch(/^[0-9a-f-]{36}$/);
+    },
+  );
+});

@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
+import { createApp } from './app.factory';
+import { ConfigError, loadConfig } from './config/app.config';
+
+async function bootstrap(): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const { config, warnings } = loaded;
+  const app = await createApp(config);
+  const logger = app.get(Logger);
+  for (const warning of warnings) logger.warn(warning, 'Config');
+  // SIGTERM/SIGINT close the application: shutdown hooks run, the database
+  // pool closes, and the embedded database (if any) stops after it.
+  app.enableShutdownHooks();
+  await app.listen({ port: config.port, host: config.host });
+  logger.log(
+    `Listening on ${config.host}:${config.port} (public URL ${config.publicUrl}); ` +
+      `database: ${config.databaseUrl ? 'server' : `embedded in ${config.dataDir}`}`,
+    'Bootstrap',
+  );
+}
+
+bootstrap().catch((error: unknown) => {
+  process.stderr.write(
+    `The bridge failed to start: ${(error as Error)?.message ?? String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { createDataSource, runMigrations } from '../../src/database/data-source';
+import { EmbeddedPostgres } from '../../src/database/embedded-postgres';
+
+/**
+ * One fresh database for the whole run, with every migration applied once:
+ * a new database on the server named by TEST_DATABASE_URL, or an in-memory
+ * embedded PostgreSQL. Test files receive its URL as E2E_DATABASE_URL (PGlite
+ * cannot start inside a jest worker).
+ */
+export default async function globalSetup(): Promise<void> {
+  const server = process.env.TEST_DATABASE_URL;
+  let url: string;
+  if (server) {
+    const name = `bridge_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
+    const admin = new Client({ connectionString: server });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    const target = new URL(server);
+    target.pathname = `/${name}`;
+    url = target.toString();
+    globalThis.__E2E_DROP__ = async () => {
+      const client = new Client({ connectionString: server });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    };
+  } else {
+    const embedded = await EmbeddedPostgres.start(undefined);
+    url = embedded.url;
+    globalThis.__E2E_DROP__ = () => embedded.stop();
+  }
+
+  const dataSource = await createDataSource(url, '');
+  await dataSource.initialize();
+  await runMigrations(dataSource);
+  await dataSource.destroy();
+  process.env.E2E_DATABASE_URL = url;
+}
+
+declare global {
+  var __E2E_DROP__: (() => Promise<void>) | undefined;
+}
