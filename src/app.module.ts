@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppConfig } from './config/app.config';
+import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger.options';
@@ -28,6 +29,7 @@ export class AppModule {
           load: [() => config],
         }),
         LoggerModule.forRoot(loggerParams(config.logLevel, options.logStream)),
+        CryptoModule,
         DatabaseModule,
         HealthModule,
         ...(options.imports ?? []),

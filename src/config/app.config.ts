@@ -23,6 +23,8 @@ export interface AppConfig {
   logLevel: string;
   cookieSecret: string;
   tokenEncryptionKey: string;
+  /** Previous TOKEN_ENCRYPTION_KEY values, still accepted for decryption during rotation. */
+  tokenDecryptionKeys: string[];
   flowdock: {
     apiUrl: string;
     clientId: string;
@@ -114,6 +116,10 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       logLevel: env.LOG_LEVEL ?? 'info',
       cookieSecret: secrets.COOKIE_SECRET,
       tokenEncryptionKey: secrets.TOKEN_ENCRYPTION_KEY,
+      tokenDecryptionKeys: (env.TOKEN_DECRYPTION_KEYS ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
       flowdock: {
         apiUrl: trimSlash(env.FLOWDOCK_API_URL ?? 'https://api.flowdock.com'),
         clientId: secrets.FLOWDOCK_CLIENT_ID,

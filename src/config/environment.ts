@@ -98,6 +98,11 @@ export class Environment {
   @IsString()
   TOKEN_ENCRYPTION_KEY?: string;
 
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  TOKEN_DECRYPTION_KEYS?: string;
+
   @IsOptional()
   @IsString()
   GITHUB_WEBHOOK_SECRET?: string;
