@@ -43,7 +43,7 @@ describe('the bridge process', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bridge-process-'));
     const port = await freePort();
     const first = start({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
-    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 15_000);
+    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, first);
     const secrets = readFileSync(join(dataDir, 'secrets.json'), 'utf8');
 
     const second = start({ DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' });
@@ -51,7 +51,7 @@ describe('the bridge process', () => {
     expect(code).not.toBe(0);
     expect(second.output()).toContain(`in use by process ${first.child.pid}`);
     // The first one is unharmed.
-    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 2_000);
+    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, first);
 
     first.child.kill('SIGTERM');
     const stopped = await first.exited;
@@ -62,13 +62,13 @@ describe('the bridge process', () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
 
     const again = start({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
-    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 15_000);
+    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, again);
     again.child.kill('SIGTERM');
     await again.exited;
 
     expect(await installationId(dataDir)).toBe(id);
     expect(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).toBe(secrets);
-  }, 60_000);
+  }, 240_000);
 
   it('uses the server named by DATABASE_URL', async () => {
     const port = await freePort();
@@ -78,10 +78,10 @@ describe('the bridge process', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
     });
-    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 15_000);
+    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, p);
     p.child.kill('SIGTERM');
     await p.exited;
-  }, 30_000);
+  }, 120_000);
 
   it('refuses to start in production with secrets missing, naming every one', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bridge-process-'));
@@ -123,11 +123,11 @@ describe('the bridge process', () => {
 
     const port = await freePort();
     const bridge = start({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
-    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 15_000);
+    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, bridge);
     const blocked = show();
     expect((await blocked.exited).code).not.toBe(0);
     expect(blocked.output()).toContain('in use by process');
     bridge.child.kill('SIGTERM');
     await bridge.exited;
-  }, 60_000);
+  }, 240_000);
 });

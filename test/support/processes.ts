@@ -38,11 +38,25 @@ export function run(script: string, env: Record<string, string>, args: string[] 
   return { child, output: () => output, exited };
 }
 
-/** Polls GET url until it answers `status`, or throws after `timeoutMs`. */
-export async function waitForStatus(url: string, status: number, timeoutMs: number): Promise<void> {
+/**
+ * Polls GET url until it answers `status`. Throws when `process` exits first
+ * (with its output), or after `timeoutMs` — a limit for a hung process, not a
+ * performance assertion: a loaded CI machine may start slowly.
+ */
+export async function waitForStatus(
+  url: string,
+  status: number,
+  process?: Spawned,
+  timeoutMs = 90_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
+    if (process && process.child.exitCode !== null) {
+      throw new Error(
+        `exited with ${process.child.exitCode} before ${url} answered:\n${process.output()}`,
+      );
+    }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (res.status === status) return;
