@@ -221,6 +221,16 @@ export class FlowdockState {
     return message;
   }
 
+  /** How often each uuid arrived: above 1 is a resend (after a crash or a lost answer). */
+  uuidCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const message of this.messages) {
+      const uuid = message.body.uuid;
+      if (typeof uuid === 'string') counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   thread(sourceId: number, externalThreadId: string): SimThread | undefined {
     return this.threads.get(`${sourceId}:${externalThreadId}`);
   }

@@ -5,6 +5,12 @@ import { FlowdockActionGuard } from './flowdock-action.guard';
 import { FlowdockActionVerifier } from './flowdock-action.verifier';
 import { FlowdockChallenges } from './flowdock-challenge';
 import { FlowdockClient } from './flowdock-client';
+import { FlowdockDeliveryService } from './flowdock-delivery.service';
+import { FlowdockDeliveryWorker } from './flowdock-delivery.worker';
+import { FlowdockMessageEntity } from './flowdock-message.entity';
+import { FlowdockSourceEntity } from './flowdock-source.entity';
+import { FlowdockSourceService } from './flowdock-sources.service';
+import { FlowdockThreadEntity } from './flowdock-thread.entity';
 import { UsedActionToken } from './used-action-token.entity';
 import { UsedActionTokens } from './used-action-tokens';
 
@@ -14,13 +20,24 @@ import { UsedActionTokens } from './used-action-tokens';
  * challenge, thread rendering and the reliable delivery of messages.
  */
 @Module({
-  imports: [JwtModule.register({}), TypeOrmModule.forFeature([UsedActionToken])],
+  imports: [
+    JwtModule.register({}),
+    TypeOrmModule.forFeature([
+      UsedActionToken,
+      FlowdockSourceEntity,
+      FlowdockThreadEntity,
+      FlowdockMessageEntity,
+    ]),
+  ],
   providers: [
     FlowdockClient,
     FlowdockActionVerifier,
     UsedActionTokens,
     FlowdockActionGuard,
     FlowdockChallenges,
+    FlowdockSourceService,
+    FlowdockDeliveryService,
+    FlowdockDeliveryWorker,
   ],
   exports: [
     FlowdockClient,
@@ -28,6 +45,9 @@ import { UsedActionTokens } from './used-action-tokens';
     UsedActionTokens,
     FlowdockActionGuard,
     FlowdockChallenges,
+    FlowdockSourceService,
+    FlowdockDeliveryService,
+    FlowdockDeliveryWorker,
   ],
 })
 export class FlowdockModule {}
