@@ -41,7 +41,7 @@ export function benchEnvironment(
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
     DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'error',
     PUBLIC_URL: 'https://bridge.example.com',
     COOKIE_SECRET: 'bench-cookie-secret-0123456789abcdef0123456789',
     TOKEN_ENCRYPTION_KEY: 'bench-token-encryption-key-0123456789abcdef01',
