@@ -317,6 +317,35 @@ describe('Flowdock delivery across restarts and processes', () => {
     }
   });
 
+  it('shutdown waits for the send in flight and leaves nothing leased or lost', async () => {
+    const first = await bridge();
+    const s = await source(first);
+    sim.state.faults.push({ hangMs: 1000 });
+    const published = await publish(first, s.id, snapshot(), 'in flight at shutdown');
+    const pass = first.worker.runOnce({ sourceIds: [s.id] });
+    await sleep(100);
+    await first.t.app.close();
+    await expect(pass).resolves.toBe(1);
+    const second = await bridge();
+    try {
+      const rows: { status: string; lease_owner: string | null; last_error: string }[] =
+        await second.db.query(
+          `SELECT m.status, t.lease_owner, m.last_error FROM flowdock_message m
+           JOIN flowdock_thread t ON t.id = m.thread_id WHERE m.uuid = $1`,
+          [published.uuid],
+        );
+      expect(rows[0]).toMatchObject({ status: 'pending', lease_owner: null });
+      expect(rows[0].last_error).toMatch(/no answer within 300 ms/);
+      await second.db.query(`UPDATE flowdock_message SET available_at = now() WHERE uuid = $1`, [
+        published.uuid,
+      ]);
+      await drain(second, s.id);
+      expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
+    } finally {
+      await second.t.app.close();
+    }
+  });
+
   it('two workers share the queue: each message once, in order, threads end newest', async () => {
     const a = await bridge();
     const b = await bridge();

@@ -62,7 +62,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private readonly publicUrl: string;
   private readonly leaseMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<number> | undefined;
+  /** Passes in progress (the poller's, and any started through runOnce()). */
+  private readonly passes = new Set<Promise<number>>();
   private stopped = false;
 
   constructor(
@@ -83,19 +84,26 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     if (this.delivery.pollIntervalMs > 0) this.schedule(0);
   }
 
-  /** Stops polling and waits for the current pass, so no send is cut off by the pool closing. */
+  /** Stops polling and waits for the passes in progress, so no send is cut off by the pool closing. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.pass?.catch(() => undefined);
+    await Promise.allSettled([...this.passes]);
   }
 
   /**
    * One delivery pass over the due threads (of the given sources only, when
    * named: tests sharing a database use that); returns how many messages it settled.
    */
-  async runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
-    const threadIds = await this.leaseThreads(options.sourceIds);
+  runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
+    const pass = this.deliverDue(options.sourceIds);
+    this.passes.add(pass);
+    void pass.finally(() => this.passes.delete(pass)).catch(() => undefined);
+    return pass;
+  }
+
+  private async deliverDue(sourceIds: string[] | undefined): Promise<number> {
+    const threadIds = await this.leaseThreads(sourceIds);
     // Flow tokens decrypted once per pass, not per message.
     const tokens = new Map<string, Promise<string>>();
     const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
@@ -105,8 +113,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.pass = this.runOnce();
-      this.pass
+      this.runOnce()
         .catch((error: unknown) => {
           this.logger.error(`Delivery pass failed: ${(error as Error).message}`);
           return 0;
