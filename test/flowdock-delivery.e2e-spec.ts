@@ -233,15 +233,20 @@ describe('Flowdock delivery', () => {
     );
     expect(Number(rows[0].wait_ms)).toBeGreaterThan(20_000);
     expect(rows[0].last_error).toMatch(/rate limited/);
-    // The second message waits behind the first: order is kept.
+    // The second message waits behind the first: order is kept. Another thread
+    // of the same flow token waits too: Retry-After is about the token.
+    const other = await publish(b, s.id, snapshot(), 'other thread');
     await b.worker.runOnce({ sourceIds: [s.id] });
     expect(received(s.sim)).toHaveLength(0);
     // Time passes (the wait is moved forward instead of sleeping 30 s).
     await b.db.query(`UPDATE flowdock_message SET available_at = now() WHERE uuid = $1`, [
       first.uuid,
     ]);
+    await b.db.query(`UPDATE flowdock_source SET paused_until = now() WHERE id = $1`, [s.id]);
     await drain(b, s.id);
-    expect(received(s.sim).map((m) => m.body.title)).toEqual(['first', 'second']);
+    const titles = received(s.sim).map((m) => m.body.title);
+    expect(titles.filter((t) => t !== 'other thread')).toEqual(['first', 'second']);
+    expect(received(s.sim).map((m) => m.body.uuid)).toContain(other.uuid);
   });
 
   it('retries after a timeout', async () => {

@@ -37,6 +37,8 @@ interface NextMessage {
   sourceId: string;
   disabledReason: string | null;
   disabled: boolean;
+  /** The source waits for a Retry-After. */
+  paused: boolean;
   externalThreadId: string;
 }
 
@@ -48,7 +50,8 @@ interface NextMessage {
  * rendered from the thread's newest snapshot at that moment.
  *
  * Failures: 429 and transient ones wait (Retry-After, else exponential
- * backoff) and block the thread's later messages to keep order; after
+ * backoff) and block the thread's later messages to keep order; a 429's
+ * Retry-After pauses every thread of that source; after
  * FLOWDOCK_MAX_ATTEMPTS they are dead-lettered. Other 4xx dead-letter the
  * message with Flowdock's reason. 410 disables the source and dead-letters its
  * pending messages. A process that dies mid-send leaves a lease that expires;
@@ -132,6 +135,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
        UPDATE flowdock_thread SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
        WHERE id IN (
          SELECT t.id FROM flowdock_thread t
+         JOIN flowdock_source s ON s.id = t.source_id
+           AND (s.paused_until IS NULL OR s.paused_until <= now())
          JOIN LATERAL (
            SELECT m.id, m.available_at FROM flowdock_message m
            WHERE m.thread_id = t.id AND m.status = 'pending' ORDER BY m.id LIMIT 1
@@ -156,7 +161,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     try {
       for (let i = 0; i < MESSAGES_PER_LEASE && !this.stopped; i++) {
         const next = await this.nextMessage(threadId);
-        if (!next || !next.due) break;
+        if (!next || !next.due || next.paused) break;
         const outcome = await this.deliver(next, tokens);
         settled++;
         if (outcome === 'stop') break;
@@ -254,6 +259,15 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
        WHERE id = $1 AND status = 'pending'`,
       [next.id, attempts, reason, delay],
     );
+    if (error instanceof FlowdockRateLimitedError && error.retryAfterMs !== undefined) {
+      // Retry-After is about the flow token, not this thread: pause the whole source.
+      await this.dataSource.query(
+        `UPDATE flowdock_source
+         SET paused_until = greatest(coalesce(paused_until, now()), now() + $2 * interval '1 millisecond')
+         WHERE id = $1`,
+        [next.sourceId, error.retryAfterMs],
+      );
+    }
     this.logger.log(`Retrying ${where} in ${delay} ms (attempt ${attempts}): ${reason}`);
     return false;
   }
@@ -281,7 +295,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private async nextMessage(threadId: string): Promise<NextMessage | undefined> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT m.id, m.uuid, m.event, m.attempts, m.available_at <= now() AS due,
-              t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason
+              t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
+              coalesce(s.paused_until > now(), false) AS paused
        FROM flowdock_message m
        JOIN flowdock_thread t ON t.id = m.thread_id
        JOIN flowdock_source s ON s.id = t.source_id
@@ -303,6 +318,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       externalThreadId: row.external_thread_id as string,
       disabled: row.disabled_at !== null,
       disabledReason: row.disabled_reason as string | null,
+      paused: row.paused as boolean,
     };
   }
 }
