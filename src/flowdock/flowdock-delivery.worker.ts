@@ -17,30 +17,17 @@ import {
   FlowdockRateLimitedError,
   FlowdockRefusedError,
 } from './flowdock-errors';
+import { FlowdockOutbox, OutboxMessage } from './flowdock-outbox';
 import { FlowdockSourceService } from './flowdock-sources.service';
-import { renderMessage, ThreadEvent } from './thread-rendering';
-import { ThreadSnapshot } from './thread-snapshot';
+import { renderMessage } from './thread-rendering';
 
 /** Threads one worker delivers at the same time. */
 const CONCURRENT_THREADS = 16;
 /** Messages delivered for one thread before its lease is given back to the pool. */
 const MESSAGES_PER_LEASE = 50;
 
-interface NextMessage {
-  id: string;
-  threadId: string;
-  uuid: string;
-  event: ThreadEvent;
-  attempts: number;
-  due: boolean;
-  snapshot: ThreadSnapshot;
-  sourceId: string;
-  disabledReason: string | null;
-  disabled: boolean;
-  /** The source waits for a Retry-After. */
-  paused: boolean;
-  externalThreadId: string;
-}
+/** After an attempt: the thread's next message may follow ('next'), or the thread waits ('stop'). */
+type Outcome = 'next' | 'stop';
 
 /**
  * Posts the outbox to Flowdock, at least once, in order per thread. Each pass
@@ -51,11 +38,11 @@ interface NextMessage {
  *
  * Failures: 429 and transient ones wait (Retry-After, else exponential
  * backoff) and block the thread's later messages to keep order; a 429's
- * Retry-After pauses every thread of that source; after
- * FLOWDOCK_MAX_ATTEMPTS they are dead-lettered. Other 4xx dead-letter the
- * message with Flowdock's reason. 410 disables the source and dead-letters its
- * pending messages. A process that dies mid-send leaves a lease that expires;
- * the message is then resent with the same uuid.
+ * Retry-After pauses every thread of that source; after FLOWDOCK_MAX_ATTEMPTS
+ * they are dead-lettered. Other 4xx dead-letter the message with Flowdock's
+ * reason. 410 disables the source and dead-letters its pending messages. A
+ * process that dies mid-send leaves a lease that expires; the message is then
+ * resent with the same uuid.
  */
 @Injectable()
 export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -71,6 +58,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: FlowdockOutbox,
     private readonly client: FlowdockClient,
     private readonly sources: FlowdockSourceService,
     config: ConfigService<AppConfig, true>,
@@ -105,14 +93,6 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     return pass;
   }
 
-  private async deliverDue(sourceIds: string[] | undefined): Promise<number> {
-    const threadIds = await this.leaseThreads(sourceIds);
-    // Flow tokens decrypted once per pass, not per message.
-    const tokens = new Map<string, Promise<string>>();
-    const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
-    return settled.reduce((a, b) => a + b, 0);
-  }
-
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -128,29 +108,17 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     this.timer.unref();
   }
 
-  private async leaseThreads(sourceIds?: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      // Wrapped in a CTE so the driver returns the rows, as for a SELECT.
-      `WITH leased AS (
-       UPDATE flowdock_thread SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
-       WHERE id IN (
-         SELECT t.id FROM flowdock_thread t
-         JOIN flowdock_source s ON s.id = t.source_id
-           AND (s.paused_until IS NULL OR s.paused_until <= now())
-         JOIN LATERAL (
-           SELECT m.id, m.available_at FROM flowdock_message m
-           WHERE m.thread_id = t.id AND m.status = 'pending' ORDER BY m.id LIMIT 1
-         ) head ON true
-         WHERE head.available_at <= now() AND (t.lease_until IS NULL OR t.lease_until < now())
-           AND ($4::uuid[] IS NULL OR t.source_id = ANY($4::uuid[]))
-         ORDER BY head.id LIMIT $3
-         FOR UPDATE OF t SKIP LOCKED
-       )
-       RETURNING id)
-       SELECT id FROM leased`,
-      [this.workerId, this.leaseMs, CONCURRENT_THREADS, sourceIds ?? null],
+  private async deliverDue(sourceIds: string[] | undefined): Promise<number> {
+    const threadIds = await this.outbox.leaseThreads(
+      this.workerId,
+      this.leaseMs,
+      CONCURRENT_THREADS,
+      sourceIds,
     );
-    return rows.map((row) => String(row.id));
+    // Flow tokens decrypted once per pass, not per message.
+    const tokens = new Map<string, Promise<string>>();
+    const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
+    return settled.reduce((a, b) => a + b, 0);
   }
 
   private async deliverThread(
@@ -160,165 +128,98 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     let settled = 0;
     try {
       for (let i = 0; i < MESSAGES_PER_LEASE && !this.stopped; i++) {
-        const next = await this.nextMessage(threadId);
+        const next = await this.outbox.nextMessage(threadId);
         if (!next || !next.due || next.paused) break;
         const outcome = await this.deliver(next, tokens);
         settled++;
         if (outcome === 'stop') break;
-        if (outcome === 'next' && !(await this.renewLease(threadId))) break;
       }
     } catch (error) {
       this.logger.error(`Delivering thread ${threadId} failed: ${(error as Error).message}`);
     } finally {
-      await this.dataSource
-        .query(
-          `UPDATE flowdock_thread SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2`,
-          [threadId, this.workerId],
-        )
-        .catch(() => undefined);
+      await this.outbox.releaseLease(threadId, this.workerId).catch(() => undefined);
     }
     return settled;
   }
 
-  /**
-   * Sends one message. 'renewed': sent, and the lease renewed in the same
-   * statement; 'next': settled otherwise, the next message may follow; 'stop':
-   * the thread waits (retry later, or the lease is lost).
-   */
   private async deliver(
-    next: NextMessage,
+    next: OutboxMessage,
     tokens: Map<string, Promise<string>>,
-  ): Promise<'renewed' | 'next' | 'stop'> {
+  ): Promise<Outcome> {
     if (next.disabled) {
-      await this.markDead(next.id, `The source is disabled: ${next.disabledReason ?? 'disabled'}`);
-      return 'next';
+      await this.outbox.markDead(
+        next.id,
+        `The source is disabled: ${next.disabledReason ?? 'disabled'}`,
+      );
+      return this.renew(next);
     }
     try {
-      let flowToken = tokens.get(next.sourceId);
-      if (!flowToken) {
-        flowToken = this.sources.flowToken(next.sourceId);
-        tokens.set(next.sourceId, flowToken);
-        flowToken.catch(() => tokens.delete(next.sourceId));
-      }
       await this.client.postMessage(
-        await flowToken,
+        await this.flowToken(next.sourceId, tokens),
         renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl),
       );
     } catch (error) {
-      return (await this.handleFailure(next, error)) ? 'next' : 'stop';
+      return (await this.handleFailure(next, error)) ? this.renew(next) : 'stop';
     }
-    const renewed: unknown[] = await this.dataSource.query(
-      `WITH sent AS (
-         UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
-         WHERE id = $1 AND status = 'pending'),
-       renewed AS (
-         UPDATE flowdock_thread SET lease_until = now() + $4 * interval '1 millisecond'
-         WHERE id = $2 AND lease_owner = $3 RETURNING id)
-       SELECT id FROM renewed`,
-      [next.id, next.threadId, this.workerId, this.leaseMs],
-    );
-    return renewed.length === 1 ? 'renewed' : 'stop';
+    return (await this.outbox.markSentAndRenew(next, this.workerId, this.leaseMs))
+      ? 'next'
+      : 'stop';
   }
 
-  private async handleFailure(next: NextMessage, error: unknown): Promise<boolean> {
+  private async renew(next: OutboxMessage): Promise<Outcome> {
+    return (await this.outbox.renewLease(next.threadId, this.workerId, this.leaseMs))
+      ? 'next'
+      : 'stop';
+  }
+
+  private flowToken(sourceId: string, tokens: Map<string, Promise<string>>): Promise<string> {
+    let flowToken = tokens.get(sourceId);
+    if (!flowToken) {
+      flowToken = this.sources.flowToken(sourceId);
+      tokens.set(sourceId, flowToken);
+      flowToken.catch(() => tokens.delete(sourceId));
+    }
+    return flowToken;
+  }
+
+  /** Records a failed attempt; true when the thread's next message may follow now. */
+  private async handleFailure(next: OutboxMessage, error: unknown): Promise<boolean> {
     const reason = (error as Error)?.message ?? String(error);
     const where = `message ${next.uuid} of ${next.externalThreadId}`;
     if (error instanceof FlowdockGoneError) {
       const why = `Flowdock answered 410 Gone: the source was removed in Flowdock (${error.flowdockMessage})`;
       await this.dataSource.transaction(async (manager) => {
         await this.sources.disable(next.sourceId, why, manager);
-        await manager.query(
-          `UPDATE flowdock_message m SET status = 'dead', dead_at = now(), last_error = $2
-           FROM flowdock_thread t
-           WHERE t.id = m.thread_id AND t.source_id = $1 AND m.status = 'pending'`,
-          [next.sourceId, `The source is disabled: ${why}`],
+        await this.outbox.deadLetterSource(
+          manager,
+          next.sourceId,
+          `The source is disabled: ${why}`,
         );
       });
       this.logger.warn(`Disabled Flowdock source ${next.sourceId}: ${why}`);
       return false;
     }
     if (error instanceof FlowdockRefusedError) {
-      await this.markDead(next.id, reason);
+      await this.outbox.markDead(next.id, reason);
       this.logger.warn(`Dead-lettered ${where}: ${reason}`);
       return true;
     }
     const attempts = next.attempts + 1;
     if (attempts >= this.delivery.maxAttempts) {
-      await this.markDead(next.id, `Gave up after ${attempts} attempts: ${reason}`);
+      await this.outbox.markDead(next.id, `Gave up after ${attempts} attempts: ${reason}`);
       this.logger.warn(`Dead-lettered ${where} after ${attempts} attempts: ${reason}`);
       return false;
     }
+    const retryAfterMs = error instanceof FlowdockRateLimitedError ? error.retryAfterMs : undefined;
     const delay = retryDelayMs(attempts, {
       baseMs: this.delivery.retryBaseMs,
       maxMs: this.delivery.retryMaxMs,
-      retryAfterMs: error instanceof FlowdockRateLimitedError ? error.retryAfterMs : undefined,
+      retryAfterMs,
     });
-    await this.dataSource.query(
-      `UPDATE flowdock_message SET attempts = $2, last_error = $3,
-         available_at = now() + $4 * interval '1 millisecond'
-       WHERE id = $1 AND status = 'pending'`,
-      [next.id, attempts, reason, delay],
-    );
-    if (error instanceof FlowdockRateLimitedError && error.retryAfterMs !== undefined) {
-      // Retry-After is about the flow token, not this thread: pause the whole source.
-      await this.dataSource.query(
-        `UPDATE flowdock_source
-         SET paused_until = greatest(coalesce(paused_until, now()), now() + $2 * interval '1 millisecond')
-         WHERE id = $1`,
-        [next.sourceId, error.retryAfterMs],
-      );
-    }
+    await this.outbox.scheduleRetry(next.id, attempts, reason, delay);
+    // Retry-After is about the flow token, not this thread: pause the whole source.
+    if (retryAfterMs !== undefined) await this.outbox.pauseSource(next.sourceId, retryAfterMs);
     this.logger.log(`Retrying ${where} in ${delay} ms (attempt ${attempts}): ${reason}`);
     return false;
-  }
-
-  private async markDead(messageId: string, reason: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE flowdock_message SET status = 'dead', dead_at = now(), attempts = attempts + 1, last_error = $2
-       WHERE id = $1 AND status = 'pending'`,
-      [messageId, reason],
-    );
-  }
-
-  private async renewLease(threadId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH renewed AS (
-         UPDATE flowdock_thread SET lease_until = now() + $3 * interval '1 millisecond'
-         WHERE id = $1 AND lease_owner = $2 RETURNING id)
-       SELECT id FROM renewed`,
-      [threadId, this.workerId, this.leaseMs],
-    );
-    return rows.length === 1;
-  }
-
-  /** The thread's oldest pending message with the thread's newest snapshot and its source's state. */
-  private async nextMessage(threadId: string): Promise<NextMessage | undefined> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT m.id, m.uuid, m.event, m.attempts, m.available_at <= now() AS due,
-              t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
-              coalesce(s.paused_until > now(), false) AS paused
-       FROM flowdock_message m
-       JOIN flowdock_thread t ON t.id = m.thread_id
-       JOIN flowdock_source s ON s.id = t.source_id
-       WHERE m.thread_id = $1 AND m.status = 'pending'
-       ORDER BY m.id LIMIT 1`,
-      [threadId],
-    );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      id: String(row.id),
-      threadId,
-      uuid: row.uuid as string,
-      event: row.event as ThreadEvent,
-      attempts: row.attempts as number,
-      due: row.due as boolean,
-      snapshot: row.snapshot as ThreadSnapshot,
-      sourceId: row.source_id as string,
-      externalThreadId: row.external_thread_id as string,
-      disabled: row.disabled_at !== null,
-      disabledReason: row.disabled_reason as string | null,
-      paused: row.paused as boolean,
-    };
   }
 }

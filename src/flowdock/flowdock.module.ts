@@ -8,6 +8,7 @@ import { FlowdockClient } from './flowdock-client';
 import { FlowdockDeliveryService } from './flowdock-delivery.service';
 import { FlowdockDeliveryWorker } from './flowdock-delivery.worker';
 import { FlowdockMessageEntity } from './flowdock-message.entity';
+import { FlowdockOutbox } from './flowdock-outbox';
 import { FlowdockSourceEntity } from './flowdock-source.entity';
 import { FlowdockSourceService } from './flowdock-sources.service';
 import { FlowdockThreadEntity } from './flowdock-thread.entity';
@@ -38,6 +39,7 @@ import { UsedActionTokens } from './used-action-tokens';
     FlowdockSourceService,
     FlowdockDeliveryService,
     FlowdockDeliveryWorker,
+    FlowdockOutbox,
   ],
   exports: [
     FlowdockClient,
