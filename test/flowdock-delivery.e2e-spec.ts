@@ -122,6 +122,7 @@ describe('Flowdock sources', () => {
     expect(rows[0].flow_token_encrypted).not.toContain(token);
     expect(await b.sources.flowToken(first.id)).toBe(token);
     expect(await b.sources.get('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    await expect(b.sources.register({ flowToken: '  ' })).rejects.toMatchObject({ status: 400 });
   });
 
   it('registers FLOWDOCK_FLOW_TOKEN at start as the default source', async () => {

@@ -1,4 +1,10 @@
-import { Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BadRequestException,
+  Injectable,
+  Logger,
+  NotFoundException,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
@@ -78,7 +84,8 @@ export class FlowdockSourceService implements OnApplicationBootstrap {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<FlowdockSourceRecord> {
     const flowToken = input.flowToken.trim();
-    if (flowToken === '') throw new Error('A flow token is required to register a Flowdock source');
+    if (flowToken === '')
+      throw new BadRequestException('A flow token is required to register a Flowdock source');
     const hash = hashToken(flowToken);
     const id = randomUUID();
     await manager.query(
