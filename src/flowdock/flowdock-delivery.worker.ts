@@ -1,0 +1,225 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app.config';
+import { retryDelayMs } from './delivery-backoff';
+import { FlowdockClient } from './flowdock-client';
+import {
+  FlowdockGoneError,
+  FlowdockRateLimitedError,
+  FlowdockRefusedError,
+} from './flowdock-errors';
+import { FlowdockOutbox, OutboxMessage } from './flowdock-outbox';
+import { FlowdockSourceService } from './flowdock-sources.service';
+import { renderMessage } from './thread-rendering';
+
+/** Threads one worker delivers at the same time. */
+const CONCURRENT_THREADS = 16;
+/** Messages delivered for one thread before its lease is given back to the pool. */
+const MESSAGES_PER_LEASE = 50;
+
+/** After an attempt: the thread's next message may follow ('next'), or the thread waits ('stop'). */
+type Outcome = 'next' | 'stop';
+
+/**
+ * Posts the outbox to Flowdock, at least once, in order per thread. Each pass
+ * leases due threads (FOR UPDATE SKIP LOCKED + a lease in the row, so several
+ * bridge processes share the work and never deliver one thread at the same
+ * time), and for each thread sends its pending messages oldest first, each
+ * rendered from the thread's newest snapshot at that moment.
+ *
+ * Failures: 429 and transient ones wait (Retry-After, else exponential
+ * backoff) and block the thread's later messages to keep order; a 429's
+ * Retry-After pauses every thread of that source; after FLOWDOCK_MAX_ATTEMPTS
+ * they are dead-lettered. Other 4xx dead-letter the message with Flowdock's
+ * reason. 410 disables the source and dead-letters its pending messages. A
+ * process that dies mid-send leaves a lease that expires; the message is then
+ * resent with the same uuid.
+ */
+@Injectable()
+export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('FlowdockDelivery');
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly delivery: AppConfig['flowdock']['delivery'];
+  private readonly publicUrl: string;
+  private readonly leaseMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  /** Passes in progress (the poller's, and any started through runOnce()). */
+  private readonly passes = new Set<Promise<number>>();
+  private stopped = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: FlowdockOutbox,
+    private readonly client: FlowdockClient,
+    private readonly sources: FlowdockSourceService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    const flowdock = config.get('flowdock', { infer: true });
+    this.delivery = flowdock.delivery;
+    this.publicUrl = config.get('publicUrl', { infer: true });
+    // Long enough for a send that times out, short enough that a crashed
+    // process's threads are picked up again soon.
+    this.leaseMs = Math.max(5_000, flowdock.timeoutMs * 3);
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.delivery.pollIntervalMs > 0) this.schedule(0);
+  }
+
+  /** Stops polling and waits for the passes in progress, so no send is cut off by the pool closing. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await Promise.allSettled([...this.passes]);
+  }
+
+  /**
+   * One delivery pass over the due threads (of the given sources only, when
+   * named: tests sharing a database use that); returns how many messages it settled.
+   */
+  runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
+    const pass = this.deliverDue(options.sourceIds);
+    this.passes.add(pass);
+    void pass.finally(() => this.passes.delete(pass)).catch(() => undefined);
+    return pass;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch((error: unknown) => {
+          this.logger.error(`Delivery pass failed: ${(error as Error).message}`);
+          return 0;
+        })
+        // Keep going while there is work; otherwise wait for the next poll.
+        .then((settled) => this.schedule(settled > 0 ? 0 : this.delivery.pollIntervalMs))
+        .catch(() => undefined);
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async deliverDue(sourceIds: string[] | undefined): Promise<number> {
+    const threadIds = await this.outbox.leaseThreads(
+      this.workerId,
+      this.leaseMs,
+      CONCURRENT_THREADS,
+      sourceIds,
+    );
+    // Flow tokens decrypted once per pass, not per message.
+    const tokens = new Map<string, Promise<string>>();
+    const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
+    return settled.reduce((a, b) => a + b, 0);
+  }
+
+  private async deliverThread(
+    threadId: string,
+    tokens: Map<string, Promise<string>>,
+  ): Promise<number> {
+    let settled = 0;
+    try {
+      for (let i = 0; i < MESSAGES_PER_LEASE && !this.stopped; i++) {
+        const next = await this.outbox.nextMessage(threadId);
+        if (!next || !next.due || next.paused) break;
+        const outcome = await this.deliver(next, tokens);
+        settled++;
+        if (outcome === 'stop') break;
+      }
+    } catch (error) {
+      this.logger.error(`Delivering thread ${threadId} failed: ${(error as Error).message}`);
+    } finally {
+      await this.outbox.releaseLease(threadId, this.workerId).catch(() => undefined);
+    }
+    return settled;
+  }
+
+  private async deliver(
+    next: OutboxMessage,
+    tokens: Map<string, Promise<string>>,
+  ): Promise<Outcome> {
+    if (next.disabled) {
+      await this.outbox.markDead(
+        next.id,
+        `The source is disabled: ${next.disabledReason ?? 'disabled'}`,
+      );
+      return this.renew(next);
+    }
+    try {
+      await this.client.postMessage(
+        await this.flowToken(next.sourceId, tokens),
+        renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl),
+      );
+    } catch (error) {
+      return (await this.handleFailure(next, error)) ? this.renew(next) : 'stop';
+    }
+    return (await this.outbox.markSentAndRenew(next, this.workerId, this.leaseMs))
+      ? 'next'
+      : 'stop';
+  }
+
+  private async renew(next: OutboxMessage): Promise<Outcome> {
+    return (await this.outbox.renewLease(next.threadId, this.workerId, this.leaseMs))
+      ? 'next'
+      : 'stop';
+  }
+
+  private flowToken(sourceId: string, tokens: Map<string, Promise<string>>): Promise<string> {
+    let flowToken = tokens.get(sourceId);
+    if (!flowToken) {
+      flowToken = this.sources.flowToken(sourceId);
+      tokens.set(sourceId, flowToken);
+      flowToken.catch(() => tokens.delete(sourceId));
+    }
+    return flowToken;
+  }
+
+  /** Records a failed attempt; true when the thread's next message may follow now. */
+  private async handleFailure(next: OutboxMessage, error: unknown): Promise<boolean> {
+    const reason = (error as Error)?.message ?? String(error);
+    const where = `message ${next.uuid} of ${next.externalThreadId}`;
+    if (error instanceof FlowdockGoneError) {
+      const why = `Flowdock answered 410 Gone: the source was removed in Flowdock (${error.flowdockMessage})`;
+      await this.dataSource.transaction(async (manager) => {
+        await this.sources.disable(next.sourceId, why, manager);
+        await this.outbox.deadLetterSource(
+          manager,
+          next.sourceId,
+          `The source is disabled: ${why}`,
+        );
+      });
+      this.logger.warn(`Disabled Flowdock source ${next.sourceId}: ${why}`);
+      return false;
+    }
+    if (error instanceof FlowdockRefusedError) {
+      await this.outbox.markDead(next.id, reason);
+      this.logger.warn(`Dead-lettered ${where}: ${reason}`);
+      return true;
+    }
+    const attempts = next.attempts + 1;
+    if (attempts >= this.delivery.maxAttempts) {
+      await this.outbox.markDead(next.id, `Gave up after ${attempts} attempts: ${reason}`);
+      this.logger.warn(`Dead-lettered ${where} after ${attempts} attempts: ${reason}`);
+      return false;
+    }
+    const retryAfterMs = error instanceof FlowdockRateLimitedError ? error.retryAfterMs : undefined;
+    const delay = retryDelayMs(attempts, {
+      baseMs: this.delivery.retryBaseMs,
+      maxMs: this.delivery.retryMaxMs,
+      retryAfterMs,
+    });
+    await this.outbox.scheduleRetry(next.id, attempts, reason, delay);
+    // Retry-After is about the flow token, not this thread: pause the whole source.
+    if (retryAfterMs !== undefined) await this.outbox.pauseSource(next.sourceId, retryAfterMs);
+    this.logger.log(`Retrying ${where} in ${delay} ms (attempt ${attempts}): ${reason}`);
+    return false;
+  }
+}

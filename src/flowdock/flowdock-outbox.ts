@@ -1,0 +1,170 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { ThreadEvent } from './thread-rendering';
+import { ThreadSnapshot } from './thread-snapshot';
+
+/** A thread's oldest pending message, with the thread's newest snapshot and its source's state. */
+export interface OutboxMessage {
+  id: string;
+  threadId: string;
+  uuid: string;
+  event: ThreadEvent;
+  attempts: number;
+  /** Its retry time has come. */
+  due: boolean;
+  snapshot: ThreadSnapshot;
+  sourceId: string;
+  externalThreadId: string;
+  disabled: boolean;
+  disabledReason: string | null;
+  /** The source waits for a Retry-After. */
+  paused: boolean;
+}
+
+const ms = (param: string) => `${param} * interval '1 millisecond'`;
+
+/**
+ * The delivery worker's statements on the outbox tables: thread leases, the
+ * next message of a thread, and the outcome of each attempt. UPDATEs that must
+ * return rows are wrapped in a CTE: the driver then returns the rows as for a
+ * SELECT.
+ */
+@Injectable()
+export class FlowdockOutbox {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Leases up to `limit` threads whose oldest pending message is due, whose
+   * lease is free or expired and whose source is not paused, oldest first.
+   * SKIP LOCKED lets several processes lease at once without taking the same thread.
+   */
+  async leaseThreads(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    sourceIds?: string[],
+  ): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH leased AS (
+       UPDATE flowdock_thread SET lease_owner = $1, lease_until = now() + ${ms('$2')}
+       WHERE id IN (
+         SELECT t.id FROM flowdock_thread t
+         JOIN flowdock_source s ON s.id = t.source_id
+           AND (s.paused_until IS NULL OR s.paused_until <= now())
+         JOIN LATERAL (
+           SELECT m.id, m.available_at FROM flowdock_message m
+           WHERE m.thread_id = t.id AND m.status = 'pending' ORDER BY m.id LIMIT 1
+         ) head ON true
+         WHERE head.available_at <= now() AND (t.lease_until IS NULL OR t.lease_until < now())
+           AND ($4::uuid[] IS NULL OR t.source_id = ANY($4::uuid[]))
+         ORDER BY head.id LIMIT $3
+         FOR UPDATE OF t SKIP LOCKED
+       )
+       RETURNING id)
+       SELECT id FROM leased`,
+      [owner, leaseMs, limit, sourceIds ?? null],
+    );
+    return rows.map((row) => String(row.id));
+  }
+
+  /** False when the lease was lost (expired and taken by another process). */
+  async renewLease(threadId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH renewed AS (
+         UPDATE flowdock_thread SET lease_until = now() + ${ms('$3')}
+         WHERE id = $1 AND lease_owner = $2 RETURNING id)
+       SELECT id FROM renewed`,
+      [threadId, owner, leaseMs],
+    );
+    return rows.length === 1;
+  }
+
+  async releaseLease(threadId: string, owner: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE flowdock_thread SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2`,
+      [threadId, owner],
+    );
+  }
+
+  async nextMessage(threadId: string): Promise<OutboxMessage | undefined> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT m.id, m.uuid, m.event, m.attempts, m.available_at <= now() AS due,
+              t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
+              coalesce(s.paused_until > now(), false) AS paused
+       FROM flowdock_message m
+       JOIN flowdock_thread t ON t.id = m.thread_id
+       JOIN flowdock_source s ON s.id = t.source_id
+       WHERE m.thread_id = $1 AND m.status = 'pending'
+       ORDER BY m.id LIMIT 1`,
+      [threadId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      id: String(row.id),
+      threadId,
+      uuid: row.uuid as string,
+      event: row.event as ThreadEvent,
+      attempts: row.attempts as number,
+      due: row.due as boolean,
+      snapshot: row.snapshot as ThreadSnapshot,
+      sourceId: row.source_id as string,
+      externalThreadId: row.external_thread_id as string,
+      disabled: row.disabled_at !== null,
+      disabledReason: row.disabled_reason as string | null,
+      paused: row.paused as boolean,
+    };
+  }
+
+  /** Marks a message sent and renews its thread's lease in one statement; false if the lease was lost. */
+  async markSentAndRenew(message: OutboxMessage, owner: string, leaseMs: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH sent AS (
+         UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
+         WHERE id = $1 AND status = 'pending'),
+       renewed AS (
+         UPDATE flowdock_thread SET lease_until = now() + ${ms('$4')}
+         WHERE id = $2 AND lease_owner = $3 RETURNING id)
+       SELECT id FROM renewed`,
+      [message.id, message.threadId, owner, leaseMs],
+    );
+    return rows.length === 1;
+  }
+
+  async markDead(messageId: string, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE flowdock_message SET status = 'dead', dead_at = now(), attempts = attempts + 1, last_error = $2
+       WHERE id = $1 AND status = 'pending'`,
+      [messageId, reason],
+    );
+  }
+
+  async scheduleRetry(messageId: string, attempts: number, reason: string, delayMs: number) {
+    await this.dataSource.query(
+      `UPDATE flowdock_message SET attempts = $2, last_error = $3, available_at = now() + ${ms('$4')}
+       WHERE id = $1 AND status = 'pending'`,
+      [messageId, attempts, reason, delayMs],
+    );
+  }
+
+  /** Nothing is posted with the source's token for `delayMs` (never shortens a longer pause). */
+  async pauseSource(sourceId: string, delayMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE flowdock_source
+       SET paused_until = greatest(coalesce(paused_until, now()), now() + ${ms('$2')})
+       WHERE id = $1`,
+      [sourceId, delayMs],
+    );
+  }
+
+  /** Dead-letters every pending message of a source, in `manager`'s transaction. */
+  async deadLetterSource(manager: EntityManager, sourceId: string, reason: string): Promise<void> {
+    await manager.query(
+      `UPDATE flowdock_message m SET status = 'dead', dead_at = now(), last_error = $2
+       FROM flowdock_thread t
+       WHERE t.id = m.thread_id AND t.source_id = $1 AND m.status = 'pending'`,
+      [sourceId, reason],
+    );
+  }
+}
