@@ -55,13 +55,15 @@ export const FAILURE_PAGES = {
   'claim-missing': {
     status: 400,
     title: 'This link is incomplete',
-    message: 'The link you opened has no claim in it, so the bridge cannot tell who it was made for.',
+    message:
+      'The link you opened has no claim in it, so the bridge cannot tell who it was made for.',
     next: AGAIN,
   },
   'claim-invalid': {
     status: 400,
     title: 'This link is not valid',
-    message: 'The link you opened was changed or damaged, or it is not a linking link of this bridge.',
+    message:
+      'The link you opened was changed or damaged, or it is not a linking link of this bridge.',
     next: AGAIN,
   },
   'claim-expired': {
@@ -130,7 +132,8 @@ export const FAILURE_PAGES = {
   'github-refused': {
     status: 400,
     title: 'GitHub did not accept the sign-in',
-    message: 'GitHub refused to complete the authorization (the answer may have been used already).',
+    message:
+      'GitHub refused to complete the authorization (the answer may have been used already).',
     next: AGAIN,
   },
   'flowdock-unreachable': {

@@ -81,7 +81,10 @@ export class GitHubOAuthService {
     url.searchParams.set('scope', GITHUB_SCOPES.join(' '));
     url.searchParams.set('state', state);
     url.searchParams.set('allow_signup', 'false');
-    url.searchParams.set('code_challenge', createHash('sha256').update(codeVerifier).digest('base64url'));
+    url.searchParams.set(
+      'code_challenge',
+      createHash('sha256').update(codeVerifier).digest('base64url'),
+    );
     url.searchParams.set('code_challenge_method', 'S256');
     return url.toString();
   }
@@ -141,7 +144,12 @@ export class GitHubOAuthService {
 }
 
 function toTokens(
-  auth: { token: string; refreshToken?: string; expiresAt?: string; refreshTokenExpiresAt?: string },
+  auth: {
+    token: string;
+    refreshToken?: string;
+    expiresAt?: string;
+    refreshTokenExpiresAt?: string;
+  },
   scope: string,
 ): GitHubTokens {
   return {
