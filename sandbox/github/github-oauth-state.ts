@@ -41,6 +41,8 @@ export class GitHubOAuthState {
   readonly refreshTokens = new Map<string, SimRefreshToken>();
   /** POST /login/oauth/access_token requests, by grant type, including refused ones. */
   readonly tokenRequests = { authorization_code: 0, refresh_token: 0 };
+  /** Every code and refresh token ever issued, so tests can look for them where they must not be. */
+  readonly issued: string[] = [];
   /** How long a code lives (GitHub: 10 minutes). */
   codeTtlMs = 10 * 60 * 1000;
 
@@ -49,6 +51,7 @@ export class GitHubOAuthState {
   issueCode(code: Omit<SimCode, 'expiresAt'>): string {
     const value = randomBytes(10).toString('hex');
     this.codes.set(value, { ...code, expiresAt: Date.now() + this.codeTtlMs });
+    this.issued.push(value);
     return value;
   }
 
@@ -61,6 +64,7 @@ export class GitHubOAuthState {
 
   issueRefreshToken(userId: number, scopes: string[], accessToken: string): string {
     const value = `ghr_sim_${randomBytes(18).toString('hex')}`;
+    this.issued.push(value);
     this.refreshTokens.set(value, {
       userId,
       scopes,

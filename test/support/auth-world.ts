@@ -6,6 +6,7 @@ import { GitHubSimulator } from '../../sandbox/github/github-simulator';
 import { githubOAuthRoutes } from '../../sandbox/github/oauth.routes';
 import { ClaimService } from '../../src/auth/claim.service';
 import { LinkedAccountService } from '../../src/auth/linked-account.service';
+import { DataSource } from 'typeorm';
 import { TestBrowser } from './auth-browser';
 import { startTestApp, testEnvironment, TestApp } from './test-app';
 
@@ -107,8 +108,42 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
     return { page, hops };
   }
 
+  const browsers: TestBrowser[] = [];
+
+  /**
+   * Every token, code, refresh token, state and claim the simulators issued or
+   * a browser carried in a URL: none may appear in logs or in the database.
+   */
+  function secretsSeen(): string[] {
+    const fromUrls = browsers.flatMap((b) =>
+      b.visited.flatMap((url) => {
+        const params = new URL(url).searchParams;
+        return ['code', 'state', 'claim'].map((name) => params.get(name) ?? '');
+      }),
+    );
+    return [
+      ...github.state.tokens.keys(),
+      ...githubOAuth.issued,
+      ...flowdock.state.accessTokens.keys(),
+      ...flowdock.state.refreshTokens.keys(),
+      ...fromUrls,
+    ].filter((value) => value.length >= 8);
+  }
+
+  /** The auth tables as text, for looking for plaintext secrets. */
+  async function storedText(): Promise<string> {
+    const rows: unknown[] = await t.app.get(DataSource).query(
+      `SELECT row_to_json(a)::text AS row FROM "linked_account" a
+       UNION ALL SELECT row_to_json(s)::text FROM "oauth_state" s
+       UNION ALL SELECT row_to_json(c)::text FROM "spent_claim" c`,
+    );
+    return JSON.stringify(rows);
+  }
+
   return {
     t,
+    secretsSeen,
+    storedText,
     env,
     flowdock,
     github,
@@ -119,7 +154,11 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
     claims,
     links,
     link,
-    browser: () => new TestBrowser(t.app, PUBLIC_URL),
+    browser: () => {
+      const browser = new TestBrowser(t.app, PUBLIC_URL);
+      browsers.push(browser);
+      return browser;
+    },
     async stop() {
       await t.app.close();
       await flowdock.stop();
