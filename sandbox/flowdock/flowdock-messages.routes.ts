@@ -68,10 +68,11 @@ function validate(body: Body, threadExists: boolean): Record<string, string[]> {
   return errors;
 }
 
-async function applyFault(fault: SimFault, reply: FastifyReply): Promise<FastifyReply | undefined> {
+async function applyFault(fault: SimFault, reply: FastifyReply): Promise<FastifyReply> {
   if ('hangMs' in fault) {
+    // Answers only after the caller has given up; the message is not recorded.
     await sleep(fault.hangMs);
-    return undefined;
+    return reply.code(504).send({ message: 'Simulated timeout' });
   }
   if (fault.retryAfter !== undefined) void reply.header('retry-after', fault.retryAfter);
   return reply.code(fault.status).send({ message: fault.message ?? `Simulated ${fault.status}` });
@@ -85,10 +86,7 @@ async function applyFault(fault: SimFault, reply: FastifyReply): Promise<Fastify
 export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockState): void {
   app.post('/messages', async (request, reply) => {
     const fault = state.outage ?? state.faults.shift();
-    if (fault) {
-      const answered = await applyFault(fault, reply);
-      if (answered) return answered;
-    }
+    if (fault) return applyFault(fault, reply);
     const body: Body = isObject(request.body) ? { ...request.body } : {};
     const query = isObject(request.query) ? request.query : {};
     const flowToken = (body.flow_token ?? query.flow_token) as string | undefined;
@@ -104,6 +102,7 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     if (Object.keys(errors).length > 0) {
       return reply.code(400).send({ message: 'Validation error', errors });
     }
+    if (state.latencyMs > 0) await sleep(state.latencyMs);
     const message = state.recordMessage(source, body);
     if (request.headers['x-flowdock-wait-for-message'] === undefined) return reply.code(202).send();
     return reply.code(200).send({ id: message.id, ...body, sent: message.receivedAt });

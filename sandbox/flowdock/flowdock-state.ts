@@ -83,6 +83,8 @@ export class FlowdockState {
   readonly faults: SimFault[] = [];
   /** While set, every POST /messages gets this fault (an outage). */
   outage: SimFault | undefined;
+  /** Added to every accepted POST /messages (a slow network), ms. */
+  latencyMs = 0;
   codeTtlMs = 60_000;
   accessTokenTtlSeconds = 3600;
   private nextSourceId = 1;
@@ -219,6 +221,16 @@ export class FlowdockState {
       this.threads.set(key, thread);
     }
     return message;
+  }
+
+  /** How often each uuid arrived: above 1 is a resend (after a crash or a lost answer). */
+  uuidCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const message of this.messages) {
+      const uuid = message.body.uuid;
+      if (typeof uuid === 'string') counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+    }
+    return counts;
   }
 
   thread(sourceId: number, externalThreadId: string): SimThread | undefined {

@@ -33,7 +33,7 @@ export interface AppConfig {
     /** Timeout of every call to Flowdock. */
     timeoutMs: number;
     delivery: {
-      /** How often the delivery worker looks for due messages; 0 turns the worker off. */
+      /** How often the delivery worker looks for due messages; 0 turns the worker off (the default under NODE_ENV=test). */
       pollIntervalMs: number;
       /** First retry delay after a transient failure; doubles per attempt up to retryMaxMs. */
       retryBaseMs: number;
@@ -138,7 +138,8 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
         flowToken: env.FLOWDOCK_FLOW_TOKEN,
         timeoutMs: env.FLOWDOCK_TIMEOUT_MS ?? 10_000,
         delivery: {
-          pollIntervalMs: env.FLOWDOCK_DELIVERY_POLL_MS ?? 1000,
+          // Tests share one database: their apps deliver only when asked to.
+          pollIntervalMs: env.FLOWDOCK_DELIVERY_POLL_MS ?? (nodeEnv === 'test' ? 0 : 1000),
           retryBaseMs: env.FLOWDOCK_RETRY_BASE_MS ?? 1000,
           retryMaxMs: env.FLOWDOCK_RETRY_MAX_MS ?? 300_000,
           maxAttempts: env.FLOWDOCK_MAX_ATTEMPTS ?? 30,
