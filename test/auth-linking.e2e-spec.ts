@@ -1,3 +1,4 @@
+import { startTestApp } from './support/test-app';
 import { AuthWorld, PUBLIC_URL, startAuthWorld } from './support/auth-world';
 
 describe('linking from a challenge URL', () => {
@@ -93,5 +94,23 @@ describe('linking from a challenge URL', () => {
     await expect(w.claims.verify(hops.claim)).resolves.toMatchObject({
       flowdockUserId: w.fd('bob'),
     });
+  });
+
+  it('behind https, the state cookie is Secure (and still HttpOnly, SameSite=Lax)', async () => {
+    const https = await startTestApp({ ...w.env, PUBLIC_URL: 'https://bridge.example.org' });
+    try {
+      const claim = await w.claims.issueClaim(w.fd('alice'));
+      const res = await https.app.inject({ method: 'GET', url: `/authorization?claim=${claim}` });
+      expect(res.statusCode).toBe(302);
+      const cookie = String(res.headers['set-cookie']);
+      expect(cookie).toMatch(/; Secure/);
+      expect(cookie).toMatch(/HttpOnly/);
+      expect(cookie).toMatch(/SameSite=Lax/);
+      expect(new URL(String(res.headers.location)).searchParams.get('redirect_uri')).toBe(
+        'https://bridge.example.org/auth/flowdock/callback',
+      );
+    } finally {
+      await https.app.close();
+    }
   });
 });
