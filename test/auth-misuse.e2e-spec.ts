@@ -198,6 +198,8 @@ describe('linking misuse and failures', () => {
       const url = new URL(callback);
       url.searchParams.set('state', 'x'.repeat(43));
       expectPage(await browser.get(url.toString()), 400, 'does not belong');
+      // A forged callback does not end the browser's own sign-in.
+      expect((await browser.get(callback)).location).toContain('/login/oauth/authorize');
     });
 
     it('a replayed state (cookie kept) -> 400: each state works once', async () => {

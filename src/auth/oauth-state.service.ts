@@ -82,7 +82,7 @@ export class OAuthStateService {
 
   /**
    * Checks the callback's state against the cookie and takes its step (one
-   * use). The cookie is cleared whatever the outcome. Throws StateError.
+   * use), clearing the cookie. Throws StateError.
    */
   async consume(
     request: FastifyRequest,
@@ -91,12 +91,13 @@ export class OAuthStateService {
   ): Promise<OAuthState> {
     const state = (request.query as Record<string, unknown>)?.state;
     const raw = request.cookies?.[STATE_COOKIE];
-    this.clear(reply);
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     if (!cookie?.valid || !cookie.value) throw new StateError('missing-cookie');
+    // A forged callback (someone else's state) must not end this browser's own sign-in.
     if (typeof state !== 'string' || !sameString(state, cookie.value)) {
       throw new StateError('mismatch');
     }
+    this.clear(reply);
     const deleted = await this.states
       .createQueryBuilder()
       .delete()
