@@ -6,7 +6,13 @@ describe('GET /account: sign in with Flowdock, see the link, unlink', () => {
   beforeAll(async () => {
     w = await startAuthWorld();
   });
-  afterAll(() => w?.stop());
+  afterAll(async () => {
+    try {
+      await w?.expectNoLeaks();
+    } finally {
+      await w?.stop();
+    }
+  });
 
   /** Signs in on /account as a Flowdock user; returns the account page. */
   async function signIn(browser: TestBrowser, as: string) {

@@ -42,8 +42,12 @@ describe('from a 401 challenge to an action done as the linked GitHub user', () 
     t = await startTestApp(w.env, [WhoAmIModule]);
   });
   afterAll(async () => {
-    await t?.app.close();
-    await w?.stop();
+    try {
+      await w?.expectNoLeaks(t.logs);
+    } finally {
+      await t?.app.close();
+      await w?.stop();
+    }
   });
 
   const act = (userId: string, token?: string) => {

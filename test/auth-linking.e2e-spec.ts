@@ -6,7 +6,13 @@ describe('linking from a challenge URL', () => {
   beforeAll(async () => {
     w = await startAuthWorld();
   });
-  afterAll(() => w?.stop());
+  afterAll(async () => {
+    try {
+      await w?.expectNoLeaks();
+    } finally {
+      await w?.stop();
+    }
+  });
 
   it('reaches "linked" in one browser trip, and octokitFor then acts as the GitHub user', async () => {
     const browser = w.browser();

@@ -18,7 +18,13 @@ describe('expiring GitHub tokens (GitHub App user tokens)', () => {
     // Shorter than the refresh margin: every octokitFor must refresh first.
     w = await startAuthWorld({ githubTokenTtlMs: 60_000 });
   });
-  afterAll(() => w?.stop());
+  afterAll(async () => {
+    try {
+      await w?.expectNoLeaks();
+    } finally {
+      await w?.stop();
+    }
+  });
 
   it('stores the refresh token and expiry, encrypted', async () => {
     const { page } = await w.link(w.browser(), w.fd('alice'), w.fd('alice'), w.ghUsers.octocat.id);
@@ -75,7 +81,13 @@ describe('non-expiring tokens: 401, revocation, tampering, key rotation', () => 
   beforeAll(async () => {
     w = await startAuthWorld();
   });
-  afterAll(() => w?.stop());
+  afterAll(async () => {
+    try {
+      await w?.expectNoLeaks();
+    } finally {
+      await w?.stop();
+    }
+  });
 
   it('a 401 Bad credentials from GitHub removes the link', async () => {
     await w.link(w.browser(), w.fd('alice'), w.fd('alice'), w.ghUsers.octocat.id);

@@ -140,9 +140,20 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
     return JSON.stringify(rows);
   }
 
+  /** Fails when any secret seen so far is in the logs (these and `extraLogs`) or stored in plaintext. */
+  async function expectNoLeaks(extraLogs: string[] = []): Promise<void> {
+    const secrets = secretsSeen();
+    const logs = [...t.logs, ...extraLogs].join('\n');
+    const stored = await storedText();
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(secrets.filter((secret) => logs.includes(secret))).toEqual([]);
+    expect(secrets.filter((secret) => stored.includes(secret))).toEqual([]);
+  }
+
   return {
     t,
     secretsSeen,
+    expectNoLeaks,
     storedText,
     env,
     flowdock,
