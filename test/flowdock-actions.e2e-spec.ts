@@ -8,6 +8,7 @@ import type { FlowdockActionRequest } from '../src/flowdock/flowdock-action.type
 import { FlowdockChallenges } from '../src/flowdock/flowdock-challenge';
 import { FlowdockUser } from '../src/flowdock/flowdock-user.decorator';
 import { FlowdockModule } from '../src/flowdock/flowdock.module';
+import { UsedActionTokens } from '../src/flowdock/used-action-tokens';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
 const SECRET = 'flowdock-secret-for-the-actions-e2e-spec-0123456789';
@@ -261,6 +262,19 @@ describe('UpdateAction requests (FlowdockActionGuard, @FlowdockUser, challenge)'
     } finally {
       await bare.app.close();
     }
+  });
+
+  it('prunes used tokens once they expired, and only those', async () => {
+    const used = t.app.get(UsedActionTokens);
+    const now = Math.floor(Date.now() / 1000);
+    const expired = `expired-${randomUUID()}`;
+    const live = `live-${randomUUID()}`;
+    expect(await used.useOnce(expired, now - 3600)).toBe(true);
+    expect(await used.useOnce(live, now + 60)).toBe(true);
+    expect(await used.prune()).toBeGreaterThanOrEqual(1);
+    // The expired one is forgotten (its exp refuses it anyway); the live one is still refused.
+    expect(await used.useOnce(expired, now - 3600)).toBe(true);
+    expect(await used.useOnce(live, now + 60)).toBe(false);
   });
 
   it('never logs the FLOWDOCK-TOKEN', async () => {

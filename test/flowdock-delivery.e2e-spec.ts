@@ -233,15 +233,20 @@ describe('Flowdock delivery', () => {
     );
     expect(Number(rows[0].wait_ms)).toBeGreaterThan(20_000);
     expect(rows[0].last_error).toMatch(/rate limited/);
-    // The second message waits behind the first: order is kept.
+    // The second message waits behind the first: order is kept. Another thread
+    // of the same flow token waits too: Retry-After is about the token.
+    const other = await publish(b, s.id, snapshot(), 'other thread');
     await b.worker.runOnce({ sourceIds: [s.id] });
     expect(received(s.sim)).toHaveLength(0);
     // Time passes (the wait is moved forward instead of sleeping 30 s).
     await b.db.query(`UPDATE flowdock_message SET available_at = now() WHERE uuid = $1`, [
       first.uuid,
     ]);
+    await b.db.query(`UPDATE flowdock_source SET paused_until = now() WHERE id = $1`, [s.id]);
     await drain(b, s.id);
-    expect(received(s.sim).map((m) => m.body.title)).toEqual(['first', 'second']);
+    const titles = received(s.sim).map((m) => m.body.title);
+    expect(titles.filter((t) => t !== 'other thread')).toEqual(['first', 'second']);
+    expect(received(s.sim).map((m) => m.body.uuid)).toContain(other.uuid);
   });
 
   it('retries after a timeout', async () => {
@@ -311,6 +316,35 @@ describe('Flowdock delivery across restarts and processes', () => {
     const second = await bridge({ FLOWDOCK_DELIVERY_POLL_MS: '50' });
     try {
       for (let i = 0; i < 400 && received(s.sim).length === 0; i++) await sleep(25);
+      expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
+    } finally {
+      await second.t.app.close();
+    }
+  });
+
+  it('shutdown waits for the send in flight and leaves nothing leased or lost', async () => {
+    const first = await bridge();
+    const s = await source(first);
+    sim.state.faults.push({ hangMs: 1000 });
+    const published = await publish(first, s.id, snapshot(), 'in flight at shutdown');
+    const pass = first.worker.runOnce({ sourceIds: [s.id] });
+    await sleep(100);
+    await first.t.app.close();
+    await expect(pass).resolves.toBe(1);
+    const second = await bridge();
+    try {
+      const rows: { status: string; lease_owner: string | null; last_error: string }[] =
+        await second.db.query(
+          `SELECT m.status, t.lease_owner, m.last_error FROM flowdock_message m
+           JOIN flowdock_thread t ON t.id = m.thread_id WHERE m.uuid = $1`,
+          [published.uuid],
+        );
+      expect(rows[0]).toMatchObject({ status: 'pending', lease_owner: null });
+      expect(rows[0].last_error).toMatch(/no answer within 300 ms/);
+      await second.db.query(`UPDATE flowdock_message SET available_at = now() WHERE uuid = $1`, [
+        published.uuid,
+      ]);
+      await drain(second, s.id);
       expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
     } finally {
       await second.t.app.close();

@@ -133,4 +133,37 @@ describe('Flowdock simulator OAuth', () => {
     });
     expect(user.status).toBe(401);
   });
+
+  it('lists the team inbox threads of a flow with their newest state', async () => {
+    const source = sim.state.addSource();
+    const post = (title: string, status: string) =>
+      fetch(`${sim.url}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          flow_token: source.flowToken,
+          event: 'activity',
+          author: { name: 'octocat' },
+          title,
+          external_thread_id: 'github:acme/inbox:issue:1',
+          thread: { title: 'Inbox thread', status: { color: 'green', value: status } },
+        }),
+      });
+    expect((await post('opened', 'open')).status).toBe(202);
+    expect((await post('closed', 'closed')).status).toBe(202);
+    const { access_token } = sim.state.issueTokens(1001, CLIENT_ID, '');
+    const response = await fetch(`${sim.url}/flows/acme/main/threads`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    const threads = (await response.json()) as {
+      title: string;
+      status: { value: string };
+      activities: number;
+    }[];
+    expect(threads.find((t) => t.title === 'Inbox thread')).toMatchObject({
+      status: { value: 'closed' },
+      activities: 2,
+    });
+    expect((await fetch(`${sim.url}/flows/acme/main/threads`)).status).toBe(401);
+  });
 });

@@ -108,6 +108,28 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     return reply.code(200).send({ id: message.id, ...body, sent: message.receivedAt });
   });
 
+  app.get<{ Params: { organization: string; flow: string } }>(
+    '/flows/:organization/:flow/threads',
+    async (request, reply) => {
+      if (!state.authenticate(request.headers.authorization)) {
+        return reply.code(401).send({ message: 'Unauthorized' });
+      }
+      const flow = state.flowByPath(request.params.organization, request.params.flow);
+      if (!flow) return reply.code(404).send({ message: 'Flow not found' });
+      const threads = [...state.threads.values()].filter(
+        (t) => state.sources.get(t.sourceId)?.flowId === flow.id,
+      );
+      return reply.send(
+        threads.map((t) => ({
+          ...t.thread,
+          id: `${t.sourceId}:${t.externalThreadId}`,
+          activities: t.activities,
+          external_comments: t.discussions,
+        })),
+      );
+    },
+  );
+
   app.get('/flows/find', async (request, reply) => {
     if (!state.authenticate(request.headers.authorization)) {
       return reply.code(401).send({ message: 'Unauthorized' });

@@ -26,7 +26,8 @@
  *        202 (200 + message with `X-flowdock-wait-for-message`), 400 validation
  *        error, 401 unknown token, 410 removed source. state.faults / state.outage
  *        make it answer e.g. 500, 429 + Retry-After, or hang.
- * - GET  /flows/find?id=  and  POST /flows/:org/:flow/sources (Bearer).
+ * - GET  /flows/find?id=, GET /flows/:org/:flow/threads (the team inbox) and
+ *        POST /flows/:org/:flow/sources (Bearer).
  *
  * Seeded: users 1001 alice, 1002 bob, 1003 carol; flow acme/main. Add sources
  * (flow tokens) with state.addSource().

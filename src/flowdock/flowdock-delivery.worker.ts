@@ -37,6 +37,8 @@ interface NextMessage {
   sourceId: string;
   disabledReason: string | null;
   disabled: boolean;
+  /** The source waits for a Retry-After. */
+  paused: boolean;
   externalThreadId: string;
 }
 
@@ -48,7 +50,8 @@ interface NextMessage {
  * rendered from the thread's newest snapshot at that moment.
  *
  * Failures: 429 and transient ones wait (Retry-After, else exponential
- * backoff) and block the thread's later messages to keep order; after
+ * backoff) and block the thread's later messages to keep order; a 429's
+ * Retry-After pauses every thread of that source; after
  * FLOWDOCK_MAX_ATTEMPTS they are dead-lettered. Other 4xx dead-letter the
  * message with Flowdock's reason. 410 disables the source and dead-letters its
  * pending messages. A process that dies mid-send leaves a lease that expires;
@@ -62,7 +65,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private readonly publicUrl: string;
   private readonly leaseMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<number> | undefined;
+  /** Passes in progress (the poller's, and any started through runOnce()). */
+  private readonly passes = new Set<Promise<number>>();
   private stopped = false;
 
   constructor(
@@ -83,19 +87,26 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     if (this.delivery.pollIntervalMs > 0) this.schedule(0);
   }
 
-  /** Stops polling and waits for the current pass, so no send is cut off by the pool closing. */
+  /** Stops polling and waits for the passes in progress, so no send is cut off by the pool closing. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.pass?.catch(() => undefined);
+    await Promise.allSettled([...this.passes]);
   }
 
   /**
    * One delivery pass over the due threads (of the given sources only, when
    * named: tests sharing a database use that); returns how many messages it settled.
    */
-  async runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
-    const threadIds = await this.leaseThreads(options.sourceIds);
+  runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
+    const pass = this.deliverDue(options.sourceIds);
+    this.passes.add(pass);
+    void pass.finally(() => this.passes.delete(pass)).catch(() => undefined);
+    return pass;
+  }
+
+  private async deliverDue(sourceIds: string[] | undefined): Promise<number> {
+    const threadIds = await this.leaseThreads(sourceIds);
     // Flow tokens decrypted once per pass, not per message.
     const tokens = new Map<string, Promise<string>>();
     const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
@@ -105,8 +116,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.pass = this.runOnce();
-      this.pass
+      this.runOnce()
         .catch((error: unknown) => {
           this.logger.error(`Delivery pass failed: ${(error as Error).message}`);
           return 0;
@@ -125,6 +135,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
        UPDATE flowdock_thread SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
        WHERE id IN (
          SELECT t.id FROM flowdock_thread t
+         JOIN flowdock_source s ON s.id = t.source_id
+           AND (s.paused_until IS NULL OR s.paused_until <= now())
          JOIN LATERAL (
            SELECT m.id, m.available_at FROM flowdock_message m
            WHERE m.thread_id = t.id AND m.status = 'pending' ORDER BY m.id LIMIT 1
@@ -149,7 +161,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     try {
       for (let i = 0; i < MESSAGES_PER_LEASE && !this.stopped; i++) {
         const next = await this.nextMessage(threadId);
-        if (!next || !next.due) break;
+        if (!next || !next.due || next.paused) break;
         const outcome = await this.deliver(next, tokens);
         settled++;
         if (outcome === 'stop') break;
@@ -247,6 +259,15 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
        WHERE id = $1 AND status = 'pending'`,
       [next.id, attempts, reason, delay],
     );
+    if (error instanceof FlowdockRateLimitedError && error.retryAfterMs !== undefined) {
+      // Retry-After is about the flow token, not this thread: pause the whole source.
+      await this.dataSource.query(
+        `UPDATE flowdock_source
+         SET paused_until = greatest(coalesce(paused_until, now()), now() + $2 * interval '1 millisecond')
+         WHERE id = $1`,
+        [next.sourceId, error.retryAfterMs],
+      );
+    }
     this.logger.log(`Retrying ${where} in ${delay} ms (attempt ${attempts}): ${reason}`);
     return false;
   }
@@ -274,7 +295,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private async nextMessage(threadId: string): Promise<NextMessage | undefined> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT m.id, m.uuid, m.event, m.attempts, m.available_at <= now() AS due,
-              t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason
+              t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
+              coalesce(s.paused_until > now(), false) AS paused
        FROM flowdock_message m
        JOIN flowdock_thread t ON t.id = m.thread_id
        JOIN flowdock_source s ON s.id = t.source_id
@@ -296,6 +318,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       externalThreadId: row.external_thread_id as string,
       disabled: row.disabled_at !== null,
       disabledReason: row.disabled_reason as string | null,
+      paused: row.paused as boolean,
     };
   }
 }

@@ -28,6 +28,10 @@ export class FlowdockSourceEntity {
   @Column({ name: 'disabled_reason', type: 'text', nullable: true })
   disabledReason: string | null;
 
+  /** Flowdock asked us to wait (429 Retry-After): nothing is posted with this token before then. */
+  @Column({ name: 'paused_until', type: 'timestamptz', nullable: true })
+  pausedUntil: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -18,6 +18,7 @@ export class FlowdockDelivery1764400000001 implements MigrationInterface {
         "name" text,
         "disabled_at" timestamptz,
         "disabled_reason" text,
+        "paused_until" timestamptz,
         "created_at" timestamptz NOT NULL DEFAULT now(),
         "updated_at" timestamptz NOT NULL DEFAULT now()
       )`);
