@@ -260,6 +260,15 @@ describe('linking misuse and failures', () => {
       await expect(w.links.findLink(w.fd('bob'))).resolves.toBeNull();
     });
 
+    it('a code Flowdock does not accept -> 400 page, nothing stored', async () => {
+      const browser = w.browser();
+      const { callback } = await toFlowdockCallback(browser, w.fd('bob'), w.fd('bob'));
+      const url = new URL(callback);
+      url.searchParams.set('code', 'not-a-code-flowdock-issued');
+      expectPage(await browser.get(url.toString()), 400, 'Flowdock refused');
+      await expect(w.links.findLink(w.fd('bob'))).resolves.toBeNull();
+    });
+
     it('a stolen GitHub code is useless without the PKCE verifier the bridge keeps', async () => {
       const browser = w.browser();
       const { callback } = await toFlowdockCallback(browser, w.fd('bob'), w.fd('bob'));
