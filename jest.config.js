@@ -9,6 +9,12 @@ const esmPackages = [
   '@tokenizer',
   'load-esm',
   'cookie',
+  '@octokit',
+  'universal-user-agent',
+  'before-after-hook',
+  'json-with-bigint',
+  'content-type',
+  '@fastify/cookie',
 ];
 
 const common = {

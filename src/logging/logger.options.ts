@@ -74,6 +74,16 @@ export function loggerParams(level: string, stream?: DestinationStream): Params 
         url: redactUrl(req.url),
         headers: req.headers,
       }),
+      // Redirects to OAuth providers carry `state` in Location, and the
+      // Flowdock challenge carries the claim in WWW-Authenticate's URL.
+      res: (res: { statusCode: number; headers?: Record<string, unknown> }) => {
+        const headers = { ...res.headers };
+        for (const name of ['location', 'www-authenticate']) {
+          const value = headers[name];
+          if (typeof value === 'string') headers[name] = redactUrl(value);
+        }
+        return { ...res, headers };
+      },
     },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
       error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',

@@ -1,0 +1,54 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app.config';
+import { CLAIM_ISSUER } from '../flowdock/claim-issuer';
+import { FlowdockModule } from '../flowdock/flowdock.module';
+import { AccountSessionService } from './account-session.service';
+import { AccountController } from './account.controller';
+import { ClaimService } from './claim.service';
+import { FlowdockSignInService } from './flowdock-sign-in.service';
+import { GitHubOctokitFactory } from './github-octokit.factory';
+import { GitHubOAuthService } from './github-oauth.service';
+import { LinkedAccount } from './linked-account.entity';
+import { LinkedAccountService } from './linked-account.service';
+import { LinkingController } from './linking.controller';
+import { OAuthState } from './oauth-state.entity';
+import { OAuthStateService } from './oauth-state.service';
+import { SpentClaim } from './spent-claim.entity';
+
+/**
+ * Account linking (claims, Flowdock and GitHub OAuth, the account page) and
+ * the linked accounts other modules act through: LinkedAccountService
+ * (octokitFor, findLink, unlink, revokeByGitHubUserId) and ClaimService
+ * (issueClaim, for the 401 challenge).
+ */
+@Module({
+  imports: [
+    FlowdockModule,
+    TypeOrmModule.forFeature([LinkedAccount, OAuthState, SpentClaim]),
+    JwtModule.registerAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => ({
+        secret: config.get('cookieSecret', { infer: true }),
+        signOptions: { algorithm: 'HS256' },
+        verifyOptions: { algorithms: ['HS256'] },
+      }),
+    }),
+  ],
+  controllers: [LinkingController, AccountController],
+  providers: [
+    ClaimService,
+    // The Flowdock challenge resolves its claim issuer by this token.
+    { provide: CLAIM_ISSUER, useExisting: ClaimService },
+    OAuthStateService,
+    AccountSessionService,
+    FlowdockSignInService,
+    GitHubOctokitFactory,
+    GitHubOAuthService,
+    LinkedAccountService,
+  ],
+  exports: [LinkedAccountService, ClaimService, CLAIM_ISSUER, GitHubOctokitFactory],
+})
+export class AuthModule {}
