@@ -9,6 +9,12 @@ const esmPackages = [
   '@tokenizer',
   'load-esm',
   'cookie',
+  '@octokit',
+  'universal-user-agent',
+  'before-after-hook',
+  'bottleneck',
+  'fast-content-type-parse',
+  'json-with-bigint',
 ];
 
 const common = {
@@ -30,6 +36,10 @@ const common = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  // @octokit/webhooks-methods offers only an `import` condition.
+  moduleNameMapper: {
+    '^@octokit/webhooks-methods$': '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
+  },
 };
 
 /** @type {import('jest').Config} */

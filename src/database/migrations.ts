@@ -1,7 +1,8 @@
 import { InitialSchema1764300000000 } from './migrations/1764300000000-InitialSchema';
+import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWebhooks';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
  * writes a new file; add its class here.
  */
-export const migrations = [InitialSchema1764300000000];
+export const migrations = [InitialSchema1764300000000, GitHubWebhooks1764600000000];

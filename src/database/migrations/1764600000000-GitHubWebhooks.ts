@@ -1,0 +1,77 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The GitHub module's tables: webhook deliveries (a redelivery is recognised by
+ * its id), the merged state of each pull request and issue thread, the
+ * subscriptions of repositories to flows, and the messages enqueued for them.
+ */
+export class GitHubWebhooks1764600000000 implements MigrationInterface {
+  name = 'GitHubWebhooks1764600000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE "github_webhook_delivery" (
+        "delivery_id" text PRIMARY KEY,
+        "event" text NOT NULL,
+        "action" text,
+        "repository" text,
+        "outcome" text NOT NULL,
+        "messages" integer NOT NULL DEFAULT 0,
+        "received_at" timestamptz NOT NULL DEFAULT now()
+      )`);
+    await queryRunner.query(
+      `CREATE INDEX "github_webhook_delivery_received_at" ON "github_webhook_delivery" ("received_at")`,
+    );
+    await queryRunner.query(`
+      CREATE TABLE "github_thread" (
+        "repository" text NOT NULL,
+        "kind" text NOT NULL CHECK ("kind" IN ('pull', 'issue')),
+        "number" integer NOT NULL,
+        "snapshot" jsonb NOT NULL,
+        "item_updated_at" timestamptz,
+        "ci" jsonb NOT NULL DEFAULT '{}',
+        "head_sha" text,
+        "updated_at" timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY ("repository", "kind", "number")
+      )`);
+    await queryRunner.query(
+      `CREATE INDEX "github_thread_head_sha" ON "github_thread" ("repository", "head_sha")`,
+    );
+    await queryRunner.query(`
+      CREATE TABLE "github_subscription" (
+        "id" uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        "repository_pattern" text NOT NULL,
+        "flow_token_encrypted" text NOT NULL,
+        "flow_token_fingerprint" text NOT NULL,
+        "event_kinds" text[] NOT NULL DEFAULT '{}',
+        "ignore_bots" boolean NOT NULL DEFAULT false,
+        "required_labels" text[] NOT NULL DEFAULT '{}',
+        "created_at" timestamptz NOT NULL DEFAULT now(),
+        UNIQUE ("repository_pattern", "flow_token_fingerprint")
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE "github_thread_message" (
+        "id" bigserial PRIMARY KEY,
+        "delivery_id" text,
+        "subscription_id" uuid REFERENCES "github_subscription" ("id") ON DELETE CASCADE,
+        "repository" text NOT NULL,
+        "kind" text NOT NULL,
+        "number" integer NOT NULL,
+        "event" text NOT NULL,
+        "title" text NOT NULL,
+        "body" text,
+        "author" jsonb NOT NULL,
+        "created_at" timestamptz NOT NULL DEFAULT now()
+      )`);
+    await queryRunner.query(
+      `CREATE INDEX "github_thread_message_thread" ON "github_thread_message" ("repository", "kind", "number")`,
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "github_thread_message"`);
+    await queryRunner.query(`DROP TABLE "github_subscription"`);
+    await queryRunner.query(`DROP TABLE "github_thread"`);
+    await queryRunner.query(`DROP TABLE "github_webhook_delivery"`);
+  }
+}

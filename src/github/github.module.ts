@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { GitHubThread } from './github-thread.entity';
+import { GitHubThreadStore } from './github-thread.store';
+import { Subscription } from './subscription.entity';
+import { SubscriptionService } from './subscription.service';
+import { ThreadMessageRow } from './thread-message.entity';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookIngestService } from './webhook-ingest.service';
+import { WebhookVerifier } from './webhook-verifier';
+import { WebhookController } from './webhook.controller';
+
+/** GitHub webhooks -> threads, subscriptions of repositories to flows, and actions as the clicking user. */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([WebhookDelivery, GitHubThread, Subscription, ThreadMessageRow]),
+  ],
+  controllers: [WebhookController],
+  providers: [WebhookVerifier, WebhookIngestService, GitHubThreadStore, SubscriptionService],
+  exports: [SubscriptionService, GitHubThreadStore],
+})
+export class GitHubModule {}
