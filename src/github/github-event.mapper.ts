@@ -121,6 +121,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
         target: { repository, kind: snapshot.kind, number: snapshot.number },
         message: activity(sender, title),
         sender,
+        ...(user(payload.assignee)?.login ? { subject: user(payload.assignee)!.login } : {}),
         update: { type: 'item', snapshot, updatedAt: item.updated_at },
       };
     }

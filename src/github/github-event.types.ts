@@ -51,6 +51,8 @@ export interface MappedEvent {
   /** null when the event changes state only (CI updates are announced when the combined state changes). */
   message: ThreadMessage | null;
   sender: GhUser;
+  /** The assignee an (un)assignment names. */
+  subject?: string;
   update: ThreadUpdate;
 }
 

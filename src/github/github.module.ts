@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ActionEchoes } from './action-echoes';
 import { GitHubThread } from './github-thread.entity';
 import { GitHubThreadStore } from './github-thread.store';
 import { Subscription } from './subscription.entity';
 import { SubscriptionService } from './subscription.service';
 import { ThreadMessageRow } from './thread-message.entity';
+import { ThreadOutbox } from './thread-outbox.service';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookIngestService } from './webhook-ingest.service';
 import { WebhookVerifier } from './webhook-verifier';
@@ -16,7 +18,14 @@ import { WebhookController } from './webhook.controller';
     TypeOrmModule.forFeature([WebhookDelivery, GitHubThread, Subscription, ThreadMessageRow]),
   ],
   controllers: [WebhookController],
-  providers: [WebhookVerifier, WebhookIngestService, GitHubThreadStore, SubscriptionService],
+  providers: [
+    WebhookVerifier,
+    WebhookIngestService,
+    GitHubThreadStore,
+    SubscriptionService,
+    ThreadOutbox,
+    ActionEchoes,
+  ],
   exports: [SubscriptionService, GitHubThreadStore],
 })
 export class GitHubModule {}

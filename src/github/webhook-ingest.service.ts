@@ -1,13 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppConfig } from '../config/app.config';
+import { ActionEchoes } from './action-echoes';
 import { mapGitHubEvent } from './github-event.mapper';
 import { isThreadKey, MappedEvent, ThreadKey, ThreadMessage } from './github-event.types';
 import { GitHubThreadStore } from './github-thread.store';
-import { rejection } from './subscription-matcher';
-import { SubscriptionService } from './subscription.service';
-import { ThreadMessageRow } from './thread-message.entity';
+import { ThreadOutbox } from './thread-outbox.service';
 import { applyUpdate, StoredThread } from './thread-state';
 import { DeliveryOutcome, WebhookDelivery } from './webhook-delivery.entity';
 
@@ -38,8 +35,8 @@ export class WebhookIngestService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly threads: GitHubThreadStore,
-    private readonly subscriptions: SubscriptionService,
-    private readonly config: ConfigService<AppConfig, true>,
+    private readonly outbox: ThreadOutbox,
+    private readonly echoes: ActionEchoes,
   ) {}
 
   async ingest(delivery: IncomingDelivery): Promise<IngestResult> {
@@ -87,8 +84,29 @@ export class WebhookIngestService {
 
     const message = this.messageFor(mapped, applied.thread, applied.ciChanged);
     if (!message) return { outcome: 'state-only', messages: 0 };
-    const messages = await this.enqueue(manager, delivery.id, key, mapped, applied.thread, message);
+    if (await this.isEcho(manager, key, mapped)) return { outcome: 'state-only', messages: 0 };
+    const messages = await this.outbox.enqueue(manager, {
+      key,
+      kind: mapped.kind,
+      sender: mapped.sender,
+      labels: applied.thread.snapshot.labels,
+      message,
+      deliveryId: delivery.id,
+    });
     return { outcome: messages > 0 ? 'published' : 'dropped', messages };
+  }
+
+  /** A webhook for an (un)assignment, close or reopen the bridge made itself and announced already. */
+  private async isEcho(
+    manager: EntityManager,
+    key: ThreadKey,
+    mapped: MappedEvent,
+  ): Promise<boolean> {
+    const [event, action] = mapped.kind.split('.');
+    if (event !== 'pull_request' && event !== 'issues') return false;
+    if (!['assigned', 'unassigned', 'closed', 'reopened'].includes(action)) return false;
+    const subject = action.endsWith('assigned') ? (mapped.subject ?? null) : null;
+    return this.echoes.consume(manager, key, { action, actor: mapped.sender.login, subject });
   }
 
   /** The thread an event is about; CI events find it by head commit (none: nothing to show yet). */
@@ -115,47 +133,5 @@ export class WebhookIngestService {
         ...(mapped.sender.avatar_url ? { avatar: mapped.sender.avatar_url } : {}),
       },
     };
-  }
-
-  /** One message per subscribed flow that wants it; the default flow only when no subscription names the repository. */
-  private async enqueue(
-    manager: EntityManager,
-    deliveryId: string,
-    key: ThreadKey,
-    mapped: MappedEvent,
-    thread: StoredThread,
-    message: ThreadMessage,
-  ): Promise<number> {
-    const subscriptions = await this.subscriptions.forRepository(key.repository, manager);
-    const facts = {
-      repository: key.repository,
-      kind: mapped.kind,
-      sender: mapped.sender,
-      labels: thread.snapshot.labels,
-    };
-    const seen = new Set<string>();
-    const targets: (string | null)[] = [];
-    for (const subscription of subscriptions) {
-      if (rejection(subscription, facts) || seen.has(subscription.flowTokenFingerprint)) continue;
-      seen.add(subscription.flowTokenFingerprint);
-      targets.push(subscription.id);
-    }
-    if (subscriptions.length === 0 && this.config.get('flowdock', { infer: true }).flowToken) {
-      targets.push(null);
-    }
-    if (targets.length === 0) return 0;
-    await manager.insert(
-      ThreadMessageRow,
-      targets.map((subscriptionId) => ({
-        deliveryId,
-        subscriptionId,
-        ...key,
-        event: message.event,
-        title: message.title,
-        body: message.body ?? null,
-        author: message.author,
-      })),
-    );
-    return targets.length;
   }
 }

@@ -3,7 +3,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The GitHub module's tables: webhook deliveries (a redelivery is recognised by
  * its id), the merged state of each pull request and issue thread, the
- * subscriptions of repositories to flows, and the messages enqueued for them.
+ * subscriptions of repositories to flows, the messages enqueued for them, and
+ * the changes the bridge made itself (their webhooks are not announced twice).
  */
 export class GitHubWebhooks1764600000000 implements MigrationInterface {
   name = 'GitHubWebhooks1764600000000';
@@ -66,9 +67,25 @@ export class GitHubWebhooks1764600000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX "github_thread_message_thread" ON "github_thread_message" ("repository", "kind", "number")`,
     );
+    // Changes the bridge made as a user: GitHub's webhook for them adds no second activity.
+    await queryRunner.query(`
+      CREATE TABLE "github_action_echo" (
+        "id" bigserial PRIMARY KEY,
+        "repository" text NOT NULL,
+        "kind" text NOT NULL,
+        "number" integer NOT NULL,
+        "action" text NOT NULL,
+        "actor" text NOT NULL,
+        "subject" text,
+        "expires_at" timestamptz NOT NULL
+      )`);
+    await queryRunner.query(
+      `CREATE INDEX "github_action_echo_thread" ON "github_action_echo" ("repository", "kind", "number")`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "github_action_echo"`);
     await queryRunner.query(`DROP TABLE "github_thread_message"`);
     await queryRunner.query(`DROP TABLE "github_subscription"`);
     await queryRunner.query(`DROP TABLE "github_thread"`);
