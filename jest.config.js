@@ -14,6 +14,7 @@ const esmPackages = [
   'before-after-hook',
   'bottleneck',
   'fast-content-type-parse',
+  'content-type',
   'json-with-bigint',
 ];
 

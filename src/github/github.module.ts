@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ActionEchoes } from './action-echoes';
+import { GitHubActionsService } from './github-actions.service';
 import { GitHubThread } from './github-thread.entity';
 import { GitHubThreadStore } from './github-thread.store';
 import { Subscription } from './subscription.entity';
@@ -25,7 +26,8 @@ import { WebhookController } from './webhook.controller';
     SubscriptionService,
     ThreadOutbox,
     ActionEchoes,
+    GitHubActionsService,
   ],
-  exports: [SubscriptionService, GitHubThreadStore],
+  exports: [SubscriptionService, GitHubThreadStore, GitHubActionsService],
 })
 export class GitHubModule {}
