@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino';
 import { AppConfig } from './config/app.config';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
+import { FlowdockModule } from './flowdock/flowdock.module';
 import { GitHubModule } from './github/github.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger.options';
@@ -33,6 +34,7 @@ export class AppModule {
         CryptoModule,
         DatabaseModule,
         HealthModule,
+        FlowdockModule,
         GitHubModule,
         ...(options.imports ?? []),
       ],

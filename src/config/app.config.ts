@@ -30,6 +30,17 @@ export interface AppConfig {
     clientId: string;
     clientSecret: string;
     flowToken: string | undefined;
+    /** Timeout of every call to Flowdock. */
+    timeoutMs: number;
+    delivery: {
+      /** How often the delivery worker looks for due messages; 0 turns the worker off (the default under NODE_ENV=test). */
+      pollIntervalMs: number;
+      /** First retry delay after a transient failure; doubles per attempt up to retryMaxMs. */
+      retryBaseMs: number;
+      retryMaxMs: number;
+      /** Attempts before a transiently failing message is dead-lettered. */
+      maxAttempts: number;
+    };
   };
   github: {
     url: string;
@@ -127,6 +138,14 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
         clientId: secrets.FLOWDOCK_CLIENT_ID,
         clientSecret: secrets.FLOWDOCK_CLIENT_SECRET,
         flowToken: env.FLOWDOCK_FLOW_TOKEN,
+        timeoutMs: env.FLOWDOCK_TIMEOUT_MS ?? 10_000,
+        delivery: {
+          // Tests share one database: their apps deliver only when asked to.
+          pollIntervalMs: env.FLOWDOCK_DELIVERY_POLL_MS ?? (nodeEnv === 'test' ? 0 : 1000),
+          retryBaseMs: env.FLOWDOCK_RETRY_BASE_MS ?? 1000,
+          retryMaxMs: env.FLOWDOCK_RETRY_MAX_MS ?? 300_000,
+          maxAttempts: env.FLOWDOCK_MAX_ATTEMPTS ?? 30,
+        },
       },
       github: {
         url: trimSlash(env.GITHUB_URL ?? 'https://github.com'),

@@ -90,6 +90,41 @@ export class Environment {
   @IsString()
   FLOWDOCK_FLOW_TOKEN?: string;
 
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  FLOWDOCK_TIMEOUT_MS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  FLOWDOCK_DELIVERY_POLL_MS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  FLOWDOCK_RETRY_BASE_MS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  FLOWDOCK_RETRY_MAX_MS?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  FLOWDOCK_MAX_ATTEMPTS?: number;
+
   @IsOptional()
   @IsString()
   COOKIE_SECRET?: string;

@@ -1,8 +1,15 @@
 import { InitialSchema1764300000000 } from './migrations/1764300000000-InitialSchema';
+import { FlowdockUsedActionTokens1764400000000 } from './migrations/1764400000000-FlowdockUsedActionTokens';
+import { FlowdockDelivery1764400000001 } from './migrations/1764400000001-FlowdockDelivery';
 import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWebhooks';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
  * writes a new file; add its class here.
  */
-export const migrations = [InitialSchema1764300000000, GitHubWebhooks1764600000000];
+export const migrations = [
+  InitialSchema1764300000000,
+  FlowdockUsedActionTokens1764400000000,
+  FlowdockDelivery1764400000001,
+  GitHubWebhooks1764600000000,
+];

@@ -1,0 +1,181 @@
+import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FlowdockState } from './flowdock-state';
+
+type Fields = Record<string, string | undefined>;
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function fields(value: unknown): Fields {
+  const out: Fields = {};
+  if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (typeof v === 'string') out[key] = v;
+      else if (typeof v === 'number') out[key] = String(v);
+    }
+  }
+  return out;
+}
+
+function redirectWith(uri: string, params: Fields): string {
+  const url = new URL(uri);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) url.searchParams.set(key, value);
+  }
+  return url.toString();
+}
+
+/** Checks the parameters the authorize page and its form share; an error text or undefined. */
+function authorizeProblem(state: FlowdockState, f: Fields): string | undefined {
+  if (f.client_id !== state.clientId) return 'Unknown client_id';
+  if (f.response_type !== 'code') return 'response_type must be code';
+  if (!f.redirect_uri) return 'redirect_uri is required';
+  try {
+    const url = new URL(f.redirect_uri);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      return 'redirect_uri must be http(s)';
+  } catch {
+    return 'redirect_uri is not a URL';
+  }
+  return undefined;
+}
+
+function errorPage(reply: FastifyReply, message: string) {
+  return reply
+    .code(400)
+    .type('text/html; charset=utf-8')
+    .send(
+      `<!doctype html><title>Flowdock: error</title><h1>Authorization error</h1><p id="error">${escapeHtml(message)}</p>`,
+    );
+}
+
+function authorizePage(state: FlowdockState, f: Fields): string {
+  const hidden = ['client_id', 'redirect_uri', 'response_type', 'state', 'scope']
+    .filter((name) => f[name] !== undefined)
+    .map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(f[name] ?? '')}">`)
+    .join('\n    ');
+  const users = [...state.users.values()]
+    .map(
+      (user, i) =>
+        `<label><input type="radio" name="user_id" value="${user.id}"${i === 0 ? ' checked' : ''}> ` +
+        `${escapeHtml(user.name)} (@${escapeHtml(user.nick)})</label><br>`,
+    )
+    .join('\n    ');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Flowdock (sandbox): authorize application</title></head>
+<body>
+  <h1>Authorize application</h1>
+  <p>An application wants to access your Flowdock account (scopes: ${escapeHtml(f.scope || 'flow private')}).</p>
+  <form method="post" action="/oauth/authorize">
+    ${hidden}
+    <fieldset><legend>Sign in as a sandbox user</legend>
+    ${users}
+    </fieldset>
+    <button type="submit" name="decision" value="approve">Approve</button>
+    <button type="submit" name="decision" value="deny">Deny</button>
+  </form>
+</body></html>`;
+}
+
+function tokenAnswer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  body: Fields | object,
+) {
+  const accept = String(request.headers.accept ?? '');
+  const sentJson = String(request.headers['content-type'] ?? '').includes('json');
+  reply.code(status).header('cache-control', 'no-store');
+  if (accept.includes('application/json') || sentJson) return reply.send(body);
+  const form = new URLSearchParams(fields(body) as Record<string, string>);
+  return reply.type('application/x-www-form-urlencoded').send(form.toString());
+}
+
+/**
+ * Flowdock OAuth 2.0 as authentication.md documents it (authorization code
+ * grant, refresh grant) and GET /user.
+ */
+export function flowdockOAuthRoutes(app: FastifyInstance, state: FlowdockState): void {
+  app.get('/oauth/authorize', async (request, reply) => {
+    const f = fields(request.query);
+    const problem = authorizeProblem(state, f);
+    if (problem) return errorPage(reply, problem);
+    return reply.type('text/html; charset=utf-8').send(authorizePage(state, f));
+  });
+
+  app.post('/oauth/authorize', async (request, reply) => {
+    const f = fields(request.body);
+    const problem = authorizeProblem(state, f);
+    if (problem) return errorPage(reply, problem);
+    const redirectUri = f.redirect_uri as string;
+    if (f.decision === 'deny') {
+      return reply.redirect(
+        redirectWith(redirectUri, { error: 'access_denied', state: f.state }),
+        302,
+      );
+    }
+    if (f.decision !== 'approve') return errorPage(reply, 'decision must be approve or deny');
+    const user = state.users.get(Number(f.user_id));
+    if (!user || !/^\d+$/.test(f.user_id ?? '')) return errorPage(reply, 'Choose a user');
+    const code = state.issueCode(user.id, state.clientId, redirectUri, f.scope ?? '');
+    return reply.redirect(redirectWith(redirectUri, { code, state: f.state }), 302);
+  });
+
+  app.post('/oauth/token', async (request, reply) => {
+    const f = fields(request.body);
+    const fail = (status: number, error: string, description: string) =>
+      tokenAnswer(request, reply, status, { error, error_description: description });
+    if (f.client_id !== state.clientId || f.client_secret !== state.clientSecret) {
+      return fail(401, 'invalid_client', 'Client authentication failed');
+    }
+    if (f.grant_type === 'authorization_code') {
+      if (!f.code || !f.redirect_uri)
+        return fail(400, 'invalid_request', 'code and redirect_uri are required');
+      const grant = state.consumeCode(f.code);
+      if (!grant || grant.clientId !== f.client_id) {
+        return fail(400, 'invalid_grant', 'The authorization code is invalid, expired or used');
+      }
+      if (grant.redirectUri !== f.redirect_uri) {
+        return fail(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+      }
+      return tokenAnswer(
+        request,
+        reply,
+        200,
+        state.issueTokens(grant.userId, grant.clientId, grant.scope),
+      );
+    }
+    if (f.grant_type === 'refresh_token') {
+      const grant = f.refresh_token ? state.refreshTokens.get(f.refresh_token) : undefined;
+      if (!grant || grant.clientId !== f.client_id || !f.refresh_token) {
+        return fail(400, 'invalid_grant', 'The refresh token is invalid or revoked');
+      }
+      state.refreshTokens.delete(f.refresh_token);
+      return tokenAnswer(
+        request,
+        reply,
+        200,
+        state.issueTokens(grant.userId, grant.clientId, grant.scope),
+      );
+    }
+    return fail(
+      400,
+      'unsupported_grant_type',
+      'grant_type must be authorization_code or refresh_token',
+    );
+  });
+
+  app.get('/user', async (request, reply) => {
+    const user = state.authenticate(
+      request.headers.authorization,
+      fields(request.query).access_token,
+    );
+    if (!user) return reply.code(401).send({ message: 'Unauthorized' });
+    return reply.send({
+      id: user.id,
+      nick: user.nick,
+      name: user.name,
+      email: user.email,
+      avatar: `https://avatars.example.invalid/${user.nick}`,
+    });
+  });
+}

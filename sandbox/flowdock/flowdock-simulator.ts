@@ -1,0 +1,81 @@
+/**
+ * A Flowdock stand-in on loopback, for tests and the sandbox demo. Routes
+ * (FLOWDOCK_API_URL = `url`):
+ *
+ * OAuth (authentication.md)
+ * - GET  /oauth/authorize?client_id&redirect_uri&response_type=code&state&scope
+ *        -> HTML page: pick a sandbox user (radio `user_id`), Approve or Deny.
+ *        Unknown client_id, response_type other than `code`, missing or
+ *        non-http(s) redirect_uri -> 400 HTML page with `<p id="error">`.
+ * - POST /oauth/authorize (urlencoded form, what that page submits): fields
+ *        client_id, redirect_uri, response_type, state, scope, user_id,
+ *        decision=approve|deny
+ *        -> 302 redirect_uri?code=…&state=…  or  redirect_uri?error=access_denied&state=…
+ * - POST /oauth/token (form or JSON): client_id, client_secret, grant_type
+ *        authorization_code (+ code, redirect_uri equal to the authorize one;
+ *        a code is single-use and lives state.codeTtlMs) or refresh_token
+ *        (+ refresh_token, rotated on use)
+ *        -> {access_token, refresh_token, token_type, expires_in, scope}
+ *        (JSON when Accept or the request is JSON, else urlencoded);
+ *        401 invalid_client, 400 invalid_grant / invalid_request / unsupported_grant_type.
+ * - GET  /user with `Authorization: Bearer <access_token>` (or ?access_token=)
+ *        -> {id, nick, name, email, avatar}; 401 otherwise.
+ *
+ * Integration (messages.md, flows.md, sources.md)
+ * - POST /messages with flow_token (body or query): event message|activity|discussion;
+ *        202 (200 + message with `X-flowdock-wait-for-message`), 400 validation
+ *        error, 401 unknown token, 410 removed source. state.faults / state.outage
+ *        make it answer e.g. 500, 429 + Retry-After, or hang.
+ * - GET  /flows/find?id=  and  POST /flows/:org/:flow/sources (Bearer).
+ *
+ * Seeded: users 1001 alice, 1002 bob, 1003 carol; flow acme/main. Add sources
+ * (flow tokens) with state.addSource().
+ */
+import formbody from '@fastify/formbody';
+import Fastify, { FastifyInstance } from 'fastify';
+import { AddressInfo } from 'node:net';
+import { flowdockMessagesRoutes } from './flowdock-messages.routes';
+import { flowdockOAuthRoutes } from './flowdock-oauth.routes';
+import { FlowdockState, SimUser } from './flowdock-state';
+
+/** A group of simulator routes over the shared state. */
+export type FlowdockRoutes = (app: FastifyInstance, state: FlowdockState) => void;
+
+export interface FlowdockSimulatorOptions {
+  clientId: string;
+  clientSecret: string;
+  port?: number;
+  users?: SimUser[];
+  /** Route groups; by default OAuth + user and messages + flows + sources. */
+  routes?: FlowdockRoutes[];
+  /** Keep an existing world (e.g. to restart on the same port after an outage). */
+  state?: FlowdockState;
+}
+
+export class FlowdockSimulator {
+  private constructor(
+    readonly app: FastifyInstance,
+    readonly state: FlowdockState,
+    readonly url: string,
+    readonly port: number,
+  ) {}
+
+  static async start(options: FlowdockSimulatorOptions): Promise<FlowdockSimulator> {
+    const state =
+      options.state ?? new FlowdockState(options.clientId, options.clientSecret, options.users);
+    const app = Fastify({ logger: false });
+    await app.register(formbody);
+    for (const routes of options.routes ?? [flowdockOAuthRoutes, flowdockMessagesRoutes]) {
+      routes(app, state);
+    }
+    await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    return new FlowdockSimulator(app, state, `http://127.0.0.1:${port}`, port);
+  }
+
+  async stop(): Promise<void> {
+    // Hanging requests (simulated timeouts) must not keep the server open.
+    this.app.server.closeAllConnections?.();
+    await this.app.close();
+  }
+}

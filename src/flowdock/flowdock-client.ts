@@ -1,0 +1,252 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AppConfig } from '../config/app.config';
+import {
+  FlowdockFlow,
+  FlowdockSource,
+  FlowdockThreadMessage,
+  FlowdockTokens,
+  FlowdockUser,
+} from './flowdock-api.types';
+import {
+  FlowdockGoneError,
+  FlowdockRateLimitedError,
+  FlowdockRefusedError,
+  FlowdockUnavailableError,
+  parseRetryAfter,
+} from './flowdock-errors';
+
+interface RequestOptions {
+  /** Names the call in errors ("the OAuth code exchange"). */
+  operation: string;
+  query?: Record<string, string>;
+  json?: unknown;
+  bearer?: string;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Every call the bridge makes to Flowdock: the base URL (FLOWDOCK_API_URL),
+ * the timeout (FLOWDOCK_TIMEOUT_MS) and the mapping of failures to typed
+ * errors live here once. Errors are FlowdockRefusedError (4xx; FlowdockGoneError
+ * for 410) or FlowdockUnavailableError (timeout, network, 5xx;
+ * FlowdockRateLimitedError for 429). No error message carries a token or code.
+ */
+@Injectable()
+export class FlowdockClient {
+  private readonly apiUrl: string;
+  private readonly clientId: string;
+  private readonly clientSecret: string;
+  private readonly timeoutMs: number;
+
+  constructor(config: ConfigService<AppConfig, true>) {
+    const flowdock = config.get('flowdock', { infer: true });
+    this.apiUrl = flowdock.apiUrl;
+    this.clientId = flowdock.clientId;
+    this.clientSecret = flowdock.clientSecret;
+    this.timeoutMs = flowdock.timeoutMs;
+  }
+
+  /** Exchanges an OAuth authorization code (POST /oauth/token, grant_type authorization_code). */
+  async exchangeCode(code: string, redirectUri: string): Promise<FlowdockTokens> {
+    const body = await this.request('POST', '/oauth/token', {
+      operation: 'the OAuth code exchange',
+      json: {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        client_id: this.clientId,
+        client_secret: this.clientSecret,
+      },
+    });
+    return toTokens(body, 'the OAuth code exchange');
+  }
+
+  /** A new access token from a refresh token (POST /oauth/token, grant_type refresh_token). */
+  async refreshTokens(refreshToken: string): Promise<FlowdockTokens> {
+    const body = await this.request('POST', '/oauth/token', {
+      operation: 'the OAuth token refresh',
+      json: {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: this.clientId,
+        client_secret: this.clientSecret,
+      },
+    });
+    return toTokens(body, 'the OAuth token refresh');
+  }
+
+  /** The user an OAuth access token belongs to (GET /user). */
+  async getUser(accessToken: string): Promise<FlowdockUser> {
+    const operation = 'the user lookup';
+    const body = await this.request('GET', '/user', { operation, bearer: accessToken });
+    if (!isId(body.id) || typeof body.nick !== 'string') {
+      throw new FlowdockUnavailableError('the user in the answer has no id or nick', operation);
+    }
+    return {
+      id: String(body.id),
+      nick: body.nick,
+      name: typeof body.name === 'string' ? body.name : body.nick,
+      ...(typeof body.email === 'string' ? { email: body.email } : {}),
+      ...(typeof body.avatar === 'string' ? { avatar: body.avatar } : {}),
+    };
+  }
+
+  /** A flow by its id (GET /flows/find?id=), as the user of the access token sees it. */
+  async findFlow(accessToken: string, flowId: string): Promise<FlowdockFlow> {
+    const operation = 'the flow lookup';
+    const body = await this.request('GET', '/flows/find', {
+      operation,
+      bearer: accessToken,
+      query: { id: flowId },
+    });
+    const organization = (body.organization ?? {}) as Json;
+    if (
+      !isId(body.id) ||
+      typeof body.parameterized_name !== 'string' ||
+      typeof organization.parameterized_name !== 'string'
+    ) {
+      throw new FlowdockUnavailableError('the flow in the answer is incomplete', operation);
+    }
+    return {
+      id: String(body.id),
+      name: typeof body.name === 'string' ? body.name : body.parameterized_name,
+      organization: organization.parameterized_name,
+      flow: body.parameterized_name,
+      path: `${organization.parameterized_name}/${body.parameterized_name}`,
+      ...(typeof body.web_url === 'string' ? { webUrl: body.web_url } : {}),
+    };
+  }
+
+  /** Creates a source in a flow (POST /flows/:org/:flow/sources; needs the integration scope). */
+  async createSource(
+    accessToken: string,
+    flowPath: { organization: string; flow: string },
+    source: { name: string; externalUrl?: string },
+  ): Promise<FlowdockSource> {
+    const operation = 'creating a source';
+    const path = `/flows/${encodeURIComponent(flowPath.organization)}/${encodeURIComponent(flowPath.flow)}/sources`;
+    const body = await this.request('POST', path, {
+      operation,
+      bearer: accessToken,
+      json: { name: source.name, external_url: source.externalUrl },
+    });
+    if (!isId(body.id) || typeof body.flow_token !== 'string') {
+      throw new FlowdockUnavailableError('the answer has no source id or flow token', operation);
+    }
+    return {
+      id: String(body.id),
+      name: typeof body.name === 'string' ? body.name : source.name,
+      flowToken: body.flow_token,
+    };
+  }
+
+  /** Posts an activity or discussion message to the flow of a source's flow token (POST /messages). */
+  async postMessage(flowToken: string, message: FlowdockThreadMessage): Promise<void> {
+    await this.request('POST', '/messages', {
+      operation: `posting a message to thread ${message.external_thread_id}`,
+      json: { ...message, flow_token: flowToken },
+    });
+  }
+
+  private async request(method: string, path: string, options: RequestOptions): Promise<Json> {
+    const { operation } = options;
+    const url = new URL(this.apiUrl + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      url.searchParams.set(key, value);
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.json !== undefined) headers['content-type'] = 'application/json';
+    if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`;
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: options.json === undefined ? undefined : JSON.stringify(options.json),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw new FlowdockUnavailableError(describeFetchError(error, this.timeoutMs), operation);
+    }
+
+    const body = parseJson(text);
+    if (response.status >= 200 && response.status < 300) {
+      if (text.trim() !== '' && body === undefined) {
+        throw new FlowdockUnavailableError('the answer is not JSON', operation, response.status);
+      }
+      return body ?? {};
+    }
+    const message = errorMessage(body, response.statusText);
+    if (response.status === 429) {
+      throw new FlowdockRateLimitedError(
+        operation,
+        parseRetryAfter(response.headers.get('retry-after')),
+      );
+    }
+    if (response.status === 410) throw new FlowdockGoneError(message, operation);
+    if (response.status >= 400 && response.status < 500 && response.status !== 408) {
+      throw new FlowdockRefusedError(response.status, message, operation);
+    }
+    throw new FlowdockUnavailableError(
+      `HTTP ${response.status}: ${message}`,
+      operation,
+      response.status,
+    );
+  }
+}
+
+function toTokens(body: Json, operation: string): FlowdockTokens {
+  if (typeof body.access_token !== 'string' || body.access_token === '') {
+    throw new FlowdockUnavailableError('the answer has no access token', operation);
+  }
+  return {
+    accessToken: body.access_token,
+    tokenType: typeof body.token_type === 'string' ? body.token_type : 'bearer',
+    ...(typeof body.refresh_token === 'string' ? { refreshToken: body.refresh_token } : {}),
+    ...(typeof body.expires_in === 'number' ? { expiresIn: body.expires_in } : {}),
+    ...(typeof body.scope === 'string' ? { scope: body.scope } : {}),
+  };
+}
+
+function isId(value: unknown): value is string | number {
+  return (
+    (typeof value === 'number' && Number.isFinite(value)) ||
+    (typeof value === 'string' && value !== '')
+  );
+}
+
+function parseJson(text: string): Json | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Json)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Flowdock's explanation from an error body ({message}, or OAuth's {error, error_description}). */
+function errorMessage(body: Json | undefined, fallback: string): string {
+  const parts = [body?.message, body?.error, body?.error_description].filter(
+    (part): part is string => typeof part === 'string' && part !== '',
+  );
+  const text = parts.length > 0 ? parts.join(': ') : fallback || 'no explanation';
+  // Flowdock's text is shown to people and logged: keep it short.
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function describeFetchError(error: unknown, timeoutMs: number): string {
+  const err = error as { name?: string; cause?: { code?: string } };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+    return `no answer within ${timeoutMs} ms`;
+  }
+  const code = err?.cause?.code;
+  return code ? `connection failed (${code})` : 'connection failed';
+}

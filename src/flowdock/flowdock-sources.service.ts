@@ -1,0 +1,126 @@
+import { Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app.config';
+import { TokenCipher } from '../crypto/token-cipher';
+import { FlowdockSourceEntity } from './flowdock-source.entity';
+
+/** A source as other modules see it: never the flow token. */
+export interface FlowdockSourceRecord {
+  id: string;
+  flow: string | null;
+  name: string | null;
+  disabledAt: Date | null;
+  disabledReason: string | null;
+}
+
+const hashToken = (flowToken: string) => createHash('sha256').update(flowToken).digest('hex');
+const tokenContext = (id: string) => `flowdock_source:${id}`;
+
+function toRecord(row: FlowdockSourceEntity): FlowdockSourceRecord {
+  return {
+    id: row.id,
+    flow: row.flow,
+    name: row.name,
+    disabledAt: row.disabledAt,
+    disabledReason: row.disabledReason,
+  };
+}
+
+/**
+ * The flows the bridge may post to. A source is registered by its flow token
+ * (stored encrypted, found by its hash), once per token. FLOWDOCK_FLOW_TOKEN,
+ * when set, is registered at start as the default source.
+ */
+@Injectable()
+export class FlowdockSourceService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('FlowdockSources');
+  private readonly defaultFlowToken: string | undefined;
+  private defaultId: string | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cipher: TokenCipher,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.defaultFlowToken = config.get('flowdock', { infer: true }).flowToken;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.defaultFlowToken) return;
+    const source = await this.register({
+      flowToken: this.defaultFlowToken,
+      name: 'FLOWDOCK_FLOW_TOKEN',
+    });
+    this.defaultId = source.id;
+    if (source.disabledAt) {
+      this.logger.warn(
+        `The default source (FLOWDOCK_FLOW_TOKEN) is disabled: ${source.disabledReason}`,
+      );
+    }
+  }
+
+  /** The source of FLOWDOCK_FLOW_TOKEN, for repositories without a subscription; undefined when unset. */
+  async defaultSource(): Promise<FlowdockSourceRecord | undefined> {
+    if (!this.defaultFlowToken) return undefined;
+    if (!this.defaultId) await this.onApplicationBootstrap();
+    return this.get(this.defaultId as string);
+  }
+
+  /**
+   * Registers a flow token (idempotent: the same token gives the same source,
+   * whose flow and name are then kept). Runs in `manager`'s transaction when given.
+   */
+  async register(
+    input: { flowToken: string; flow?: string; name?: string },
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<FlowdockSourceRecord> {
+    const flowToken = input.flowToken.trim();
+    if (flowToken === '') throw new Error('A flow token is required to register a Flowdock source');
+    const hash = hashToken(flowToken);
+    const id = randomUUID();
+    await manager.query(
+      `INSERT INTO flowdock_source (id, flow_token_encrypted, flow_token_hash, flow, name)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (flow_token_hash) DO NOTHING`,
+      [
+        id,
+        this.cipher.encrypt(flowToken, tokenContext(id)),
+        hash,
+        input.flow ?? null,
+        input.name ?? null,
+      ],
+    );
+    const row = await manager.findOneByOrFail(FlowdockSourceEntity, { flowTokenHash: hash });
+    return toRecord(row);
+  }
+
+  async get(
+    id: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<FlowdockSourceRecord | undefined> {
+    const row = await manager.findOneBy(FlowdockSourceEntity, { id });
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The flow token, decrypted; for the delivery worker only. */
+  async flowToken(id: string, manager: EntityManager = this.dataSource.manager): Promise<string> {
+    const row = await manager.findOneBy(FlowdockSourceEntity, { id });
+    if (!row) throw new NotFoundException(`Flowdock source ${id} does not exist`);
+    return this.cipher.decrypt(row.flowTokenEncrypted, tokenContext(row.id));
+  }
+
+  /** Stops posting to a source (Flowdock said 410 Gone); keeps the first reason. */
+  async disable(
+    id: string,
+    reason: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE flowdock_source SET disabled_at = now(), disabled_reason = $2, updated_at = now()
+       WHERE id = $1 AND disabled_at IS NULL`,
+      [id, reason],
+    );
+  }
+}

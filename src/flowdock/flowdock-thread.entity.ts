@@ -1,0 +1,29 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { ThreadSnapshot } from './thread-snapshot';
+
+/** The newest snapshot of one thread (per source and external_thread_id), and its delivery lease. */
+@Entity('flowdock_thread')
+export class FlowdockThreadEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ name: 'source_id', type: 'uuid' })
+  sourceId: string;
+
+  @Column({ name: 'external_thread_id', type: 'text' })
+  externalThreadId: string;
+
+  @Column({ type: 'jsonb' })
+  snapshot: ThreadSnapshot;
+
+  /** Incremented by every snapshot change. */
+  @Column({ type: 'integer', default: 1 })
+  version: number;
+
+  /** The worker delivering this thread's messages, until lease_until (one at a time, in order). */
+  @Column({ name: 'lease_owner', type: 'text', nullable: true })
+  leaseOwner: string | null;
+
+  @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
+  leaseUntil: Date | null;
+}

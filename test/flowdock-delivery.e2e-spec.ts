@@ -1,0 +1,357 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
+import { SimSource } from '../sandbox/flowdock/flowdock-state';
+import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.service';
+import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
+import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
+import { startTestApp, TestApp, testEnvironment } from './support/test-app';
+
+const CLIENT_ID = 'client-delivery-spec';
+const CLIENT_SECRET = 'secret-delivery-spec-0123456789abcdef0123';
+const PUBLIC_URL = 'https://bridge.example.com';
+const RUN = `${process.pid}-${Date.now()}`;
+
+let sim: FlowdockSimulator;
+
+function env(overrides: Record<string, string> = {}) {
+  return testEnvironment({
+    PUBLIC_URL,
+    FLOWDOCK_API_URL: sim.url,
+    FLOWDOCK_CLIENT_ID: CLIENT_ID,
+    FLOWDOCK_CLIENT_SECRET: CLIENT_SECRET,
+    FLOWDOCK_TIMEOUT_MS: '300',
+    FLOWDOCK_RETRY_BASE_MS: '20',
+    FLOWDOCK_RETRY_MAX_MS: '200',
+    FLOWDOCK_MAX_ATTEMPTS: '1000',
+    // Every bridge of this file reads the flow tokens the others stored.
+    TOKEN_ENCRYPTION_KEY: 'token-encryption-key-for-the-delivery-spec-0123',
+    ...overrides,
+  });
+}
+
+let counter = 0;
+function snapshot(overrides: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
+  return {
+    repository: `acme/delivery-${RUN}`,
+    kind: 'pull',
+    number: ++counter,
+    title: 'Add sprockets',
+    body: null,
+    url: `https://github.com/acme/delivery-${RUN}/pull/${counter}`,
+    state: 'open',
+    author: 'octocat',
+    assignees: [],
+    reviewers: [],
+    labels: [],
+    ...overrides,
+  };
+}
+
+interface Bridge {
+  t: TestApp;
+  sources: FlowdockSourceService;
+  delivery: FlowdockDeliveryService;
+  worker: FlowdockDeliveryWorker;
+  db: DataSource;
+}
+
+async function bridge(overrides: Record<string, string> = {}): Promise<Bridge> {
+  const t = await startTestApp(env(overrides));
+  return {
+    t,
+    sources: t.app.get(FlowdockSourceService),
+    delivery: t.app.get(FlowdockDeliveryService),
+    worker: t.app.get(FlowdockDeliveryWorker),
+    db: t.app.get(DataSource),
+  };
+}
+
+/** Runs delivery passes for one source until nothing is pending (or 20 s passed). */
+async function drain(b: Bridge, sourceId: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    await b.worker.runOnce({ sourceIds: [sourceId] });
+    if ((await b.delivery.counts(sourceId)).pending === 0) return;
+    await sleep(20);
+  }
+  throw new Error(`messages of source ${sourceId} still pending`);
+}
+
+/** A Flowdock source in the simulator, registered in the bridge. */
+async function source(b: Bridge): Promise<{ sim: SimSource; id: string }> {
+  const simSource = sim.state.addSource();
+  const record = await b.sources.register({ flowToken: simSource.flowToken, name: 'test' });
+  return { sim: simSource, id: record.id };
+}
+
+function publish(b: Bridge, sourceId: string, snap: ThreadSnapshot, title = 'updated') {
+  return b.db.transaction((manager) =>
+    b.delivery.publish(manager, {
+      sourceId,
+      event: 'activity',
+      author: { name: 'octocat' },
+      title,
+      snapshot: snap,
+    }),
+  );
+}
+
+const received = (s: SimSource) => sim.state.messages.filter((m) => m.sourceId === s.id);
+
+beforeAll(async () => {
+  sim = await FlowdockSimulator.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+});
+afterAll(() => sim.stop());
+
+describe('Flowdock sources', () => {
+  let b: Bridge;
+  beforeAll(async () => (b = await bridge()));
+  afterAll(() => b.t.app.close());
+
+  it('registers a flow token once, stored encrypted', async () => {
+    const token = `tok-${RUN}-register`;
+    const first = await b.sources.register({ flowToken: token, flow: 'acme/main', name: 'Main' });
+    const again = await b.sources.register({ flowToken: ` ${token} `, name: 'Other' });
+    expect(again.id).toBe(first.id);
+    expect(again).toMatchObject({ flow: 'acme/main', name: 'Main', disabledAt: null });
+    const rows: { flow_token_encrypted: string }[] = await b.db.query(
+      'SELECT flow_token_encrypted FROM flowdock_source WHERE id = $1',
+      [first.id],
+    );
+    expect(rows[0].flow_token_encrypted).not.toContain(token);
+    expect(await b.sources.flowToken(first.id)).toBe(token);
+    expect(await b.sources.get('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+  });
+
+  it('registers FLOWDOCK_FLOW_TOKEN at start as the default source', async () => {
+    const token = `tok-${RUN}-default`;
+    const other = await bridge({ FLOWDOCK_FLOW_TOKEN: token });
+    try {
+      const record = await other.sources.defaultSource();
+      expect(record?.name).toBe('FLOWDOCK_FLOW_TOKEN');
+      expect(await other.sources.flowToken(record?.id as string)).toBe(token);
+    } finally {
+      await other.t.app.close();
+    }
+  });
+});
+
+describe('Flowdock delivery', () => {
+  let b: Bridge;
+  beforeAll(async () => (b = await bridge()));
+  afterAll(() => b.t.app.close());
+
+  it('enqueues in the caller transaction: a rollback leaves no message and no snapshot', async () => {
+    const s = await source(b);
+    const snap = snapshot();
+    await expect(
+      b.db.transaction(async (manager) => {
+        await b.delivery.publish(manager, {
+          sourceId: s.id,
+          event: 'activity',
+          author: { name: 'octocat' },
+          title: 'opened',
+          snapshot: snap,
+        });
+        throw new Error('the webhook transaction failed');
+      }),
+    ).rejects.toThrow('the webhook transaction failed');
+    expect(await b.delivery.counts(s.id)).toEqual({ pending: 0, sent: 0, dead: 0 });
+    expect(await b.delivery.snapshot(s.id, snap)).toBeUndefined();
+  });
+
+  it('refuses an unknown source clearly', async () => {
+    const error = await publish(b, 'not-a-uuid', snapshot()).catch((e: unknown) => e);
+    expect((error as { getStatus(): number }).getStatus()).toBe(404);
+  });
+
+  it('delivers in order with stable uuids; every message carries the newest snapshot', async () => {
+    const s = await source(b);
+    const snap = snapshot();
+    const first = await publish(b, s.id, snap, 'opened');
+    await publish(b, s.id, { ...snap, assignees: ['hubot'] }, 'assigned hubot');
+    await publish(b, s.id, { ...snap, state: 'closed', assignees: ['hubot'] }, 'closed');
+    await drain(b, s.id);
+
+    const messages = received(s.sim);
+    expect(messages.map((m) => m.body.title)).toEqual(['opened', 'assigned hubot', 'closed']);
+    expect(messages[0].body.uuid).toBe(first.uuid);
+    expect(new Set(messages.map((m) => m.body.uuid)).size).toBe(3);
+    // Sent after the last change: even the oldest message shows the closed thread.
+    for (const m of messages) {
+      expect((m.body.thread as { status: unknown }).status).toEqual({
+        color: 'red',
+        value: 'closed',
+      });
+    }
+    const thread = sim.state.thread(s.sim.id, `github:acme/delivery-${RUN}:pull:${snap.number}`);
+    expect(thread?.activities).toBe(3);
+    expect(await b.delivery.counts(s.id)).toEqual({ pending: 0, sent: 3, dead: 0 });
+  });
+
+  it('updateSnapshot changes the state the next message carries without a message of its own', async () => {
+    const s = await source(b);
+    const snap = snapshot();
+    await publish(b, s.id, snap, 'opened');
+    await drain(b, s.id);
+    await b.db.transaction((m) =>
+      b.delivery.updateSnapshot(m, { sourceId: s.id, snapshot: { ...snap, labels: ['bug'] } }),
+    );
+    await drain(b, s.id);
+    expect(received(s.sim)).toHaveLength(1);
+    await publish(b, s.id, { ...snap, labels: ['bug'], assignees: ['x'] }, 'assigned x');
+    await drain(b, s.id);
+    const last = received(s.sim).at(-1)?.body.thread as { fields: { label: string }[] };
+    expect(last.fields.map((f) => f.label)).toContain('Labels');
+  });
+
+  it('retries 500s and delivers once', async () => {
+    const s = await source(b);
+    sim.state.faults.push({ status: 500 }, { status: 502 });
+    const published = await publish(b, s.id, snapshot());
+    await drain(b, s.id);
+    expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
+    const rows: { attempts: number }[] = await b.db.query(
+      'SELECT attempts FROM flowdock_message WHERE uuid = $1',
+      [published.uuid],
+    );
+    expect(rows[0].attempts).toBe(3);
+  });
+
+  it('honours Retry-After on 429 and blocks the thread behind it', async () => {
+    const s = await source(b);
+    const snap = snapshot();
+    sim.state.faults.push({ status: 429, retryAfter: '30' });
+    const first = await publish(b, s.id, snap, 'first');
+    await publish(b, s.id, snap, 'second');
+    await b.worker.runOnce({ sourceIds: [s.id] });
+    const rows: { wait_ms: number; attempts: number; last_error: string }[] = await b.db.query(
+      `SELECT extract(epoch FROM available_at - now()) * 1000 AS wait_ms, attempts, last_error
+       FROM flowdock_message WHERE uuid = $1`,
+      [first.uuid],
+    );
+    expect(Number(rows[0].wait_ms)).toBeGreaterThan(20_000);
+    expect(rows[0].last_error).toMatch(/rate limited/);
+    // The second message waits behind the first: order is kept.
+    await b.worker.runOnce({ sourceIds: [s.id] });
+    expect(received(s.sim)).toHaveLength(0);
+    // Time passes (the wait is moved forward instead of sleeping 30 s).
+    await b.db.query(`UPDATE flowdock_message SET available_at = now() WHERE uuid = $1`, [
+      first.uuid,
+    ]);
+    await drain(b, s.id);
+    expect(received(s.sim).map((m) => m.body.title)).toEqual(['first', 'second']);
+  });
+
+  it('retries after a timeout', async () => {
+    const s = await source(b);
+    sim.state.faults.push({ hangMs: 1000 });
+    const published = await publish(b, s.id, snapshot());
+    await drain(b, s.id);
+    expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
+    const rows: { attempts: number }[] = await b.db.query(
+      'SELECT attempts FROM flowdock_message WHERE uuid = $1',
+      [published.uuid],
+    );
+    expect(rows[0].attempts).toBe(2);
+  });
+
+  it('dead-letters a refused message with its reason, and re-drives it', async () => {
+    const s = await source(b);
+    sim.state.faults.push({ status: 400, message: 'Validation error' });
+    const published = await publish(b, s.id, snapshot());
+    await drain(b, s.id);
+    expect(await b.delivery.counts(s.id)).toEqual({ pending: 0, sent: 0, dead: 1 });
+    const [dead] = await b.delivery.deadLetters({ sourceId: s.id });
+    expect(dead).toMatchObject({
+      uuid: published.uuid,
+      reason: expect.stringMatching(/400.*Validation error/),
+    });
+    expect(await b.delivery.redrive({ messageIds: [dead.messageId] })).toBe(1);
+    await drain(b, s.id);
+    expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
+    await expect(b.delivery.redrive({})).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('410 disables the source, dead-letters its messages and posts nothing more', async () => {
+    const s = await source(b);
+    const snap = snapshot();
+    await publish(b, s.id, snap, 'one');
+    await drain(b, s.id);
+    sim.state.removeSource(s.sim.id);
+    await publish(b, s.id, snap, 'two');
+    await publish(b, s.id, snapshot(), 'three');
+    const before = sim.state.messages.length;
+    await drain(b, s.id);
+    const record = await b.sources.get(s.id);
+    expect(record?.disabledAt).toBeInstanceOf(Date);
+    expect(record?.disabledReason).toMatch(/410/);
+    expect(await b.delivery.counts(s.id)).toEqual({ pending: 0, sent: 1, dead: 2 });
+    // Later messages are kept as dead letters at once; nothing reaches Flowdock.
+    const later = await publish(b, s.id, snap, 'four');
+    expect(await b.delivery.counts(s.id)).toEqual({ pending: 0, sent: 1, dead: 3 });
+    const dead = await b.delivery.deadLetters({ sourceId: s.id });
+    expect(dead.find((d) => d.uuid === later.uuid)?.reason).toMatch(/disabled/);
+    await b.delivery.redrive({ sourceId: s.id });
+    await drain(b, s.id);
+    expect(sim.state.messages.length).toBe(before); // Flowdock accepted nothing more
+    expect(await b.delivery.counts(s.id)).toEqual({ pending: 0, sent: 1, dead: 3 });
+  });
+});
+
+describe('Flowdock delivery across restarts and processes', () => {
+  it('a message enqueued before a restart is delivered by the worker of the next start', async () => {
+    const first = await bridge();
+    const s = await source(first);
+    const published = await publish(first, s.id, snapshot(), 'before restart');
+    await first.t.app.close();
+    expect(received(s.sim)).toHaveLength(0);
+
+    const second = await bridge({ FLOWDOCK_DELIVERY_POLL_MS: '50' });
+    try {
+      for (let i = 0; i < 400 && received(s.sim).length === 0; i++) await sleep(25);
+      expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
+    } finally {
+      await second.t.app.close();
+    }
+  });
+
+  it('two workers share the queue: each message once, in order, threads end newest', async () => {
+    const a = await bridge();
+    const b = await bridge();
+    try {
+      const s = await source(a);
+      const snaps = Array.from({ length: 10 }, () => snapshot());
+      const expected = new Map<string, string[]>();
+      for (let step = 0; step < 10; step++) {
+        for (const snap of snaps) {
+          const title = `step ${step}`;
+          await publish(a, s.id, { ...snap, labels: [title] }, title);
+          const key = `github:acme/delivery-${RUN}:pull:${snap.number}`;
+          expected.set(key, [...(expected.get(key) ?? []), title]);
+        }
+      }
+      sim.state.faults.push({ status: 500 }, { status: 429, retryAfter: '0' }, { status: 503 });
+      for (let i = 0; i < 1000 && (await a.delivery.counts(s.id)).pending > 0; i++) {
+        await Promise.all([
+          a.worker.runOnce({ sourceIds: [s.id] }),
+          b.worker.runOnce({ sourceIds: [s.id] }),
+        ]);
+      }
+      const messages = received(s.sim);
+      expect(messages).toHaveLength(100);
+      expect([...sim.state.uuidCounts().values()].every((n) => n === 1)).toBe(true);
+      for (const [key, titles] of expected) {
+        const inThread = messages.filter((m) => m.body.external_thread_id === key);
+        expect(inThread.map((m) => m.body.title)).toEqual(titles);
+        const thread = sim.state.thread(s.sim.id, key)?.thread as {
+          fields: { label: string; value: string }[];
+        };
+        expect(thread.fields.find((f) => f.label === 'Labels')?.value).toBe('step 9');
+      }
+    } finally {
+      await Promise.all([a.t.app.close(), b.t.app.close()]);
+    }
+  });
+});
