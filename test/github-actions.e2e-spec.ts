@@ -73,7 +73,8 @@ describe('GitHubActionsService (GitHub simulator)', () => {
   const titles = async (repository: string) =>
     (
       await db.query<{ title: string }[]>(
-        `SELECT title FROM github_thread_message WHERE repository = $1 ORDER BY id`,
+        `SELECT m.event->>'title' AS title FROM flowdock_message m JOIN flowdock_thread t ON t.id = m.thread_id
+         WHERE t.external_thread_id LIKE 'github:' || $1 || ':%' ORDER BY m.id`,
         [repository],
       )
     ).map((r) => r.title);

@@ -51,7 +51,7 @@ describe('npm run cli -- subscriptions', () => {
     );
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
-    const subscription = JSON.parse(added.stdout) as { id: string };
+    const subscription = JSON.parse(added.stdout) as { id: string; sourceId: string };
     expect(subscription).toMatchObject({
       repositoryPattern: `${owner}/*`,
       eventKinds: ['pull_request', 'issues.opened'],
@@ -60,12 +60,12 @@ describe('npm run cli -- subscriptions', () => {
     });
     expect(added.stdout).not.toContain(token);
 
-    // Stored encrypted: the token does not appear in the row.
+    // Registered as a Flowdock source, stored encrypted: the token does not appear in the row.
     const db = new Client({ connectionString: process.env.E2E_DATABASE_URL });
     await db.connect();
     const rows = await db.query<{ flow_token_encrypted: string }>(
-      'SELECT flow_token_encrypted FROM github_subscription WHERE id = $1',
-      [subscription.id],
+      'SELECT flow_token_encrypted FROM flowdock_source WHERE id = $1',
+      [subscription.sourceId],
     );
     await db.end();
     expect(rows.rows[0].flow_token_encrypted).toMatch(/^v1\./);

@@ -2,12 +2,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signBody, signedWebhook } from '../sandbox/github/webhook-sender';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 
 interface MessageRow {
-  subscription_id: string | null;
+  source_id: string;
   kind: string;
   number: number;
   event: string;
@@ -66,8 +67,11 @@ describe('POST /github/webhooks', () => {
     )[0];
   const messagesOf = (repository: string) =>
     db.query<MessageRow[]>(
-      `SELECT subscription_id, kind, number, event, title, body, author FROM github_thread_message
-       WHERE repository = $1 ORDER BY id`,
+      `SELECT t.source_id, split_part(t.external_thread_id, ':', 3) AS kind,
+              split_part(t.external_thread_id, ':', 4)::int AS number, m.event->>'event' AS event,
+              m.event->>'title' AS title, m.event->>'body' AS body, m.event->'author' AS author
+       FROM flowdock_message m JOIN flowdock_thread t ON t.id = m.thread_id
+       WHERE t.external_thread_id LIKE 'github:' || $1 || ':%' ORDER BY m.id`,
       [repository],
     );
   const threadOf = async (repository: string, kind: string, number: number) =>
@@ -95,7 +99,7 @@ describe('POST /github/webhooks', () => {
     expect(await deliveryRow(webhook.deliveryId)).toEqual({ outcome: 'published', messages: 1 });
     expect(await messagesOf(repo)).toEqual([
       {
-        subscription_id: sub.id,
+        source_id: sub.sourceId,
         kind: 'pull',
         number: 2,
         event: 'activity',
@@ -266,13 +270,13 @@ describe('POST /github/webhooks', () => {
     });
 
     const rows = await messagesOf(repo);
-    expect(rows.filter((r) => r.kind === 'pull').map((r) => r.subscription_id)).toEqual([all.id]);
+    expect(rows.filter((r) => r.kind === 'pull').map((r) => r.source_id)).toEqual([all.sourceId]);
     expect(
       rows
         .filter((r) => r.kind === 'issue')
-        .map((r) => r.subscription_id)
+        .map((r) => r.source_id)
         .sort(),
-    ).toEqual([all.id, onlyIssues.id, noBots.id, labelled.id].sort());
+    ).toEqual([all.sourceId, onlyIssues.sourceId, noBots.sourceId, labelled.sourceId].sort());
   });
 
   it('the default flow takes repositories without a subscription', async () => {
@@ -294,7 +298,7 @@ describe('POST /github/webhooks', () => {
       });
       expect(res.json()).toEqual({ status: 'published', messages: 1 });
       expect((await messagesOf(repo))[0]).toMatchObject({
-        subscription_id: null,
+        source_id: (await other.app.get(FlowdockSourceService).defaultSource())!.id,
         title: 'opened issue',
       });
     } finally {

@@ -6,6 +6,8 @@ import pino from 'pino';
 import { AppConfig } from '../config/app.config';
 import { CryptoModule } from '../crypto/crypto.module';
 import { DatabaseModule } from '../database/database.module';
+import { FlowdockSourceEntity } from '../flowdock/flowdock-source.entity';
+import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { Subscription } from '../github/subscription.entity';
 import { SubscriptionService } from '../github/subscription.service';
 import { loggerParams } from '../logging/logger.options';
@@ -28,9 +30,15 @@ export class CliModule {
         LoggerModule.forRoot(loggerParams('warn', pino.destination(2))),
         CryptoModule,
         DatabaseModule,
-        TypeOrmModule.forFeature([Subscription]),
+        TypeOrmModule.forFeature([Subscription, FlowdockSourceEntity]),
       ],
-      providers: [SubscriptionService, SubscriptionsCommand, ...SubscriptionsCommand.subCommands],
+      // Flowdock's sources service only: the CLI must not start the delivery worker.
+      providers: [
+        FlowdockSourceService,
+        SubscriptionService,
+        SubscriptionsCommand,
+        ...SubscriptionsCommand.subCommands,
+      ],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { SubscriptionService, SubscriptionView } from '../github/subscription.service';
+import { Subscription } from '../github/subscription.entity';
+import { SubscriptionService } from '../github/subscription.service';
 
 const list = (value: string) =>
   value
@@ -25,18 +26,13 @@ function fail(error: unknown): never {
   throw error;
 }
 
-function describe(s: SubscriptionView): string {
+function describe(s: Subscription): string {
   const filters = [
     s.eventKinds.length ? `events=${s.eventKinds.join(',')}` : null,
     s.ignoreBots ? 'ignore-bots' : null,
     s.requiredLabels.length ? `labels=${s.requiredLabels.join(',')}` : null,
   ].filter(Boolean);
-  return [
-    s.id,
-    s.repositoryPattern,
-    `token:${s.flowTokenFingerprint}`,
-    filters.join(' ') || '-',
-  ].join('\t');
+  return [s.id, s.repositoryPattern, `source:${s.sourceId}`, filters.join(' ') || '-'].join('\t');
 }
 
 interface AddOptions {
@@ -113,7 +109,10 @@ export class RemoveSubscriptionCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'list', description: 'list subscriptions (tokens are shown as fingerprints)' })
+@SubCommand({
+  name: 'list',
+  description: 'list subscriptions (flows are shown by their source id, never the token)',
+})
 export class ListSubscriptionsCommand extends CommandRunner {
   constructor(private readonly subscriptions: SubscriptionService) {
     super();

@@ -89,7 +89,15 @@ export class GitHubActionsService {
       const applied = applyUpdate(previous, update);
       await this.threads.save(manager, key, applied.thread);
       const snapshot = applied.thread.snapshot;
-      if (!this.changed(action, login, previous?.snapshot ?? null, snapshot)) return snapshot;
+      if (!this.changed(action, login, previous?.snapshot ?? null, snapshot)) {
+        await this.outbox.enqueue(manager, {
+          kind: 'refresh',
+          sender: { login },
+          snapshot,
+          message: null,
+        });
+        return snapshot;
+      }
 
       const webhookAction = WEBHOOK_ACTION[action];
       await this.echoes.expect(manager, key, {
@@ -99,16 +107,14 @@ export class GitHubActionsService {
       });
       const noun = key.kind === 'pull' ? 'pull request' : 'issue';
       await this.outbox.enqueue(manager, {
-        key,
         kind: `${key.kind === 'pull' ? 'pull_request' : 'issues'}.${webhookAction}`,
         sender: { login, type: 'User' },
-        labels: snapshot.labels,
+        snapshot,
         message: {
           event: 'activity',
           title: action.endsWith('me') ? `${webhookAction} @${login}` : `${webhookAction} ${noun}`,
           author: { name: login },
         },
-        deliveryId: null,
       });
       return snapshot;
     });

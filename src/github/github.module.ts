@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { FlowdockModule } from '../flowdock/flowdock.module';
 import { ActionEchoes } from './action-echoes';
 import { GitHubActionsService } from './github-actions.service';
 import { GitHubThread } from './github-thread.entity';
 import { GitHubThreadStore } from './github-thread.store';
 import { Subscription } from './subscription.entity';
 import { SubscriptionService } from './subscription.service';
-import { ThreadMessageRow } from './thread-message.entity';
 import { ThreadOutbox } from './thread-outbox.service';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookIngestService } from './webhook-ingest.service';
@@ -16,7 +16,8 @@ import { WebhookController } from './webhook.controller';
 /** GitHub webhooks -> threads, subscriptions of repositories to flows, and actions as the clicking user. */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([WebhookDelivery, GitHubThread, Subscription, ThreadMessageRow]),
+    TypeOrmModule.forFeature([WebhookDelivery, GitHubThread, Subscription]),
+    FlowdockModule,
   ],
   controllers: [WebhookController],
   providers: [

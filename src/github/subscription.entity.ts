@@ -10,13 +10,9 @@ export class Subscription {
   @Column({ name: 'repository_pattern', type: 'text' })
   repositoryPattern: string;
 
-  /** The flow's source token, encrypted with TokenCipher (context: the subscription id is not known yet, so the pattern). */
-  @Column({ name: 'flow_token_encrypted', type: 'text' })
-  flowTokenEncrypted: string;
-
-  /** SHA-256 prefix of the token: tells subscriptions apart without revealing it. */
-  @Column({ name: 'flow_token_fingerprint', type: 'text' })
-  flowTokenFingerprint: string;
+  /** The Flowdock source (FlowdockSourceService) holding the flow token, encrypted. */
+  @Column({ name: 'source_id', type: 'uuid' })
+  sourceId: string;
 
   /** Empty: every event. Entries are `event` or `event.action` (`pull_request`, `issues.opened`). */
   @Column({ name: 'event_kinds', type: 'text', array: true, default: '{}' })

@@ -1,8 +1,7 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createHash } from 'node:crypto';
-import { EntityManager, Repository } from 'typeorm';
-import { TokenCipher } from '../crypto/token-cipher';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { patternProblem } from './subscription-matcher';
 import { Subscription } from './subscription.entity';
 
@@ -14,31 +13,23 @@ export interface NewSubscription {
   requiredLabels?: string[];
 }
 
-/** A subscription as shown to operators: never the token, only its fingerprint. */
-export type SubscriptionView = Omit<Subscription, 'flowTokenEncrypted'>;
-
-const TOKEN_CONTEXT = 'github-subscription:flow-token';
 const EVENT_KIND = /^[a-z_]+(\.[a-z_]+)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const fingerprint = (token: string) =>
-  createHash('sha256').update(token).digest('hex').slice(0, 12);
-
-function view(subscription: Subscription): SubscriptionView {
-  const shown: Partial<Subscription> = { ...subscription };
-  delete shown.flowTokenEncrypted;
-  return shown as SubscriptionView;
-}
-
-/** Repositories -> flows. Flow tokens are stored encrypted. */
+/**
+ * Repositories -> flows. The flow token is registered as a Flowdock source
+ * (stored encrypted there, one source per token); a subscription names the
+ * source, so it never holds or shows the token.
+ */
 @Injectable()
 export class SubscriptionService {
   constructor(
     @InjectRepository(Subscription) private readonly repository: Repository<Subscription>,
-    private readonly cipher: TokenCipher,
+    private readonly dataSource: DataSource,
+    private readonly sources: FlowdockSourceService,
   ) {}
 
-  async add(input: NewSubscription): Promise<SubscriptionView> {
+  async add(input: NewSubscription): Promise<Subscription> {
     const pattern = input.repositoryPattern.trim();
     const token = input.flowToken.trim();
     const problems = [
@@ -50,27 +41,27 @@ export class SubscriptionService {
     ].filter((p): p is string => !!p);
     if (problems.length > 0) throw new BadRequestException(problems.join('; '));
 
-    const print = fingerprint(token);
-    const existing = await this.repository.findOneBy({
-      repositoryPattern: pattern.toLowerCase(),
-      flowTokenFingerprint: print,
-    });
-    if (existing) {
-      throw new BadRequestException(
-        `${pattern} already posts to that flow (subscription ${existing.id}); remove it first to change its filters`,
-      );
-    }
-    const saved = await this.repository.save(
-      this.repository.create({
+    return this.dataSource.transaction(async (manager) => {
+      const source = await this.sources.register({ flowToken: token, name: pattern }, manager);
+      const existing = await manager.findOneBy(Subscription, {
         repositoryPattern: pattern.toLowerCase(),
-        flowTokenEncrypted: this.cipher.encrypt(token, TOKEN_CONTEXT),
-        flowTokenFingerprint: print,
-        eventKinds: input.eventKinds ?? [],
-        ignoreBots: input.ignoreBots ?? false,
-        requiredLabels: input.requiredLabels ?? [],
-      }),
-    );
-    return view(saved);
+        sourceId: source.id,
+      });
+      if (existing) {
+        throw new BadRequestException(
+          `${pattern} already posts to that flow (subscription ${existing.id}); remove it first to change its filters`,
+        );
+      }
+      return manager.save(
+        manager.create(Subscription, {
+          repositoryPattern: pattern.toLowerCase(),
+          sourceId: source.id,
+          eventKinds: input.eventKinds ?? [],
+          ignoreBots: input.ignoreBots ?? false,
+          requiredLabels: input.requiredLabels ?? [],
+        }),
+      );
+    });
   }
 
   async remove(id: string): Promise<void> {
@@ -79,11 +70,8 @@ export class SubscriptionService {
     if (!result.affected) throw new NotFoundException(`No subscription ${id}`);
   }
 
-  async list(): Promise<SubscriptionView[]> {
-    const all = await this.repository.find({
-      order: { repositoryPattern: 'ASC', createdAt: 'ASC' },
-    });
-    return all.map(view);
+  async list(): Promise<Subscription[]> {
+    return this.repository.find({ order: { repositoryPattern: 'ASC', createdAt: 'ASC' } });
   }
 
   /** Subscriptions whose pattern names this repository or its owner's `*`. */
@@ -97,9 +85,5 @@ export class SubscriptionService {
       })
       .orderBy('s.created_at', 'ASC')
       .getMany();
-  }
-
-  flowToken(subscription: Subscription): string {
-    return this.cipher.decrypt(subscription.flowTokenEncrypted, TOKEN_CONTEXT);
   }
 }

@@ -82,18 +82,16 @@ export class WebhookIngestService {
     if (!applied.thread) return { outcome: 'state-only', messages: 0 };
     await this.threads.save(manager, key, applied.thread);
 
-    const message = this.messageFor(mapped, applied.thread, applied.ciChanged);
-    if (!message) return { outcome: 'state-only', messages: 0 };
-    if (await this.isEcho(manager, key, mapped)) return { outcome: 'state-only', messages: 0 };
-    const messages = await this.outbox.enqueue(manager, {
-      key,
+    const echo = await this.isEcho(manager, key, mapped);
+    const message = echo ? null : this.messageFor(mapped, applied.thread, applied.ciChanged);
+    const flows = await this.outbox.enqueue(manager, {
       kind: mapped.kind,
       sender: mapped.sender,
-      labels: applied.thread.snapshot.labels,
+      snapshot: applied.thread.snapshot,
       message,
-      deliveryId: delivery.id,
     });
-    return { outcome: messages > 0 ? 'published' : 'dropped', messages };
+    if (!message) return { outcome: 'state-only', messages: 0 };
+    return { outcome: flows > 0 ? 'published' : 'dropped', messages: flows };
   }
 
   /** A webhook for an (un)assignment, close or reopen the bridge made itself and announced already. */

@@ -3,8 +3,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The GitHub module's tables: webhook deliveries (a redelivery is recognised by
  * its id), the merged state of each pull request and issue thread, the
- * subscriptions of repositories to flows, the messages enqueued for them, and
- * the changes the bridge made itself (their webhooks are not announced twice).
+ * subscriptions of repositories to flows (Flowdock sources, which keep the
+ * encrypted flow tokens), and the changes the bridge made itself (their
+ * webhooks are not announced twice). Messages go to Flowdock's outbox.
  */
 export class GitHubWebhooks1764600000000 implements MigrationInterface {
   name = 'GitHubWebhooks1764600000000';
@@ -42,31 +43,13 @@ export class GitHubWebhooks1764600000000 implements MigrationInterface {
       CREATE TABLE "github_subscription" (
         "id" uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         "repository_pattern" text NOT NULL,
-        "flow_token_encrypted" text NOT NULL,
-        "flow_token_fingerprint" text NOT NULL,
+        "source_id" uuid NOT NULL REFERENCES "flowdock_source" ("id") ON DELETE CASCADE,
         "event_kinds" text[] NOT NULL DEFAULT '{}',
         "ignore_bots" boolean NOT NULL DEFAULT false,
         "required_labels" text[] NOT NULL DEFAULT '{}',
         "created_at" timestamptz NOT NULL DEFAULT now(),
-        UNIQUE ("repository_pattern", "flow_token_fingerprint")
+        UNIQUE ("repository_pattern", "source_id")
       )`);
-    await queryRunner.query(`
-      CREATE TABLE "github_thread_message" (
-        "id" bigserial PRIMARY KEY,
-        "delivery_id" text,
-        "subscription_id" uuid REFERENCES "github_subscription" ("id") ON DELETE CASCADE,
-        "repository" text NOT NULL,
-        "kind" text NOT NULL,
-        "number" integer NOT NULL,
-        "event" text NOT NULL,
-        "title" text NOT NULL,
-        "body" text,
-        "author" jsonb NOT NULL,
-        "created_at" timestamptz NOT NULL DEFAULT now()
-      )`);
-    await queryRunner.query(
-      `CREATE INDEX "github_thread_message_thread" ON "github_thread_message" ("repository", "kind", "number")`,
-    );
     // Changes the bridge made as a user: GitHub's webhook for them adds no second activity.
     await queryRunner.query(`
       CREATE TABLE "github_action_echo" (
@@ -86,7 +69,6 @@ export class GitHubWebhooks1764600000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE "github_action_echo"`);
-    await queryRunner.query(`DROP TABLE "github_thread_message"`);
     await queryRunner.query(`DROP TABLE "github_subscription"`);
     await queryRunner.query(`DROP TABLE "github_thread"`);
     await queryRunner.query(`DROP TABLE "github_webhook_delivery"`);
