@@ -46,6 +46,9 @@ class TestActionsController {
 })
 class TestActionsModule {}
 
+@Module({ imports: [FlowdockModule], controllers: [TestActionsController] })
+class ActionsWithoutClaimIssuerModule {}
+
 describe('UpdateAction requests (FlowdockActionGuard, @FlowdockUser, challenge)', () => {
   let t: TestApp;
   let pathCounter = 0;
@@ -230,6 +233,36 @@ describe('UpdateAction requests (FlowdockActionGuard, @FlowdockUser, challenge)'
     expect(response.statusCode).toBe(400);
   });
 
+  it('without a ClaimIssuer a challenge fails as a logged 500 that names the missing piece', async () => {
+    const bare = await startTestApp(
+      testEnvironment({ PUBLIC_URL, FLOWDOCK_CLIENT_SECRET: SECRET, COOKIE_SECRET }),
+      [ActionsWithoutClaimIssuerModule],
+    );
+    try {
+      const path = nextPath();
+      const signed = signActionRequest(
+        { name: 'Close', urlTemplate: PUBLIC_URL + path },
+        { clientSecret: SECRET, userId: 1001 },
+      );
+      const response = await bare.app.inject({
+        method: 'POST',
+        url: path,
+        headers: signed.headers,
+        payload: signed.payload,
+      });
+      expect(response.statusCode).toBe(500);
+      expect(response.json()).toEqual({
+        statusCode: 500,
+        error: 'Internal Server Error',
+        message: 'Internal server error',
+      });
+      // nestjs-pino keeps one root logger per process: lines may land in either app's capture.
+      expect([...t.logs, ...bare.logs].join('\n')).toContain('No ClaimIssuer is provided');
+    } finally {
+      await bare.app.close();
+    }
+  });
+
   it('never logs the FLOWDOCK-TOKEN', async () => {
     const path = nextPath();
     const signed = signActionRequest(
@@ -238,7 +271,9 @@ describe('UpdateAction requests (FlowdockActionGuard, @FlowdockUser, challenge)'
     );
     await send(path, signed);
     const token = signed.headers['flowdock-token'];
-    expect(t.logs.join('\n')).not.toContain(token.split('.')[2]);
+    const logs = t.logs.join('\n');
+    expect(logs).toContain(path);
+    expect(logs).not.toContain(token.split('.')[2]);
   });
 });
 

@@ -75,6 +75,22 @@ describe('FlowdockClient against the Flowdock simulator', () => {
     });
   });
 
+  it('builds the authorize URL the simulator serves a consent page for', async () => {
+    const url = client.authorizationUrl({ redirectUri: REDIRECT, state: 's&1', scope: 'profile' });
+    const parsed = new URL(url);
+    expect(parsed.origin + parsed.pathname).toBe(`${sim.url}/oauth/authorize`);
+    expect(Object.fromEntries(parsed.searchParams)).toEqual({
+      client_id: CLIENT_ID,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      state: 's&1',
+      scope: 'profile',
+    });
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('name="user_id"');
+  });
+
   it('refuses a used code, a wrong redirect_uri and a bad token as FlowdockRefusedError', async () => {
     const code = (await authorize(sim, '1001')).get('code') as string;
     await client.exchangeCode(code, REDIRECT);

@@ -102,6 +102,7 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     if (Object.keys(errors).length > 0) {
       return reply.code(400).send({ message: 'Validation error', errors });
     }
+    if (state.latencyMs > 0) await sleep(state.latencyMs);
     const message = state.recordMessage(source, body);
     if (request.headers['x-flowdock-wait-for-message'] === undefined) return reply.code(202).send();
     return reply.code(200).send({ id: message.id, ...body, sent: message.receivedAt });

@@ -83,6 +83,8 @@ export class FlowdockState {
   readonly faults: SimFault[] = [];
   /** While set, every POST /messages gets this fault (an outage). */
   outage: SimFault | undefined;
+  /** Added to every accepted POST /messages (a slow network), ms. */
+  latencyMs = 0;
   codeTtlMs = 60_000;
   accessTokenTtlSeconds = 3600;
   private nextSourceId = 1;

@@ -48,6 +48,20 @@ export class FlowdockClient {
     this.timeoutMs = flowdock.timeoutMs;
   }
 
+  /**
+   * Where to send a browser to ask the user for access (GET /oauth/authorize):
+   * Flowdock then redirects to `redirectUri` with `code` and `state`.
+   */
+  authorizationUrl(options: { redirectUri: string; state: string; scope?: string }): string {
+    const url = new URL(`${this.apiUrl}/oauth/authorize`);
+    url.searchParams.set('client_id', this.clientId);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('redirect_uri', options.redirectUri);
+    url.searchParams.set('state', options.state);
+    if (options.scope) url.searchParams.set('scope', options.scope);
+    return url.toString();
+  }
+
   /** Exchanges an OAuth authorization code (POST /oauth/token, grant_type authorization_code). */
   async exchangeCode(code: string, redirectUri: string): Promise<FlowdockTokens> {
     const body = await this.request('POST', '/oauth/token', {

@@ -54,6 +54,9 @@ export class FlowdockDeliveryService {
    * dead letter (with the source's reason) rather than lost or refused.
    */
   async publish(manager: EntityManager, input: PublishInput): Promise<PublishedMessage> {
+    if (input.event !== 'activity' && input.event !== 'discussion') {
+      throw new BadRequestException('A Flowdock thread message is an activity or a discussion');
+    }
     if (!input.title?.trim()) throw new BadRequestException('A Flowdock message needs a title');
     if (!input.author?.name?.trim())
       throw new BadRequestException('A Flowdock message needs an author name');

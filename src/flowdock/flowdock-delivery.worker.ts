@@ -28,6 +28,7 @@ const MESSAGES_PER_LEASE = 50;
 
 interface NextMessage {
   id: string;
+  threadId: string;
   uuid: string;
   event: ThreadEvent;
   attempts: number;
@@ -95,7 +96,9 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
    */
   async runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
     const threadIds = await this.leaseThreads(options.sourceIds);
-    const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id)));
+    // Flow tokens decrypted once per pass, not per message.
+    const tokens = new Map<string, Promise<string>>();
+    const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
     return settled.reduce((a, b) => a + b, 0);
   }
 
@@ -138,15 +141,19 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     return rows.map((row) => String(row.id));
   }
 
-  private async deliverThread(threadId: string): Promise<number> {
+  private async deliverThread(
+    threadId: string,
+    tokens: Map<string, Promise<string>>,
+  ): Promise<number> {
     let settled = 0;
     try {
       for (let i = 0; i < MESSAGES_PER_LEASE && !this.stopped; i++) {
         const next = await this.nextMessage(threadId);
         if (!next || !next.due) break;
-        const keepGoing = await this.deliver(next);
+        const outcome = await this.deliver(next, tokens);
         settled++;
-        if (!keepGoing || !(await this.renewLease(threadId))) break;
+        if (outcome === 'stop') break;
+        if (outcome === 'next' && !(await this.renewLease(threadId))) break;
       }
     } catch (error) {
       this.logger.error(`Delivering thread ${threadId} failed: ${(error as Error).message}`);
@@ -161,27 +168,44 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     return settled;
   }
 
-  /** Sends one message; true when the thread's next message may follow now. */
-  private async deliver(next: NextMessage): Promise<boolean> {
+  /**
+   * Sends one message. 'renewed': sent, and the lease renewed in the same
+   * statement; 'next': settled otherwise, the next message may follow; 'stop':
+   * the thread waits (retry later, or the lease is lost).
+   */
+  private async deliver(
+    next: NextMessage,
+    tokens: Map<string, Promise<string>>,
+  ): Promise<'renewed' | 'next' | 'stop'> {
     if (next.disabled) {
       await this.markDead(next.id, `The source is disabled: ${next.disabledReason ?? 'disabled'}`);
-      return true;
+      return 'next';
     }
     try {
-      const flowToken = await this.sources.flowToken(next.sourceId);
+      let flowToken = tokens.get(next.sourceId);
+      if (!flowToken) {
+        flowToken = this.sources.flowToken(next.sourceId);
+        tokens.set(next.sourceId, flowToken);
+        flowToken.catch(() => tokens.delete(next.sourceId));
+      }
       await this.client.postMessage(
-        flowToken,
+        await flowToken,
         renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl),
       );
     } catch (error) {
-      return this.handleFailure(next, error);
+      return (await this.handleFailure(next, error)) ? 'next' : 'stop';
     }
-    await this.dataSource.query(
-      `UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
-       WHERE id = $1 AND status = 'pending'`,
-      [next.id],
+    const renewed: unknown[] = await this.dataSource.query(
+      `WITH sent AS (
+         UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
+         WHERE id = $1 AND status = 'pending'),
+       renewed AS (
+         UPDATE flowdock_thread SET lease_until = now() + $4 * interval '1 millisecond'
+         WHERE id = $2 AND lease_owner = $3 RETURNING id)
+       SELECT id FROM renewed`,
+      [next.id, next.threadId, this.workerId, this.leaseMs],
     );
-    return true;
+    return renewed.length === 1 ? 'renewed' : 'stop';
   }
 
   private async handleFailure(next: NextMessage, error: unknown): Promise<boolean> {
@@ -262,6 +286,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     if (!row) return undefined;
     return {
       id: String(row.id),
+      threadId,
       uuid: row.uuid as string,
       event: row.event as ThreadEvent,
       attempts: row.attempts as number,
