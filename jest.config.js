@@ -16,6 +16,7 @@ const esmPackages = [
   'fast-content-type-parse',
   'content-type',
   'json-with-bigint',
+  '@fastify/cookie',
 ];
 
 const common = {

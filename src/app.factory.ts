@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -28,6 +29,8 @@ export async function createApp(
     adapter,
     { rawBody: true, bufferLogs: true, abortOnError: false },
   );
+  // Signed cookies (COOKIE_SECRET) bind OAuth sign-ins to the browser that started them.
+  await app.register(fastifyCookie, { secret: config.cookieSecret });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new AllExceptionsFilter());
   app.flushLogs();

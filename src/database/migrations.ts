@@ -1,6 +1,7 @@
 import { InitialSchema1764300000000 } from './migrations/1764300000000-InitialSchema';
 import { FlowdockUsedActionTokens1764400000000 } from './migrations/1764400000000-FlowdockUsedActionTokens';
 import { FlowdockDelivery1764400000001 } from './migrations/1764400000001-FlowdockDelivery';
+import { AuthLinks1764500000000 } from './migrations/1764500000000-AuthLinks';
 import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWebhooks';
 
 /**
@@ -11,5 +12,6 @@ export const migrations = [
   InitialSchema1764300000000,
   FlowdockUsedActionTokens1764400000000,
   FlowdockDelivery1764400000001,
+  AuthLinks1764500000000,
   GitHubWebhooks1764600000000,
 ];

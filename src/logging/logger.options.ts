@@ -74,6 +74,11 @@ export function loggerParams(level: string, stream?: DestinationStream): Params 
         url: redactUrl(req.url),
         headers: req.headers,
       }),
+      // Redirects to OAuth providers carry `state` (and may carry codes) in Location.
+      res: (res: { statusCode: number; headers?: Record<string, unknown> }) =>
+        typeof res.headers?.location === 'string'
+          ? { ...res, headers: { ...res.headers, location: redactUrl(res.headers.location) } }
+          : res,
     },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
       error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',

@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import type {} from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { AppConfig } from '../config/app.config';
+
+export const SESSION_COOKIE = 'bridge_account';
+/** Audience of account sessions: never a claim, never a FLOWDOCK-TOKEN. */
+export const SESSION_AUDIENCE = 'flowdock-github-bridge:account-session';
+const SESSION_LIFETIME_SECONDS = 15 * 60;
+
+export interface AccountSession {
+  flowdockUserId: string;
+  /** Must come back in the unlink form: a cross-site page cannot read it. */
+  csrf: string;
+}
+
+/**
+ * The short session of the account page: a JWT (COOKIE_SECRET, its own
+ * audience) in an HttpOnly, SameSite=Lax cookie, carrying the Flowdock user
+ * who signed in and the CSRF token of the unlink form.
+ */
+@Injectable()
+export class AccountSessionService {
+  private readonly secure: boolean;
+
+  constructor(
+    private readonly jwt: JwtService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.secure = config.get('publicUrl', { infer: true }).startsWith('https:');
+  }
+
+  async start(reply: FastifyReply, flowdockUserId: string): Promise<void> {
+    const csrf = randomBytes(24).toString('base64url');
+    const token = await this.jwt.signAsync(
+      { user: flowdockUserId, csrf },
+      { algorithm: 'HS256', audience: SESSION_AUDIENCE, expiresIn: SESSION_LIFETIME_SECONDS },
+    );
+    void reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      secure: this.secure,
+      sameSite: 'lax',
+      path: '/account',
+      maxAge: SESSION_LIFETIME_SECONDS,
+    });
+  }
+
+  async read(request: FastifyRequest): Promise<AccountSession | null> {
+    const token = request.cookies?.[SESSION_COOKIE];
+    if (!token) return null;
+    try {
+      const payload: Record<string, unknown> = await this.jwt.verifyAsync(token, {
+        algorithms: ['HS256'],
+        audience: SESSION_AUDIENCE,
+      });
+      const { user, csrf } = payload;
+      if (typeof user !== 'string' || typeof csrf !== 'string') return null;
+      return { flowdockUserId: user, csrf };
+    } catch {
+      return null;
+    }
+  }
+
+  csrfMatches(session: AccountSession, given: unknown): boolean {
+    if (typeof given !== 'string') return false;
+    const a = Buffer.from(session.csrf);
+    const b = Buffer.from(given);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  end(reply: FastifyReply): void {
+    void reply.clearCookie(SESSION_COOKIE, {
+      httpOnly: true,
+      secure: this.secure,
+      sameSite: 'lax',
+      path: '/account',
+    });
+  }
+}

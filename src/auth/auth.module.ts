@@ -1,0 +1,53 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app.config';
+import { FlowdockClient } from '../flowdock/flowdock-client';
+import { AccountSessionService } from './account-session.service';
+import { AccountController } from './account.controller';
+import { ClaimService } from './claim.service';
+import { FlowdockSignInService } from './flowdock-sign-in.service';
+import { GitHubOctokitFactory } from './github-octokit.factory';
+import { GitHubOAuthService } from './github-oauth.service';
+import { LinkedAccount } from './linked-account.entity';
+import { LinkedAccountService } from './linked-account.service';
+import { LinkingController } from './linking.controller';
+import { OAuthState } from './oauth-state.entity';
+import { OAuthStateService } from './oauth-state.service';
+import { SpentClaim } from './spent-claim.entity';
+
+/**
+ * Account linking (claims, Flowdock and GitHub OAuth, the account page) and
+ * the linked accounts other modules act through: LinkedAccountService
+ * (octokitFor, findLink, unlink, revokeByGitHubUserId) and ClaimService
+ * (issueClaim, for the 401 challenge).
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([LinkedAccount, OAuthState, SpentClaim]),
+    JwtModule.registerAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => ({
+        secret: config.get('cookieSecret', { infer: true }),
+        signOptions: { algorithm: 'HS256' },
+        verifyOptions: { algorithms: ['HS256'] },
+      }),
+    }),
+  ],
+  controllers: [LinkingController, AccountController],
+  providers: [
+    // Its own FlowdockClient (stateless) rather than importing FlowdockModule,
+    // which imports this module for the claim issuer.
+    FlowdockClient,
+    ClaimService,
+    OAuthStateService,
+    AccountSessionService,
+    FlowdockSignInService,
+    GitHubOctokitFactory,
+    GitHubOAuthService,
+    LinkedAccountService,
+  ],
+  exports: [LinkedAccountService, ClaimService, GitHubOctokitFactory],
+})
+export class AuthModule {}

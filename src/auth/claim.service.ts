@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { EntityManager, Repository } from 'typeorm';
+import { SpentClaim } from './spent-claim.entity';
+
+/**
+ * The audience of claims. No other token of the bridge carries it (OAuth
+ * states are random values, account sessions have their own audience, and
+ * FLOWDOCK-TOKENs are signed with another secret and have none), so a claim
+ * is accepted nowhere else and nothing else is accepted as a claim.
+ */
+export const CLAIM_AUDIENCE = 'flowdock-github-bridge:claim';
+export const CLAIM_LIFETIME_SECONDS = 15 * 60;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const FLOWDOCK_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A verified claim: "whoever proves to be this Flowdock user may link a GitHub account". */
+export interface Claim {
+  flowdockUserId: string;
+  jti: string;
+  expiresAt: Date;
+}
+
+export type ClaimProblem = 'missing' | 'invalid' | 'expired' | 'spent';
+
+export class ClaimError extends Error {
+  constructor(readonly problem: ClaimProblem) {
+    super(`The claim is ${problem}`);
+    this.name = 'ClaimError';
+  }
+}
+
+/**
+ * Issues and verifies the one-time claims carried by the 401 challenge URL
+ * (JWT, HS256 with COOKIE_SECRET, `user`, `jti`, `exp` 15 minutes, its own
+ * audience). A claim is spent when the link it started is stored.
+ */
+@Injectable()
+export class ClaimService {
+  constructor(
+    private readonly jwt: JwtService,
+    @InjectRepository(SpentClaim) private readonly spent: Repository<SpentClaim>,
+  ) {}
+
+  /** A new claim for a Flowdock user (the ClaimIssuer the Flowdock challenge uses). */
+  async issueClaim(flowdockUserId: string): Promise<string> {
+    if (!FLOWDOCK_USER_ID.test(flowdockUserId)) {
+      throw new Error('A claim needs a Flowdock user id of letters, digits, "-" or "_"');
+    }
+    return this.jwt.signAsync(
+      { user: flowdockUserId },
+      {
+        algorithm: 'HS256',
+        audience: CLAIM_AUDIENCE,
+        jwtid: randomUUID(),
+        expiresIn: CLAIM_LIFETIME_SECONDS,
+      },
+    );
+  }
+
+  /** The claim, or ClaimError: missing, invalid (tampered, wrong type), expired or spent. */
+  async verify(token: unknown): Promise<Claim> {
+    if (typeof token !== 'string' || token === '') throw new ClaimError('missing');
+    let payload: Record<string, unknown>;
+    try {
+      payload = await this.jwt.verifyAsync(token, {
+        algorithms: ['HS256'],
+        audience: CLAIM_AUDIENCE,
+      });
+    } catch (error) {
+      throw new ClaimError((error as Error).name === 'TokenExpiredError' ? 'expired' : 'invalid');
+    }
+    const { user, jti, exp } = payload;
+    if (
+      typeof user !== 'string' ||
+      !FLOWDOCK_USER_ID.test(user) ||
+      typeof jti !== 'string' ||
+      !UUID.test(jti) ||
+      typeof exp !== 'number'
+    ) {
+      throw new ClaimError('invalid');
+    }
+    if (await this.isSpent(jti)) throw new ClaimError('spent');
+    return { flowdockUserId: user, jti, expiresAt: new Date(exp * 1000) };
+  }
+
+  async isSpent(jti: string): Promise<boolean> {
+    return this.spent.existsBy({ jti });
+  }
+
+  /**
+   * Marks a claim spent inside the caller's transaction; false when it already
+   * was (a concurrent or replayed completion), so the caller rolls back.
+   */
+  async spend(manager: EntityManager, jti: string): Promise<boolean> {
+    // Spent claims past their expiry would be refused as expired anyway.
+    await manager.query(`DELETE FROM "spent_claim" WHERE "expires_at" < now()`);
+    const inserted: unknown[] = await manager.query(
+      `INSERT INTO "spent_claim" ("jti", "expires_at")
+       VALUES ($1, now() + make_interval(secs => $2))
+       ON CONFLICT ("jti") DO NOTHING RETURNING "jti"`,
+      [jti, CLAIM_LIFETIME_SECONDS],
+    );
+    return inserted.length === 1;
+  }
+}

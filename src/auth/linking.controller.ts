@@ -1,0 +1,106 @@
+import { Controller, Get, Query, Req, Res, UseFilters } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { TokenCipher } from '../crypto/token-cipher';
+import { AccountSessionService } from './account-session.service';
+import { AuthPageException, AuthPageFilter } from './auth-page.filter';
+import { escapeHtml, sendPage } from './auth-pages';
+import { ClaimService } from './claim.service';
+import { FlowdockSignInService } from './flowdock-sign-in.service';
+import { GitHubOAuthService } from './github-oauth.service';
+import { LinkedAccountService } from './linked-account.service';
+import { OAuthStateService } from './oauth-state.service';
+
+type CallbackQuery = Record<string, unknown>;
+
+const verifierContext = (flowdockUserId: string) => `pkce-verifier:${flowdockUserId}`;
+
+/** A provider's callback: its code, or the page for its error (access_denied: declined). */
+function codeFrom(query: CallbackQuery, denied: 'flowdock-denied' | 'github-denied'): string {
+  if (query.error === 'access_denied') throw new AuthPageException(denied);
+  if (query.error !== undefined || typeof query.code !== 'string' || query.code === '') {
+    throw new AuthPageException('bad-callback');
+  }
+  return query.code;
+}
+
+/**
+ * The challenge link, in one browser trip: claim -> Flowdock sign-in (which
+ * must be the claimed user) -> GitHub authorization (PKCE) -> link stored.
+ * Every failure ends on a page (AuthPageFilter) and stores nothing.
+ */
+@Controller()
+@UseFilters(AuthPageFilter)
+export class LinkingController {
+  constructor(
+    private readonly claims: ClaimService,
+    private readonly states: OAuthStateService,
+    private readonly flowdock: FlowdockSignInService,
+    private readonly github: GitHubOAuthService,
+    private readonly links: LinkedAccountService,
+    private readonly sessions: AccountSessionService,
+    private readonly cipher: TokenCipher,
+  ) {}
+
+  @Get('authorization')
+  async start(@Query('claim') claimToken: unknown, @Res() reply: FastifyReply) {
+    const claim = await this.claims.verify(claimToken);
+    const state = await this.states.begin(reply, {
+      purpose: 'link-flowdock',
+      flowdockUserId: claim.flowdockUserId,
+      claimJti: claim.jti,
+    });
+    return reply
+      .header('cache-control', 'no-store')
+      .redirect(this.flowdock.authorizeUrl(state), 302);
+  }
+
+  @Get('auth/flowdock/callback')
+  async flowdockCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const step = await this.states.consume(request, reply, ['link-flowdock', 'account']);
+    const user = await this.flowdock.userFromCode(
+      codeFrom(request.query as CallbackQuery, 'flowdock-denied'),
+    );
+    if (step.purpose === 'account') {
+      await this.sessions.start(reply, user.id);
+      return reply.header('cache-control', 'no-store').redirect('/account', 302);
+    }
+    if (user.id !== step.flowdockUserId) throw new AuthPageException('wrong-flowdock-user');
+    if (await this.claims.isSpent(step.claimJti!)) throw new AuthPageException('claim-spent');
+
+    const verifier = randomBytes(32).toString('base64url');
+    const state = await this.states.begin(reply, {
+      purpose: 'link-github',
+      flowdockUserId: user.id,
+      claimJti: step.claimJti!,
+      codeVerifier: this.cipher.encrypt(verifier, verifierContext(user.id)),
+    });
+    return reply
+      .header('cache-control', 'no-store')
+      .redirect(this.github.authorizeUrl(state, verifier), 302);
+  }
+
+  @Get('auth/github/callback')
+  async githubCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const step = await this.states.consume(request, reply, ['link-github']);
+    const code = codeFrom(request.query as CallbackQuery, 'github-denied');
+    const flowdockUserId = step.flowdockUserId!;
+    const verifier = this.cipher.decrypt(step.codeVerifier!, verifierContext(flowdockUserId));
+    const tokens = await this.github.exchangeCode(code, verifier);
+    const githubUser = await this.github.getUser(tokens.accessToken);
+    const outcome = await this.links.link({
+      flowdockUserId,
+      claimJti: step.claimJti!,
+      github: githubUser,
+      tokens,
+    });
+    if (outcome === 'claim-spent') throw new AuthPageException('claim-spent');
+    return sendPage(reply, {
+      status: 200,
+      title: 'Your accounts are linked',
+      message: `Flowdock user ${flowdockUserId} is now linked to the GitHub account @${githubUser.login}. Actions you click in Flowdock will be done on GitHub as @${githubUser.login}.`,
+      next: 'Go back to Flowdock and click the action again. You can close this page.',
+      extraHtml: `<p><a href="/account">Manage or unlink</a> · GitHub user id <code id="github-user-id">${escapeHtml(String(githubUser.id))}</code></p>`,
+    });
+  }
+}

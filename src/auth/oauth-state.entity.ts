@@ -1,0 +1,34 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+export type OAuthPurpose = 'link-flowdock' | 'link-github' | 'account';
+
+/**
+ * One step of a sign-in in progress, keyed by the SHA-256 of its OAuth state
+ * (the state itself lives only in the browser's cookie and the provider's
+ * redirect). Deleted when its callback arrives, so each state works once.
+ */
+@Entity('oauth_state')
+export class OAuthState {
+  @PrimaryColumn({ name: 'state_hash', type: 'text' })
+  stateHash: string;
+
+  @Column({ type: 'text' })
+  purpose: OAuthPurpose;
+
+  /** The claimed Flowdock user (linking), or the signed-in one (GitHub step). */
+  @Column({ name: 'flowdock_user_id', type: 'text', nullable: true })
+  flowdockUserId: string | null;
+
+  @Column({ name: 'claim_jti', type: 'uuid', nullable: true })
+  claimJti: string | null;
+
+  /** PKCE verifier of the GitHub step, encrypted with TokenCipher. */
+  @Column({ name: 'code_verifier', type: 'text', nullable: true })
+  codeVerifier: string | null;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

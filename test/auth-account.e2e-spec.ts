@@ -1,0 +1,80 @@
+import { TestBrowser } from './support/auth-browser';
+import { AuthWorld, PUBLIC_URL, startAuthWorld } from './support/auth-world';
+
+describe('GET /account: sign in with Flowdock, see the link, unlink', () => {
+  let w: AuthWorld;
+  beforeAll(async () => {
+    w = await startAuthWorld();
+  });
+  afterAll(() => w?.stop());
+
+  /** Signs in on /account as a Flowdock user; returns the account page. */
+  async function signIn(browser: TestBrowser, as: string) {
+    const start = await browser.get(`${PUBLIC_URL}/account`);
+    expect(start.status).toBe(302);
+    expect(start.location).toContain(`${w.flowdock.url}/oauth/authorize`);
+    const consent = await browser.get(start.location!);
+    const back = await browser.submitConsent(consent, { user_id: as, decision: 'approve' });
+    const toAccount = await browser.get(back.location!);
+    expect(toAccount.status).toBe(302);
+    expect(toAccount.location).toBe(`${PUBLIC_URL}/account`);
+    expect(String(toAccount.headers['set-cookie'])).toMatch(/bridge_account=.*HttpOnly/);
+    return browser.get(toAccount.location!);
+  }
+
+  const csrfOf = (body: string) => /name="csrf" value="([^"]+)"/.exec(body)?.[1];
+
+  it('shows the link and unlinks it with the form', async () => {
+    await w.link(w.browser(), w.fd('alice'), w.fd('alice'), w.ghUsers.octocat.id);
+    const browser = w.browser();
+    const page = await signIn(browser, w.fd('alice'));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`@${w.ghUsers.octocat.login}`);
+    const csrf = csrfOf(page.body);
+    expect(csrf).toBeDefined();
+
+    const done = await browser.post(`${PUBLIC_URL}/account/unlink`, { csrf: csrf! });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('stored tokens are deleted');
+    await expect(w.links.findLink(w.fd('alice'))).resolves.toBeNull();
+  });
+
+  it('an unlink without the CSRF token, or from another browser, is refused (403) and unlinks nothing', async () => {
+    await w.link(w.browser(), w.fd('bob'), w.fd('bob'), w.ghUsers.hubot.id);
+    const browser = w.browser();
+    const page = await signIn(browser, w.fd('bob'));
+    const csrf = csrfOf(page.body)!;
+
+    const noToken = await browser.post(`${PUBLIC_URL}/account/unlink`, {});
+    expect(noToken.status).toBe(403);
+    const wrongToken = await browser.post(`${PUBLIC_URL}/account/unlink`, { csrf: `${csrf}x` });
+    expect(wrongToken.status).toBe(403);
+    // A cross-site form post arrives without the SameSite=Lax session cookie.
+    const otherBrowser = await w.browser().post(`${PUBLIC_URL}/account/unlink`, { csrf });
+    expect(otherBrowser.status).toBe(403);
+    expect(otherBrowser.body).toContain('session has ended');
+    await expect(w.links.findLink(w.fd('bob'))).resolves.not.toBeNull();
+  });
+
+  it('a user with no link is told how to link', async () => {
+    const page = await signIn(w.browser(), w.fd('carol'));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('No GitHub account linked');
+    expect(page.body).not.toContain('<form');
+  });
+
+  it('the account sign-in cannot be used to complete a link', async () => {
+    const browser = w.browser();
+    const start = await browser.get(`${PUBLIC_URL}/account`);
+    const consent = await browser.get(start.location!);
+    const back = await browser.submitConsent(consent, {
+      user_id: w.fd('carol'),
+      decision: 'approve',
+    });
+    // Replaying the account sign-in's state at the GitHub callback fails.
+    const state = new URL(back.location!).searchParams.get('state')!;
+    const page = await browser.get(`${PUBLIC_URL}/auth/github/callback?code=x&state=${state}`);
+    expect(page.status).toBe(400);
+    await expect(w.links.findLink(w.fd('carol'))).resolves.toBeNull();
+  });
+});

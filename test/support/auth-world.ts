@@ -1,0 +1,170 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
+import { FlowdockSimulator } from '../../sandbox/flowdock/flowdock-simulator';
+import { GitHubOAuthState, SimOAuthApp } from '../../sandbox/github/github-oauth-state';
+import { GitHubSimulator } from '../../sandbox/github/github-simulator';
+import { githubOAuthRoutes } from '../../sandbox/github/oauth.routes';
+import { ClaimService } from '../../src/auth/claim.service';
+import { LinkedAccountService } from '../../src/auth/linked-account.service';
+import { DataSource } from 'typeorm';
+import { TestBrowser } from './auth-browser';
+import { startTestApp, testEnvironment, TestApp } from './test-app';
+
+export const PUBLIC_URL = 'http://bridge.test';
+
+export interface AuthWorldOptions {
+  /** Expiring GitHub tokens of this lifetime (a GitHub App); unset: OAuth App tokens. */
+  githubTokenTtlMs?: number;
+  /** Environment overrides for the bridge (e.g. a dead FLOWDOCK_API_URL). */
+  env?: Record<string, string>;
+}
+
+/** A loopback port nothing listens on. */
+export async function deadUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * The bridge with Flowdock and GitHub simulators on loopback. User ids are
+ * random per world: spec files run in parallel against one database.
+ */
+export async function startAuthWorld(options: AuthWorldOptions = {}) {
+  const base = randomInt(1_000_000, 900_000_000);
+  const secret = () => randomBytes(24).toString('hex');
+  const flowdockApp = { clientId: `fd-${base}`, clientSecret: secret() };
+  const githubApp: SimOAuthApp = {
+    clientId: `Iv1.${base}`,
+    clientSecret: secret(),
+    tokenTtlMs: options.githubTokenTtlMs,
+  };
+  const fdUsers = {
+    alice: { id: base + 1, nick: 'alice', name: 'Alice', email: 'alice@example.test' },
+    bob: { id: base + 2, nick: 'bob', name: 'Bob <b>', email: 'bob@example.test' },
+    carol: { id: base + 3, nick: 'carol', name: 'Carol', email: 'carol@example.test' },
+  };
+  const ghUsers = {
+    octocat: { id: base + 11, login: `octocat-${base}`, name: 'The Octocat' },
+    hubot: { id: base + 12, login: `hubot-${base}`, name: 'Hubot' },
+    monalisa: { id: base + 13, login: `monalisa-${base}`, name: 'Mona Lisa' },
+  };
+  const flowdock = await FlowdockSimulator.start({
+    ...flowdockApp,
+    users: Object.values(fdUsers),
+  });
+  const githubOAuth = new GitHubOAuthState(githubApp);
+  const github = await GitHubSimulator.start({
+    users: Object.values(ghUsers),
+    routes: [githubOAuthRoutes(githubOAuth)],
+  });
+  const env = testEnvironment({
+    LOG_LEVEL: 'debug',
+    PUBLIC_URL,
+    FLOWDOCK_API_URL: flowdock.url,
+    FLOWDOCK_CLIENT_ID: flowdockApp.clientId,
+    FLOWDOCK_CLIENT_SECRET: flowdockApp.clientSecret,
+    GITHUB_URL: github.url,
+    GITHUB_API_URL: github.url,
+    GITHUB_CLIENT_ID: githubApp.clientId,
+    GITHUB_CLIENT_SECRET: githubApp.clientSecret,
+    COOKIE_SECRET: secret(),
+    TOKEN_ENCRYPTION_KEY: secret(),
+    ...options.env,
+  });
+  const t: TestApp = await startTestApp(env);
+  const claims = t.app.get(ClaimService);
+  const links = t.app.get(LinkedAccountService);
+  const fd = (name: keyof typeof fdUsers) => String(fdUsers[name].id);
+
+  /** Runs the whole flow from a challenge URL; returns the last page and every hop. */
+  async function link(
+    browser: TestBrowser,
+    claimFor: string,
+    signInAs: string,
+    authorizeAs: number,
+  ) {
+    const claim = await claims.issueClaim(claimFor);
+    const hops = { claim } as Record<string, string>;
+    const start = await browser.get(`${PUBLIC_URL}/authorization?claim=${claim}`);
+    const fdConsent = await browser.get(start.location!);
+    const fdBack = await browser.submitConsent(fdConsent, {
+      user_id: signInAs,
+      decision: 'approve',
+    });
+    hops.flowdockCallback = fdBack.location!;
+    const toGitHub = await browser.get(fdBack.location!);
+    if (!toGitHub.location) return { page: toGitHub, hops };
+    hops.githubAuthorize = toGitHub.location;
+    const ghConsent = await browser.get(toGitHub.location);
+    const ghBack = await browser.submitConsent(ghConsent, {
+      user_id: String(authorizeAs),
+      decision: 'approve',
+    });
+    hops.githubCallback = ghBack.location!;
+    const page = await browser.get(ghBack.location!);
+    return { page, hops };
+  }
+
+  const browsers: TestBrowser[] = [];
+
+  /**
+   * Every token, code, refresh token, state and claim the simulators issued or
+   * a browser carried in a URL: none may appear in logs or in the database.
+   */
+  function secretsSeen(): string[] {
+    const fromUrls = browsers.flatMap((b) =>
+      b.visited.flatMap((url) => {
+        const params = new URL(url).searchParams;
+        return ['code', 'state', 'claim'].map((name) => params.get(name) ?? '');
+      }),
+    );
+    return [
+      ...github.state.tokens.keys(),
+      ...githubOAuth.issued,
+      ...flowdock.state.accessTokens.keys(),
+      ...flowdock.state.refreshTokens.keys(),
+      ...fromUrls,
+    ].filter((value) => value.length >= 8);
+  }
+
+  /** The auth tables as text, for looking for plaintext secrets. */
+  async function storedText(): Promise<string> {
+    const rows: unknown[] = await t.app.get(DataSource).query(
+      `SELECT row_to_json(a)::text AS row FROM "linked_account" a
+       UNION ALL SELECT row_to_json(s)::text FROM "oauth_state" s
+       UNION ALL SELECT row_to_json(c)::text FROM "spent_claim" c`,
+    );
+    return JSON.stringify(rows);
+  }
+
+  return {
+    t,
+    secretsSeen,
+    storedText,
+    env,
+    flowdock,
+    github,
+    githubOAuth,
+    fdUsers,
+    ghUsers,
+    fd,
+    claims,
+    links,
+    link,
+    browser: () => {
+      const browser = new TestBrowser(t.app, PUBLIC_URL);
+      browsers.push(browser);
+      return browser;
+    },
+    async stop() {
+      await t.app.close();
+      await flowdock.stop();
+      await github.stop();
+    },
+  };
+}
+
+export type AuthWorld = Awaited<ReturnType<typeof startAuthWorld>>;
