@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '../auth/auth.module';
 import { FlowdockModule } from '../flowdock/flowdock.module';
 import { ActionEchoes } from './action-echoes';
+import { ActionsController } from './actions.controller';
 import { GitHubActionsService } from './github-actions.service';
 import { GitHubThread } from './github-thread.entity';
 import { GitHubThreadStore } from './github-thread.store';
@@ -18,8 +20,9 @@ import { WebhookController } from './webhook.controller';
   imports: [
     TypeOrmModule.forFeature([WebhookDelivery, GitHubThread, Subscription]),
     FlowdockModule,
+    AuthModule,
   ],
-  controllers: [WebhookController],
+  controllers: [WebhookController, ActionsController],
   providers: [
     WebhookVerifier,
     WebhookIngestService,

@@ -7,8 +7,10 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
  * - `dropped`: no subscription (and no default flow) for the repository, or all filtered out
  * - `state-only`: the thread changed without a message (CI unchanged, an echo of our own action)
  * - `ping`: GitHub's hello
+ * - `authorization-revoked`: a user revoked the app; their links were removed
  */
-export type DeliveryOutcome = 'published' | 'unhandled' | 'dropped' | 'state-only' | 'ping';
+export type DeliveryOutcome =
+  'published' | 'unhandled' | 'dropped' | 'state-only' | 'ping' | 'authorization-revoked';
 
 @Entity('github_webhook_delivery')
 export class WebhookDelivery {

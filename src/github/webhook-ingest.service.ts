@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { LinkedAccountService } from '../auth/linked-account.service';
 import { ActionEchoes } from './action-echoes';
 import { mapGitHubEvent } from './github-event.mapper';
 import { isThreadKey, MappedEvent, ThreadKey, ThreadMessage } from './github-event.types';
@@ -37,9 +38,13 @@ export class WebhookIngestService {
     private readonly threads: GitHubThreadStore,
     private readonly outbox: ThreadOutbox,
     private readonly echoes: ActionEchoes,
+    private readonly accounts: LinkedAccountService,
   ) {}
 
   async ingest(delivery: IncomingDelivery): Promise<IngestResult> {
+    // Revoking first and idempotently: should recording fail, GitHub's retry revokes again.
+    const revokedUser = this.revokedUserId(delivery);
+    if (revokedUser !== null) await this.accounts.revokeByGitHubUserId(revokedUser);
     const result = await this.dataSource.transaction((manager) => this.record(manager, delivery));
     this.logger.log(
       { deliveryId: delivery.id, event: delivery.event, ...result },
@@ -67,11 +72,21 @@ export class WebhookIngestService {
     return result;
   }
 
+  /** The GitHub user who revoked the app's authorization, for `github_app_authorization.revoked`. */
+  private revokedUserId(delivery: IncomingDelivery): number | null {
+    if (delivery.event !== 'github_app_authorization') return null;
+    const payload = delivery.payload as { action?: unknown; sender?: { id?: unknown } };
+    const id = payload.sender?.id;
+    return payload.action === 'revoked' && typeof id === 'number' ? id : null;
+  }
+
   private async process(
     manager: EntityManager,
     delivery: IncomingDelivery,
   ): Promise<{ outcome: DeliveryOutcome; messages: number }> {
     if (delivery.event === 'ping') return { outcome: 'ping', messages: 0 };
+    if (this.revokedUserId(delivery) !== null)
+      return { outcome: 'authorization-revoked', messages: 0 };
     const mapped = mapGitHubEvent(delivery.event, delivery.payload);
     if (!mapped) return { outcome: 'unhandled', messages: 0 };
 
