@@ -3,7 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app.config';
-import { FlowdockClient } from '../flowdock/flowdock-client';
+import { CLAIM_ISSUER } from '../flowdock/claim-issuer';
+import { FlowdockModule } from '../flowdock/flowdock.module';
 import { AccountSessionService } from './account-session.service';
 import { AccountController } from './account.controller';
 import { ClaimService } from './claim.service';
@@ -25,6 +26,7 @@ import { SpentClaim } from './spent-claim.entity';
  */
 @Module({
   imports: [
+    FlowdockModule,
     TypeOrmModule.forFeature([LinkedAccount, OAuthState, SpentClaim]),
     JwtModule.registerAsync({
       inject: [ConfigService],
@@ -37,10 +39,9 @@ import { SpentClaim } from './spent-claim.entity';
   ],
   controllers: [LinkingController, AccountController],
   providers: [
-    // Its own FlowdockClient (stateless) rather than importing FlowdockModule,
-    // which imports this module for the claim issuer.
-    FlowdockClient,
     ClaimService,
+    // The Flowdock challenge resolves its claim issuer by this token.
+    { provide: CLAIM_ISSUER, useExisting: ClaimService },
     OAuthStateService,
     AccountSessionService,
     FlowdockSignInService,
@@ -48,6 +49,6 @@ import { SpentClaim } from './spent-claim.entity';
     GitHubOAuthService,
     LinkedAccountService,
   ],
-  exports: [LinkedAccountService, ClaimService, GitHubOctokitFactory],
+  exports: [LinkedAccountService, ClaimService, CLAIM_ISSUER, GitHubOctokitFactory],
 })
 export class AuthModule {}

@@ -72,7 +72,7 @@ export class TestBrowser {
         payload: form,
       });
       this.store(res.headers['set-cookie']);
-      const location = res.headers.location as string | undefined;
+      const location = res.headers.location;
       return {
         url,
         status: res.statusCode,
