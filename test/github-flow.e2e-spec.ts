@@ -159,22 +159,9 @@ describe('GitHub <-> Flowdock end to end', () => {
     payload.pull_request.title = '<img src=x onerror=alert(1)>';
     payload.pull_request.body = 'Hi <script>alert(2)</script> **there**';
     payload.pull_request.head.ref = 'feat/<b>bold</b>';
-    payload.pull_request.labels = [
-      { ...payload.pull_request.labels[0], name: '<svg onload=alert(3)>' },
-    ].filter((l) => l.name) as typeof payload.pull_request.labels;
-    if (payload.pull_request.labels.length === 0) {
-      payload.pull_request.labels = [
-        {
-          id: 1,
-          node_id: 'x',
-          url: '',
-          name: '<svg onload=alert(3)>',
-          color: 'fff',
-          default: false,
-          description: null,
-        },
-      ];
-    }
+    // The label as a labeled event carries it, renamed.
+    const label = examplePayload('pull_request', 'labeled').pull_request.labels[0];
+    payload.pull_request.labels = [{ ...label, name: '<svg onload=alert(3)>' }];
     await webhook('pull_request', payload);
     await deliver(sourceId);
     const rendered = JSON.stringify(thread(source, `github:${name}:pull:2`)!.thread);
