@@ -115,6 +115,21 @@ describe('POST /github/webhooks', () => {
     });
   });
 
+  it('logs each delivery with its id and outcome, never the secret', async () => {
+    const webhook = signedWebhook(SECRET, 'ping', examplePayload('ping'));
+    await post(webhook);
+    const lines = t.logs.filter((line) => line.includes(webhook.deliveryId));
+    const entry = lines
+      .map((line) => JSON.parse(line) as { deliveryId?: string; outcome?: string; msg?: string })
+      .find((e) => e.deliveryId === webhook.deliveryId);
+    expect(entry).toMatchObject({
+      deliveryId: webhook.deliveryId,
+      outcome: 'ping',
+      msg: 'GitHub delivery',
+    });
+    expect(t.logs.join('\n')).not.toContain(SECRET);
+  });
+
   it('a redelivery (same delivery id) answers 200 and produces nothing new', async () => {
     const repo = uniqueRepo();
     await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
