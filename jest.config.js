@@ -12,8 +12,10 @@ const esmPackages = [
   '@octokit',
   'universal-user-agent',
   'before-after-hook',
-  'json-with-bigint',
+  'bottleneck',
+  'fast-content-type-parse',
   'content-type',
+  'json-with-bigint',
   '@fastify/cookie',
 ];
 
@@ -36,6 +38,10 @@ const common = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  // @octokit/webhooks-methods offers only an `import` condition.
+  moduleNameMapper: {
+    '^@octokit/webhooks-methods$': '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
+  },
 };
 
 /** @type {import('jest').Config} */

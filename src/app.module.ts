@@ -7,6 +7,7 @@ import { AppConfig } from './config/app.config';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { FlowdockModule } from './flowdock/flowdock.module';
+import { GitHubModule } from './github/github.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger.options';
 
@@ -36,6 +37,7 @@ export class AppModule {
         HealthModule,
         AuthModule,
         FlowdockModule,
+        GitHubModule,
         ...(options.imports ?? []),
       ],
     };

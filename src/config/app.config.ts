@@ -48,6 +48,8 @@ export interface AppConfig {
     clientId: string;
     clientSecret: string;
     webhookSecret: string;
+    /** Accepted besides webhookSecret during a rotation. */
+    webhookSecretPrevious: string | undefined;
   };
 }
 
@@ -151,6 +153,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
         clientId: secrets.GITHUB_CLIENT_ID,
         clientSecret: secrets.GITHUB_CLIENT_SECRET,
         webhookSecret: secrets.GITHUB_WEBHOOK_SECRET,
+        webhookSecretPrevious: env.GITHUB_WEBHOOK_SECRET_PREVIOUS,
       },
     },
   };

@@ -142,6 +142,12 @@ export class Environment {
   @IsString()
   GITHUB_WEBHOOK_SECRET?: string;
 
+  /** The previous webhook secret, still accepted while GitHub's setting is being rotated. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  GITHUB_WEBHOOK_SECRET_PREVIOUS?: string;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()

@@ -2,6 +2,7 @@ import { InitialSchema1764300000000 } from './migrations/1764300000000-InitialSc
 import { FlowdockUsedActionTokens1764400000000 } from './migrations/1764400000000-FlowdockUsedActionTokens';
 import { FlowdockDelivery1764400000001 } from './migrations/1764400000001-FlowdockDelivery';
 import { AuthLinks1764500000000 } from './migrations/1764500000000-AuthLinks';
+import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWebhooks';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -12,4 +13,5 @@ export const migrations = [
   FlowdockUsedActionTokens1764400000000,
   FlowdockDelivery1764400000001,
   AuthLinks1764500000000,
+  GitHubWebhooks1764600000000,
 ];

@@ -1,0 +1,114 @@
+export type SimPermission = 'read' | 'triage' | 'write' | 'admin';
+
+export interface SimItem {
+  number: number;
+  kind: 'pull' | 'issue';
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  merged: boolean;
+  draft: boolean;
+  author: string;
+  assignees: string[];
+  labels: string[];
+  head?: { ref: string; sha: string };
+  base?: { ref: string };
+  updatedAt: string;
+}
+
+export interface SimRepo {
+  owner: string;
+  name: string;
+  private: boolean;
+  /** Login -> permission. Owners are admins; others without an entry can read a public repository. */
+  permissions: Map<string, SimPermission>;
+  items: Map<number, SimItem>;
+}
+
+export interface SimCall {
+  method: string;
+  path: string;
+  /** The login the request's token authenticated, or null. */
+  login: string | null;
+  status: number;
+}
+
+const RANK: Record<SimPermission, number> = { read: 1, triage: 2, write: 3, admin: 4 };
+
+/**
+ * Repositories, their pull requests and issues, and who may do what, for the
+ * simulator's REST routes. `calls` records every REST request with the user its
+ * token belonged to, so tests can prove an action ran as the clicking user.
+ */
+export class GitHubReposState {
+  readonly repos = new Map<string, SimRepo>();
+  readonly calls: SimCall[] = [];
+  /** Where to send the webhooks GitHub would send after a change (none: no webhooks). */
+  webhookTarget?: { url: string; secret: string };
+  /** Answer every REST call with this status (to simulate an outage), when set. */
+  failWith?: number;
+  private clock = Date.parse('2030-01-01T00:00:00Z');
+
+  addRepo(
+    fullName: string,
+    options: { private?: boolean; permissions?: Record<string, SimPermission> } = {},
+  ): SimRepo {
+    const [owner, name] = fullName.split('/');
+    const repo: SimRepo = {
+      owner,
+      name,
+      private: options.private ?? false,
+      permissions: new Map(Object.entries(options.permissions ?? {})),
+      items: new Map(),
+    };
+    repo.permissions.set(owner, 'admin');
+    this.repos.set(fullName.toLowerCase(), repo);
+    return repo;
+  }
+
+  addItem(fullName: string, item: Partial<SimItem> & Pick<SimItem, 'number' | 'kind'>): SimItem {
+    const repo = this.repo(fullName);
+    if (!repo) throw new Error(`no repository ${fullName}`);
+    const full: SimItem = {
+      title: `Item ${item.number}`,
+      body: null,
+      state: 'open',
+      merged: false,
+      draft: false,
+      author: repo.owner,
+      assignees: [],
+      labels: [],
+      updatedAt: this.tick(),
+      ...(item.kind === 'pull'
+        ? {
+            head: { ref: `feature-${item.number}`, sha: 'c0ffee'.padEnd(40, '0') },
+            base: { ref: 'main' },
+          }
+        : {}),
+      ...item,
+    };
+    repo.items.set(full.number, full);
+    return full;
+  }
+
+  repo(fullName: string): SimRepo | undefined {
+    return this.repos.get(fullName.toLowerCase());
+  }
+
+  permission(repo: SimRepo, login: string | null): SimPermission | null {
+    const granted = login ? repo.permissions.get(login) : undefined;
+    if (granted) return granted;
+    return repo.private ? null : 'read';
+  }
+
+  can(repo: SimRepo, login: string | null, needed: SimPermission): boolean {
+    const has = this.permission(repo, login);
+    return !!has && RANK[has] >= RANK[needed];
+  }
+
+  /** A strictly increasing timestamp, so that every change has a newer updated_at. */
+  tick(): string {
+    this.clock += 1000;
+    return new Date(this.clock).toISOString().replace('.000Z', 'Z');
+  }
+}

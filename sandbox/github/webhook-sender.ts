@@ -1,0 +1,45 @@
+import { createHmac, randomUUID } from 'node:crypto';
+
+export interface SignedWebhook {
+  headers: Record<string, string>;
+  body: string;
+  deliveryId: string;
+}
+
+/** `sha256=<hex HMAC>` of the exact body, as GitHub signs it. */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** A webhook request as GitHub would send it: JSON body, event, delivery id and signature headers. */
+export function signedWebhook(
+  secret: string,
+  event: string,
+  payload: object,
+  deliveryId: string = randomUUID(),
+): SignedWebhook {
+  const body = JSON.stringify(payload);
+  return {
+    deliveryId,
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'GitHub-Hookshot/sandbox',
+      'x-github-event': event,
+      'x-github-delivery': deliveryId,
+      'x-hub-signature-256': signBody(secret, body),
+    },
+  };
+}
+
+/** Posts a signed webhook to a running bridge (the simulator's way of emitting events). */
+export async function sendWebhook(
+  url: string,
+  secret: string,
+  event: string,
+  payload: object,
+  deliveryId?: string,
+): Promise<Response> {
+  const { headers, body } = signedWebhook(secret, event, payload, deliveryId);
+  return fetch(url, { method: 'POST', headers, body });
+}

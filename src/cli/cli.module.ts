@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
+import { AppConfig } from '../config/app.config';
+import { CryptoModule } from '../crypto/crypto.module';
+import { DatabaseModule } from '../database/database.module';
+import { FlowdockSourceEntity } from '../flowdock/flowdock-source.entity';
+import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
+import { Subscription } from '../github/subscription.entity';
+import { SubscriptionService } from '../github/subscription.service';
+import { loggerParams } from '../logging/logger.options';
+import { SubscriptionsCommand } from './subscriptions.command';
+
+/** The operator CLI: the same configuration and database as the server, no HTTP. */
+@Module({})
+export class CliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          skipProcessEnv: true,
+          load: [() => config],
+        }),
+        // Logs go to stderr so that stdout carries only the command's output.
+        LoggerModule.forRoot(loggerParams('warn', pino.destination(2))),
+        CryptoModule,
+        DatabaseModule,
+        TypeOrmModule.forFeature([Subscription, FlowdockSourceEntity]),
+      ],
+      // Flowdock's sources service only: the CLI must not start the delivery worker.
+      providers: [
+        FlowdockSourceService,
+        SubscriptionService,
+        SubscriptionsCommand,
+        ...SubscriptionsCommand.subCommands,
+      ],
+    };
+  }
+}

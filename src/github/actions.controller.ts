@@ -1,0 +1,102 @@
+import {
+  BadRequestException,
+  Controller,
+  HttpCode,
+  Logger,
+  Param,
+  Post,
+  Req,
+} from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { LinkedAccountService } from '../auth/linked-account.service';
+import { FlowdockAction } from '../flowdock/flowdock-action.decorator';
+import type { FlowdockActionRequest } from '../flowdock/flowdock-action.types';
+import { FlowdockChallenges } from '../flowdock/flowdock-challenge';
+import { FlowdockUser } from '../flowdock/flowdock-user.decorator';
+import { ThreadState } from '../flowdock/thread-snapshot';
+import {
+  ActionTarget,
+  GitHubActionsService,
+  GitHubUnauthorizedError,
+  THREAD_ACTIONS,
+  ThreadAction,
+} from './github-actions.service';
+
+interface ActionParams {
+  owner: string;
+  repo: string;
+  kind: string;
+  number: string;
+  action: string;
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,100}$/;
+
+function target(params: ActionParams): { target: ActionTarget; action: ThreadAction } {
+  const number = Number(params.number);
+  const problems = [
+    NAME.test(params.owner) && NAME.test(params.repo)
+      ? null
+      : 'owner/repo is not a repository name',
+    params.kind === 'pulls' || params.kind === 'issues' ? null : 'kind must be pulls or issues',
+    Number.isSafeInteger(number) && number > 0 ? null : 'number must be a positive integer',
+    (THREAD_ACTIONS as readonly string[]).includes(params.action)
+      ? null
+      : `action must be one of ${THREAD_ACTIONS.join(', ')}`,
+  ].filter(Boolean);
+  if (problems.length > 0) throw new BadRequestException(problems.join('; '));
+  return {
+    target: {
+      owner: params.owner,
+      repo: params.repo,
+      kind: params.kind as ActionTarget['kind'],
+      number,
+    },
+    action: params.action as ThreadAction,
+  };
+}
+
+/**
+ * Flowdock UpdateAction targets. The guard has verified the request; an
+ * unlinked user (or one whose GitHub token stopped working) gets the
+ * challenge; everyone else acts on GitHub as themselves.
+ */
+@Controller('flowdock/actions')
+export class ActionsController {
+  private readonly logger = new Logger(ActionsController.name);
+
+  constructor(
+    private readonly accounts: LinkedAccountService,
+    private readonly challenges: FlowdockChallenges,
+    private readonly actions: GitHubActionsService,
+  ) {}
+
+  @Post(':owner/:repo/:kind/:number/:action')
+  @HttpCode(200)
+  @FlowdockAction()
+  async act(
+    @Param() params: ActionParams,
+    @FlowdockUser() clicked: FlowdockActionRequest,
+    @Req() req: FastifyRequest,
+  ): Promise<{ status: ThreadState; assignees: string[] }> {
+    const { target: item, action } = target(params);
+    const link = await this.accounts.findLink(clicked.userId);
+    const octokit = link ? await this.accounts.octokitFor(clicked.userId) : null;
+    if (!link || !octokit) throw await this.challenges.challenge(clicked.userId);
+    try {
+      const snapshot = await this.actions.perform(
+        octokit,
+        link.githubLogin,
+        item,
+        action,
+        String(req.id),
+      );
+      return { status: snapshot.state, assignees: snapshot.assignees };
+    } catch (error) {
+      if (!(error instanceof GitHubUnauthorizedError)) throw error;
+      // octokitFor's 401 hook has removed the link (only the one holding that token).
+      this.logger.warn(`GitHub refused the token of Flowdock user ${clicked.userId}; challenging`);
+      throw await this.challenges.challenge(clicked.userId);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
+import { patternProblem } from './subscription-matcher';
+import { Subscription } from './subscription.entity';
+
+export interface NewSubscription {
+  repositoryPattern: string;
+  flowToken: string;
+  eventKinds?: string[];
+  ignoreBots?: boolean;
+  requiredLabels?: string[];
+}
+
+const EVENT_KIND = /^[a-z_]+(\.[a-z_]+)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Repositories -> flows. The flow token is registered as a Flowdock source
+ * (stored encrypted there, one source per token); a subscription names the
+ * source, so it never holds or shows the token.
+ */
+@Injectable()
+export class SubscriptionService {
+  constructor(
+    @InjectRepository(Subscription) private readonly repository: Repository<Subscription>,
+    private readonly dataSource: DataSource,
+    private readonly sources: FlowdockSourceService,
+  ) {}
+
+  async add(input: NewSubscription): Promise<Subscription> {
+    const pattern = input.repositoryPattern.trim();
+    const token = input.flowToken.trim();
+    const problems = [
+      patternProblem(pattern),
+      token ? null : 'the flow token is empty',
+      ...(input.eventKinds ?? [])
+        .filter((k) => !EVENT_KIND.test(k))
+        .map((k) => `"${k}" is not an event kind (e.g. pull_request or issues.opened)`),
+    ].filter((p): p is string => !!p);
+    if (problems.length > 0) throw new BadRequestException(problems.join('; '));
+
+    return this.dataSource.transaction(async (manager) => {
+      const source = await this.sources.register({ flowToken: token, name: pattern }, manager);
+      const existing = await manager.findOneBy(Subscription, {
+        repositoryPattern: pattern.toLowerCase(),
+        sourceId: source.id,
+      });
+      if (existing) {
+        throw new BadRequestException(
+          `${pattern} already posts to that flow (subscription ${existing.id}); remove it first to change its filters`,
+        );
+      }
+      return manager.save(
+        manager.create(Subscription, {
+          repositoryPattern: pattern.toLowerCase(),
+          sourceId: source.id,
+          eventKinds: input.eventKinds ?? [],
+          ignoreBots: input.ignoreBots ?? false,
+          requiredLabels: input.requiredLabels ?? [],
+        }),
+      );
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!UUID.test(id)) throw new BadRequestException(`"${id}" is not a subscription id`);
+    const result = await this.repository.delete({ id });
+    if (!result.affected) throw new NotFoundException(`No subscription ${id}`);
+  }
+
+  async list(): Promise<Subscription[]> {
+    return this.repository.find({ order: { repositoryPattern: 'ASC', createdAt: 'ASC' } });
+  }
+
+  /** Subscriptions whose pattern names this repository or its owner's `*`. */
+  async forRepository(repository: string, manager?: EntityManager): Promise<Subscription[]> {
+    const owner = repository.split('/')[0];
+    const repo = manager ? manager.getRepository(Subscription) : this.repository;
+    return repo
+      .createQueryBuilder('s')
+      .where('s.repository_pattern IN (:...patterns)', {
+        patterns: [repository.toLowerCase(), `${owner.toLowerCase()}/*`],
+      })
+      .orderBy('s.created_at', 'ASC')
+      .getMany();
+  }
+}

@@ -1,0 +1,386 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { examplePayload } from '../sandbox/github/webhook-examples';
+import { signBody, signedWebhook } from '../sandbox/github/webhook-sender';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
+import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
+import { SubscriptionService } from '../src/github/subscription.service';
+import { startTestApp, testEnvironment, TestApp } from './support/test-app';
+
+interface MessageRow {
+  source_id: string;
+  kind: string;
+  number: number;
+  event: string;
+  title: string;
+  body: string | null;
+  author: { name: string; avatar?: string };
+}
+
+const SECRET = 'current-webhook-secret-0123456789abcdef';
+const PREVIOUS = 'previous-webhook-secret-0123456789abcdef';
+
+/** A repository name no other test uses, so the shared database never interferes. */
+const uniqueRepo = (owner = `org${randomBytes(4).toString('hex')}`) =>
+  `${owner}/repo-${randomBytes(4).toString('hex')}`;
+
+/** An example payload moved to another repository (and optionally another number). */
+function inRepo<P extends { repository?: { full_name: string; name: string } }>(
+  payload: P,
+  repository: string,
+): P {
+  payload.repository!.full_name = repository;
+  payload.repository!.name = repository.split('/')[1];
+  return payload;
+}
+
+describe('POST /github/webhooks', () => {
+  let t: TestApp;
+  let db: DataSource;
+  let subscriptions: SubscriptionService;
+
+  beforeAll(async () => {
+    t = await startTestApp(
+      testEnvironment({ GITHUB_WEBHOOK_SECRET: SECRET, GITHUB_WEBHOOK_SECRET_PREVIOUS: PREVIOUS }),
+    );
+    db = t.app.get(DataSource);
+    subscriptions = t.app.get(SubscriptionService);
+  });
+  afterAll(() => t?.app.close());
+
+  const post = (webhook: { headers: Record<string, string>; body: string }) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/github/webhooks',
+      headers: webhook.headers,
+      payload: webhook.body,
+    });
+
+  const deliveryRow = async (
+    id: string,
+  ): Promise<{ outcome: string; messages: number } | undefined> =>
+    (
+      await db.query<{ outcome: string; messages: number }[]>(
+        `SELECT outcome, messages FROM github_webhook_delivery WHERE delivery_id = $1`,
+        [id],
+      )
+    )[0];
+  const messagesOf = (repository: string) =>
+    db.query<MessageRow[]>(
+      `SELECT t.source_id, split_part(t.external_thread_id, ':', 3) AS kind,
+              split_part(t.external_thread_id, ':', 4)::int AS number, m.event->>'event' AS event,
+              m.event->>'title' AS title, m.event->>'body' AS body, m.event->'author' AS author
+       FROM flowdock_message m JOIN flowdock_thread t ON t.id = m.thread_id
+       WHERE t.external_thread_id LIKE 'github:' || $1 || ':%' ORDER BY m.id`,
+      [repository],
+    );
+  const threadOf = async (repository: string, kind: string, number: number) =>
+    (
+      await db.query<{ snapshot: ThreadSnapshot }[]>(
+        `SELECT snapshot FROM github_thread WHERE repository = $1 AND kind = $2 AND number = $3`,
+        [repository, kind, number],
+      )
+    )[0]?.snapshot;
+
+  it('pull_request.opened for a subscribed repository: 202, delivery recorded, thread stored, message enqueued', async () => {
+    const repo = uniqueRepo();
+    const sub = await subscriptions.add({
+      repositoryPattern: repo,
+      flowToken: `flow-${randomUUID()}`,
+    });
+    const webhook = signedWebhook(
+      SECRET,
+      'pull_request',
+      inRepo(examplePayload('pull_request', 'opened'), repo),
+    );
+    const res = await post(webhook);
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ status: 'published', messages: 1 });
+    expect(await deliveryRow(webhook.deliveryId)).toEqual({ outcome: 'published', messages: 1 });
+    expect(await messagesOf(repo)).toEqual([
+      {
+        source_id: sub.sourceId,
+        kind: 'pull',
+        number: 2,
+        event: 'activity',
+        title: 'opened pull request',
+        body: null,
+        author: { name: 'Codertocat', avatar: expect.stringContaining('avatars') },
+      },
+    ]);
+    expect(await threadOf(repo, 'pull', 2)).toMatchObject({
+      repository: repo,
+      state: 'open',
+      title: expect.any(String),
+    });
+  });
+
+  it('logs each delivery with its id and outcome, never the secret', async () => {
+    const webhook = signedWebhook(SECRET, 'ping', examplePayload('ping'));
+    await post(webhook);
+    const lines = t.logs.filter((line) => line.includes(webhook.deliveryId));
+    const entry = lines
+      .map((line) => JSON.parse(line) as { deliveryId?: string; outcome?: string; msg?: string })
+      .find((e) => e.deliveryId === webhook.deliveryId);
+    expect(entry).toMatchObject({
+      deliveryId: webhook.deliveryId,
+      outcome: 'ping',
+      msg: 'GitHub delivery',
+    });
+    expect(t.logs.join('\n')).not.toContain(SECRET);
+  });
+
+  it('a redelivery (same delivery id) answers 200 and produces nothing new', async () => {
+    const repo = uniqueRepo();
+    await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
+    const webhook = signedWebhook(
+      SECRET,
+      'issues',
+      inRepo(examplePayload('issues', 'opened'), repo),
+    );
+    expect((await post(webhook)).statusCode).toBe(202);
+    const again = await post(webhook);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ status: 'duplicate', messages: 0 });
+    expect(await messagesOf(repo)).toHaveLength(1);
+  });
+
+  it('the previous secret is accepted during a rotation', async () => {
+    const repo = uniqueRepo();
+    const webhook = signedWebhook(
+      PREVIOUS,
+      'issues',
+      inRepo(examplePayload('issues', 'opened'), repo),
+    );
+    const res = await post(webhook);
+    expect(res.statusCode).toBe(202);
+    // No subscription and no FLOWDOCK_FLOW_TOKEN: dropped and counted.
+    expect(res.json()).toEqual({ status: 'dropped', messages: 0 });
+    expect(await deliveryRow(webhook.deliveryId)).toEqual({ outcome: 'dropped', messages: 0 });
+  });
+
+  it('a bad signature -> 401 naming the setting, nothing stored', async () => {
+    const webhook = signedWebhook(
+      'some-other-secret',
+      'issues',
+      examplePayload('issues', 'opened'),
+    );
+    const res = await post(webhook);
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: expect.stringContaining('GITHUB_WEBHOOK_SECRET'),
+    });
+    expect(await deliveryRow(webhook.deliveryId)).toBeUndefined();
+  });
+
+  it('a signature over other bytes (body altered after signing) -> 401', async () => {
+    const webhook = signedWebhook(SECRET, 'issues', examplePayload('issues', 'opened'));
+    const res = await post({ ...webhook, body: webhook.body.replace('"opened"', '"closed"') });
+    expect(res.statusCode).toBe(401);
+    expect(await deliveryRow(webhook.deliveryId)).toBeUndefined();
+  });
+
+  it.each(['x-github-event', 'x-github-delivery', 'x-hub-signature-256'])(
+    'missing %s -> 400 naming it, nothing stored',
+    async (header) => {
+      const webhook = signedWebhook(SECRET, 'issues', examplePayload('issues', 'opened'));
+      delete webhook.headers[header];
+      const res = await post(webhook);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().message).toMatch(new RegExp(header, 'i'));
+      expect(await deliveryRow(webhook.deliveryId)).toBeUndefined();
+    },
+  );
+
+  it('malformed JSON with a valid signature -> 400', async () => {
+    const body = '{"action": ';
+    const deliveryId = randomUUID();
+    const res = await post({
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issues',
+        'x-github-delivery': deliveryId,
+        'x-hub-signature-256': signBody(SECRET, body),
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(await deliveryRow(deliveryId)).toBeUndefined();
+  });
+
+  it('a form-encoded delivery (content type application/x-www-form-urlencoded) is accepted', async () => {
+    const repo = uniqueRepo();
+    await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
+    const body = new URLSearchParams({
+      payload: JSON.stringify(inRepo(examplePayload('issues', 'opened'), repo)),
+    }).toString();
+    const deliveryId = randomUUID();
+    const res = await post({
+      body,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': 'issues',
+        'x-github-delivery': deliveryId,
+        'x-hub-signature-256': signBody(SECRET, body),
+      },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(await messagesOf(repo)).toHaveLength(1);
+  });
+
+  it('ping is answered and recorded', async () => {
+    const webhook = signedWebhook(SECRET, 'ping', examplePayload('ping'));
+    const res = await post(webhook);
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ status: 'ping', messages: 0 });
+  });
+
+  it('events we do not handle are answered 2xx and counted as unhandled', async () => {
+    const webhook = signedWebhook(SECRET, 'star', {
+      action: 'created',
+      repository: { full_name: uniqueRepo() },
+      sender: { login: 'octocat' },
+    });
+    const res = await post(webhook);
+    expect(res.statusCode).toBe(202);
+    expect(await deliveryRow(webhook.deliveryId)).toEqual({ outcome: 'unhandled', messages: 0 });
+  });
+
+  it('owner/* subscriptions and filters decide which flows get a message', async () => {
+    const owner = `org${randomBytes(4).toString('hex')}`;
+    const repo = uniqueRepo(owner);
+    const all = await subscriptions.add({
+      repositoryPattern: `${owner}/*`,
+      flowToken: `flow-${randomUUID()}`,
+    });
+    const onlyIssues = await subscriptions.add({
+      repositoryPattern: repo,
+      flowToken: `flow-${randomUUID()}`,
+      eventKinds: ['issues'],
+    });
+    const noBots = await subscriptions.add({
+      repositoryPattern: `${owner}/*`,
+      flowToken: `flow-${randomUUID()}`,
+      ignoreBots: true,
+    });
+    const labelled = await subscriptions.add({
+      repositoryPattern: repo,
+      flowToken: `flow-${randomUUID()}`,
+      requiredLabels: ['bug'],
+    });
+
+    const pr = inRepo(examplePayload('pull_request', 'opened'), repo);
+    pr.sender.login = 'dependabot[bot]';
+    pr.sender.type = 'Bot';
+    expect((await post(signedWebhook(SECRET, 'pull_request', pr))).json()).toEqual({
+      status: 'published',
+      messages: 1,
+    });
+    const labeled = inRepo(examplePayload('issues', 'labeled'), repo); // carries the label "bug"
+    expect((await post(signedWebhook(SECRET, 'issues', labeled))).json()).toEqual({
+      status: 'published',
+      messages: 4,
+    });
+
+    const rows = await messagesOf(repo);
+    expect(rows.filter((r) => r.kind === 'pull').map((r) => r.source_id)).toEqual([all.sourceId]);
+    expect(
+      rows
+        .filter((r) => r.kind === 'issue')
+        .map((r) => r.source_id)
+        .sort(),
+    ).toEqual([all.sourceId, onlyIssues.sourceId, noBots.sourceId, labelled.sourceId].sort());
+  });
+
+  it('the default flow takes repositories without a subscription', async () => {
+    const other = await startTestApp(
+      testEnvironment({ GITHUB_WEBHOOK_SECRET: SECRET, FLOWDOCK_FLOW_TOKEN: 'default-flow-token' }),
+    );
+    try {
+      const repo = uniqueRepo();
+      const webhook = signedWebhook(
+        SECRET,
+        'issues',
+        inRepo(examplePayload('issues', 'opened'), repo),
+      );
+      const res = await other.app.inject({
+        method: 'POST',
+        url: '/github/webhooks',
+        headers: webhook.headers,
+        payload: webhook.body,
+      });
+      expect(res.json()).toEqual({ status: 'published', messages: 1 });
+      expect((await messagesOf(repo))[0]).toMatchObject({
+        source_id: (await other.app.get(FlowdockSourceService).defaultSource())!.id,
+        title: 'opened issue',
+      });
+    } finally {
+      await other.app.close();
+    }
+  });
+
+  it('out of order: a late older delivery is still announced but does not move the thread back', async () => {
+    const repo = uniqueRepo();
+    await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
+    const closed = inRepo(examplePayload('pull_request', 'closed'), repo);
+    closed.pull_request.updated_at = '2030-01-01T10:00:05Z';
+    const opened = inRepo(examplePayload('pull_request', 'opened'), repo);
+    opened.pull_request.updated_at = '2030-01-01T10:00:00Z';
+    await post(signedWebhook(SECRET, 'pull_request', closed));
+    await post(signedWebhook(SECRET, 'pull_request', opened));
+    expect((await threadOf(repo, 'pull', 2)).state).toBe('closed');
+    expect((await messagesOf(repo)).map((m) => m.title)).toEqual([
+      'closed pull request',
+      'opened pull request',
+    ]);
+  });
+
+  it('CI: a status for the head commit sets the thread field and announces the change once', async () => {
+    const repo = uniqueRepo();
+    await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
+    const opened = inRepo(examplePayload('pull_request', 'opened'), repo);
+    await post(signedWebhook(SECRET, 'pull_request', opened));
+    const status = inRepo(examplePayload('status'), repo);
+    Object.assign(status, {
+      sha: opened.pull_request.head.sha,
+      state: 'failure',
+      updated_at: '2030-01-01T00:00:00Z',
+    });
+    expect((await post(signedWebhook(SECRET, 'status', status))).json()).toEqual({
+      status: 'published',
+      messages: 1,
+    });
+    Object.assign(status, { updated_at: '2030-01-01T00:01:00Z', description: 'still failing' });
+    expect((await post(signedWebhook(SECRET, 'status', status))).json()).toEqual({
+      status: 'state-only',
+      messages: 0,
+    });
+    expect((await threadOf(repo, 'pull', 2)).ci).toMatchObject({ state: 'failure' });
+    expect((await messagesOf(repo)).map((m) => m.title)).toEqual([
+      'opened pull request',
+      'CI failed',
+    ]);
+  });
+
+  it('concurrent deliveries for one new thread all land, and merge into one row', async () => {
+    const repo = uniqueRepo();
+    await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
+    const labeled = inRepo(examplePayload('issues', 'labeled'), repo);
+    const assigned = inRepo(examplePayload('issues', 'assigned'), repo);
+    assigned.issue.number = labeled.issue.number;
+    const results = await Promise.all([
+      post(signedWebhook(SECRET, 'issues', labeled)),
+      post(signedWebhook(SECRET, 'issues', assigned)),
+      post(signedWebhook(SECRET, 'issues', inRepo(examplePayload('issues', 'opened'), repo))),
+    ]);
+    expect(results.map((r) => r.statusCode)).toEqual([202, 202, 202]);
+    const count = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM github_thread WHERE repository = $1`,
+      [repo],
+    );
+    expect(count[0].n).toBe(1);
+    expect(await messagesOf(repo)).toHaveLength(3);
+  });
+});
