@@ -48,8 +48,8 @@ function start(script: string, env: Record<string, string>): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   child.on('exit', (code) => {
     if (code && code !== 0) process.stderr.write(`${script} exited ${code}:\n${output}\n`);
   });
