@@ -8,6 +8,8 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'dist-bench/**',
+      'bench/results/**',
       'data/**',
       'coverage/**',
       'node_modules/**',

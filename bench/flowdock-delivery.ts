@@ -29,8 +29,8 @@ import { freePort, run, Spawned, waitForStatus } from '../test/support/processes
 import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
 
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 60_000);
-// This file runs compiled, as dist/bench/flowdock-delivery.js.
-const MAIN = join(__dirname, '..', 'src', 'main.js');
+// This file runs compiled, as dist-bench/bench/flowdock-delivery.js; the bridge is the production build.
+const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
 function snapshot(repo: string, number: number, step: number): ThreadSnapshot {
   return {
