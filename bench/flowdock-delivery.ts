@@ -122,9 +122,7 @@ async function main(): Promise<void> {
         FLOWDOCK_DELIVERY_POLL_MS: '200',
       });
       children.push(child);
-      await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 30_000).catch((error) => {
-        throw new Error(`${(error as Error).message}\n${child.output()}`);
-      });
+      await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, child);
       return child;
     };
     const first = await spawnBridge();

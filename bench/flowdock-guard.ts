@@ -22,7 +22,8 @@ import { FlowdockActionVerifier } from '../src/flowdock/flowdock-action.verifier
 import { FlowdockModule } from '../src/flowdock/flowdock.module';
 import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
 
-@Controller('flowdock/actions')
+// Its own route: the real endpoint (GitHub module) owns /flowdock/actions.
+@Controller('bench/flowdock/actions')
 class BenchController {
   @Post(':owner/:repo/:kind/:number/:action')
   @HttpCode(204)
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   );
 
   const N = 20_000;
-  const path = '/flowdock/actions/acme/widgets/pulls/1/close';
+  const path = '/bench/flowdock/actions/acme/widgets/pulls/1/close';
   const requests = Array.from({ length: N }, (_, i) =>
     signActionRequest(
       { name: 'Close', urlTemplate: config.publicUrl + path },

@@ -97,7 +97,7 @@ describe('renderThread', () => {
   const thread = renderThread(pull, PUBLIC_URL);
 
   it('title: escaped title and number', () => {
-    expect(thread.title).toBe('Add sprockets #42');
+    expect(thread.title).toBe('#42 Add sprockets');
   });
   it('body: Markdown as HTML', () => {
     expect(thread.body).toBe('<p>Fixes <strong>everything</strong></p>');
@@ -160,7 +160,7 @@ describe('untrusted text from GitHub', () => {
   const all = JSON.stringify(thread);
 
   it('a title with markup arrives as text', () => {
-    expect(thread.title).toBe('&lt;img src=x onerror=alert(1)&gt; #42');
+    expect(thread.title).toBe('#42 &lt;img src=x onerror=alert(1)&gt;');
   });
   it('no tag or handler from GitHub survives anywhere', () => {
     expect(all).not.toMatch(/<(img|script|svg|b|i)[\s>]/i);

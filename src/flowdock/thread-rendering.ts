@@ -125,7 +125,7 @@ export function threadFields(snapshot: ThreadSnapshot): { label: string; value: 
 /** Flowdock's `thread` object for the newest snapshot of a pull request or issue. */
 export function renderThread(snapshot: ThreadSnapshot, publicUrl: string): FlowdockThread {
   return {
-    title: `${escapeHtml(snapshot.title)} #${snapshot.number}`,
+    title: `#${snapshot.number} ${escapeHtml(snapshot.title)}`,
     body: markdownToSafeHtml(snapshot.body),
     ...(isHttpUrl(snapshot.url) ? { external_url: snapshot.url } : {}),
     status: threadStatus(snapshot),

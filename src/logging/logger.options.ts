@@ -11,6 +11,8 @@ export const REDACTED_HEADERS = [
   'flowdock-token',
   'cookie',
   'set-cookie',
+  // Not a secret, but a valid signature of a body: no reason to keep it.
+  'x-hub-signature-256',
 ];
 /** Query parameters whose values never reach a log line. */
 export const REDACTED_QUERY_PARAMS = ['claim', 'code', 'state', 'access_token'];
