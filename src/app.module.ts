@@ -1,9 +1,9 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app.config';
+import { appConfigModule } from './config/config.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { FlowdockModule } from './flowdock/flowdock.module';
@@ -25,12 +25,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({
-          isGlobal: true,
-          ignoreEnvFile: true,
-          skipProcessEnv: true,
-          load: [() => config],
-        }),
+        appConfigModule(config),
         LoggerModule.forRoot(loggerParams(config.logLevel, options.logStream)),
         CryptoModule,
         DatabaseModule,

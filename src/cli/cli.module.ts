@@ -1,9 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { AppConfig } from '../config/app.config';
+import { appConfigModule } from '../config/config.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { DatabaseModule } from '../database/database.module';
 import { FlowdockSourceEntity } from '../flowdock/flowdock-source.entity';
@@ -20,12 +20,7 @@ export class CliModule {
     return {
       module: CliModule,
       imports: [
-        ConfigModule.forRoot({
-          isGlobal: true,
-          ignoreEnvFile: true,
-          skipProcessEnv: true,
-          load: [() => config],
-        }),
+        appConfigModule(config),
         // Logs go to stderr so that stdout carries only the command's output.
         LoggerModule.forRoot(loggerParams('warn', pino.destination(2))),
         CryptoModule,
