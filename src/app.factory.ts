@@ -7,6 +7,8 @@ import { AppConfig } from './config/app.config';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { requestId } from './logging/logger.options';
 
+const WEBHOOK_PATH = '/github/webhooks';
+
 /**
  * Builds the bridge's HTTP application (not yet listening). main.ts and the
  * e2e tests both use it, so tests exercise the production wiring.
@@ -23,6 +25,10 @@ export async function createApp(
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
+  });
+  // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
+  adapter.getInstance().addHook('onRoute', (route) => {
+    if (route.url === WEBHOOK_PATH) route.bodyLimit = config.webhookBodyLimit;
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options),

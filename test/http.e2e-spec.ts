@@ -1,4 +1,6 @@
 import { Body, Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
+import { examplePayload } from '../sandbox/github/webhook-examples';
+import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 
 /** Routes that exist only in this test, to reach the body parser and the filter. */
@@ -26,7 +28,9 @@ const expectErrorShape = (body: unknown, statusCode: number, error: string) => {
 describe('HTTP errors', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(testEnvironment({ BODY_LIMIT: '2048' }), [ProbeModule]);
+    t = await startTestApp(testEnvironment({ BODY_LIMIT: '2048', WEBHOOK_BODY_LIMIT: '16384' }), [
+      ProbeModule,
+    ]);
   });
   afterAll(() => t?.app.close());
 
@@ -93,5 +97,31 @@ describe('HTTP errors', () => {
       .map((line) => JSON.parse(line) as { level: number; req?: { id: string }; err?: unknown })
       .find((entry) => entry.level === 50 && entry.req?.id === 'boom-req-1' && entry.err);
     expect(errorLine).toBeDefined();
+  });
+
+  it('webhooks have their own, larger limit (GitHub sends up to 25 MB)', async () => {
+    const secret = t.config.github.webhookSecret;
+    const url = '/github/webhooks';
+    const ping = (padding: number) =>
+      signedWebhook(secret, 'ping', { ...examplePayload('ping'), zen: 'z'.repeat(padding) });
+
+    const over2k = ping(8_000);
+    const accepted = await t.app.inject({
+      method: 'POST',
+      url,
+      headers: over2k.headers,
+      payload: over2k.body,
+    });
+    expect(accepted.statusCode).toBeLessThan(300);
+
+    const overLimit = ping(20_000);
+    const refused = await t.app.inject({
+      method: 'POST',
+      url,
+      headers: overLimit.headers,
+      payload: overLimit.body,
+    });
+    expect(refused.statusCode).toBe(413);
+    expectErrorShape(refused.json(), 413, 'Payload Too Large');
   });
 });

@@ -20,6 +20,8 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   dataDir: string;
   bodyLimit: number;
+  /** Largest webhook body: GitHub caps payloads at 25 MB, and refusing one loses the event. */
+  webhookBodyLimit: number;
   logLevel: string;
   cookieSecret: string;
   tokenEncryptionKey: string;
@@ -126,6 +128,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       databaseUrl: env.DATABASE_URL,
       dataDir,
       bodyLimit: env.BODY_LIMIT ?? 1024 * 1024,
+      webhookBodyLimit: env.WEBHOOK_BODY_LIMIT ?? 25 * 1024 * 1024,
       logLevel: env.LOG_LEVEL ?? 'info',
       cookieSecret: secrets.COOKIE_SECRET,
       tokenEncryptionKey: secrets.TOKEN_ENCRYPTION_KEY,

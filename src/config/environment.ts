@@ -66,6 +66,13 @@ export class Environment {
   @Max(100 * 1024 * 1024)
   BODY_LIMIT?: number;
 
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
+  WEBHOOK_BODY_LIMIT?: number;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
