@@ -136,7 +136,7 @@ export function setupFormPage(options: {
 <textarea id="repositories" name="repositories" rows="5" cols="40" required>${escapeHtml(values.repositories)}</textarea></p>
 <p><label for="events">Only these events (optional, e.g. pull_request, issues.opened)</label><br>
 <input id="events" name="events" value="${escapeHtml(values.events)}"></p>
-<p><label for="labels">Only items with one of these labels (optional, comma-separated)</label><br>
+<p><label for="labels">Only items carrying all of these labels (optional, comma-separated)</label><br>
 <input id="labels" name="labels" value="${escapeHtml(values.labels)}"></p>
 <p><label><input type="checkbox" name="ignoreBots"${values.ignoreBots ? ' checked' : ''}> Ignore events sent by bots</label></p>
 <p><button type="submit">Connect</button></p>

@@ -150,9 +150,11 @@ export class FlowdockSetupService {
         created.push({ repository, id: source.id, flowToken: source.flowToken });
       }
     } catch (error) {
-      if (created.length > 0)
-        this.logger.warn(new SetupIncompleteError(flow, orphans(), error).message);
-      throw created.length > 0 ? new SetupIncompleteError(flow, orphans(), error) : error;
+      if (created.length === 0) throw error;
+      const incomplete = new SetupIncompleteError(flow, orphans(), error);
+      // FlowdockError messages carry no token or code.
+      this.logger.warn(`${incomplete.message}: ${(error as Error).message}`);
+      throw incomplete;
     }
 
     try {
