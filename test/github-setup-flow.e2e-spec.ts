@@ -314,6 +314,43 @@ describe('Flowdock setup flow (GET /flowdock/setup)', () => {
     expect(await subscriptionsFor(`${org}/one`)).toHaveLength(0);
     expect(await subscriptionsFor(`${org}/two`)).toHaveLength(0);
   });
+
+  it('a failing local commit stores no subscription and names the sources Flowdock created', async () => {
+    const browser = world.browser();
+    const form = await openForm(browser);
+    const org = `commitfail${randomBytes(4).toString('hex')}`;
+    const sourcesBefore = world.flowdock.state.sources.size;
+    // The database refuses the second subscription (only this test's owner), after
+    // the first one was written in the same transaction.
+    const fn = `setup_refuse_${org}`;
+    await db.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.repository_pattern = '${org}/two' THEN RAISE EXCEPTION 'refused by test'; END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query(
+      `CREATE TRIGGER ${fn} BEFORE INSERT ON github_subscription FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+    );
+    try {
+      const page = await submit(browser, form, { repositories: `${org}/one\n${org}/two` });
+      expect(page.status).toBe(500);
+      expect(page.body).toContain('Setup did not finish');
+      const created = [...world.flowdock.state.sources.values()].slice(sourcesBefore);
+      expect(created.map((s) => s.name)).toEqual([`${org}/one`, `${org}/two`]);
+      for (const source of created) {
+        expect(page.body).toContain(`${source.name} (source ${source.id})`);
+      }
+    } finally {
+      await db.query(`DROP TRIGGER ${fn} ON github_subscription`);
+      await db.query(`DROP FUNCTION ${fn}()`);
+    }
+    expect(await subscriptionsFor(`${org}/one`)).toHaveLength(0);
+    expect(await subscriptionsFor(`${org}/two`)).toHaveLength(0);
+    const sources = await db.query<unknown[]>(`SELECT id FROM flowdock_source WHERE name LIKE $1`, [
+      `${org}/%`,
+    ]);
+    expect(sources).toEqual([]);
+  });
 });
 
 describe('Flowdock setup flow with Flowdock unreachable', () => {
