@@ -152,6 +152,8 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
       if (!state.authenticate(request.headers.authorization)) {
         return reply.code(401).send({ message: 'Unauthorized' });
       }
+      const fault = state.sourceFaults.shift();
+      if (fault) return applyFault(fault, reply);
       const flow = state.flowByPath(request.params.organization, request.params.flow);
       if (!flow) return reply.code(404).send({ message: 'Flow not found' });
       const body = isObject(request.body) ? request.body : {};

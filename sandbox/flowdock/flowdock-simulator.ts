@@ -27,7 +27,7 @@
  *        error, 401 unknown token, 410 removed source. state.faults / state.outage
  *        make it answer e.g. 500, 429 + Retry-After, or hang.
  * - GET  /flows/find?id=, GET /flows/:org/:flow/threads (the team inbox) and
- *        POST /flows/:org/:flow/sources (Bearer).
+ *        POST /flows/:org/:flow/sources (Bearer; `state.sourceFaults` makes it fail).
  *
  * Seeded: users 1001 alice, 1002 bob, 1003 carol; flow acme/main. Add sources
  * (flow tokens) with state.addSource().

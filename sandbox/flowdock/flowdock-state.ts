@@ -81,6 +81,8 @@ export class FlowdockState {
   readonly threads = new Map<string, SimThread>();
   /** Applied to POST /messages, first in first out. */
   readonly faults: SimFault[] = [];
+  /** Applied to POST /flows/:org/:flow/sources (the integration set-up), first in first out. */
+  readonly sourceFaults: SimFault[] = [];
   /** While set, every POST /messages gets this fault (an outage). */
   outage: SimFault | undefined;
   /** Added to every accepted POST /messages (a slow network), ms. */

@@ -49,6 +49,13 @@ import { SpentClaim } from './spent-claim.entity';
     GitHubOAuthService,
     LinkedAccountService,
   ],
-  exports: [LinkedAccountService, ClaimService, CLAIM_ISSUER, GitHubOctokitFactory],
+  exports: [
+    LinkedAccountService,
+    ClaimService,
+    CLAIM_ISSUER,
+    GitHubOctokitFactory,
+    // The Flowdock setup flow (GitHubModule) uses the same one-use state.
+    OAuthStateService,
+  ],
 })
 export class AuthModule {}

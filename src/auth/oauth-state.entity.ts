@@ -1,6 +1,12 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
-export type OAuthPurpose = 'link-flowdock' | 'link-github' | 'account';
+export type OAuthPurpose =
+  | 'link-flowdock'
+  | 'link-github'
+  | 'account'
+  // The integration's Setup URI: the Flowdock consent, then the repositories form.
+  | 'flowdock-setup'
+  | 'flowdock-setup-form';
 
 /**
  * One step of a sign-in in progress, keyed by the SHA-256 of its OAuth state
@@ -25,6 +31,10 @@ export class OAuthState {
   /** PKCE verifier of the GitHub step, encrypted with TokenCipher. */
   @Column({ name: 'code_verifier', type: 'text', nullable: true })
   codeVerifier: string | null;
+
+  /** The Flowdock flow being set up (the setup flow only). */
+  @Column({ name: 'flow_id', type: 'text', nullable: true })
+  flowId: string | null;
 
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;

@@ -28,6 +28,7 @@ export interface StepData {
   claimJti?: string;
   /** Already encrypted by the caller. */
   codeVerifier?: string;
+  flowId?: string;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -67,6 +68,7 @@ export class OAuthStateService {
       flowdockUserId: step.flowdockUserId ?? null,
       claimJti: step.claimJti ?? null,
       codeVerifier: step.codeVerifier ?? null,
+      flowId: step.flowId ?? null,
       expiresAt: new Date(Date.now() + STATE_LIFETIME_MS),
     });
     void reply.setCookie(STATE_COOKIE, state, {
@@ -114,6 +116,7 @@ export class OAuthStateService {
       flowdockUserId: row.flowdock_user_id as string | null,
       claimJti: row.claim_jti as string | null,
       codeVerifier: row.code_verifier as string | null,
+      flowId: row.flow_id as string | null,
       expiresAt: new Date(row.expires_at as string),
     });
     if (step.expiresAt.getTime() <= Date.now()) throw new StateError('used-or-expired');

@@ -3,6 +3,7 @@ import { FlowdockUsedActionTokens1764400000000 } from './migrations/176440000000
 import { FlowdockDelivery1764400000001 } from './migrations/1764400000001-FlowdockDelivery';
 import { AuthLinks1764500000000 } from './migrations/1764500000000-AuthLinks';
 import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWebhooks';
+import { FlowdockSetupState1764700000000 } from './migrations/1764700000000-FlowdockSetupState';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -14,4 +15,5 @@ export const migrations = [
   FlowdockDelivery1764400000001,
   AuthLinks1764500000000,
   GitHubWebhooks1764600000000,
+  FlowdockSetupState1764700000000,
 ];

@@ -4,6 +4,8 @@ import { AuthModule } from '../auth/auth.module';
 import { FlowdockModule } from '../flowdock/flowdock.module';
 import { ActionEchoes } from './action-echoes';
 import { ActionsController } from './actions.controller';
+import { FlowdockSetupController } from './flowdock-setup.controller';
+import { FlowdockSetupService } from './flowdock-setup.service';
 import { GitHubActionsService } from './github-actions.service';
 import { GitHubThread } from './github-thread.entity';
 import { GitHubThreadStore } from './github-thread.store';
@@ -22,7 +24,7 @@ import { WebhookController } from './webhook.controller';
     FlowdockModule,
     AuthModule,
   ],
-  controllers: [WebhookController, ActionsController],
+  controllers: [WebhookController, ActionsController, FlowdockSetupController],
   providers: [
     WebhookVerifier,
     WebhookIngestService,
@@ -31,6 +33,7 @@ import { WebhookController } from './webhook.controller';
     ThreadOutbox,
     ActionEchoes,
     GitHubActionsService,
+    FlowdockSetupService,
   ],
   exports: [SubscriptionService, GitHubThreadStore, GitHubActionsService],
 })

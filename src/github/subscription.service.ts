@@ -29,7 +29,8 @@ export class SubscriptionService {
     private readonly sources: FlowdockSourceService,
   ) {}
 
-  async add(input: NewSubscription): Promise<Subscription> {
+  /** Adds a subscription; inside `manager`'s transaction when given (as a savepoint). */
+  async add(input: NewSubscription, manager?: EntityManager): Promise<Subscription> {
     const pattern = input.repositoryPattern.trim();
     const token = input.flowToken.trim();
     const problems = [
@@ -41,7 +42,7 @@ export class SubscriptionService {
     ].filter((p): p is string => !!p);
     if (problems.length > 0) throw new BadRequestException(problems.join('; '));
 
-    return this.dataSource.transaction(async (manager) => {
+    return (manager ?? this.dataSource.manager).transaction(async (manager) => {
       const source = await this.sources.register({ flowToken: token, name: pattern }, manager);
       const existing = await manager.findOneBy(Subscription, {
         repositoryPattern: pattern.toLowerCase(),

@@ -1,0 +1,139 @@
+import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { sendPage } from '../auth/auth-pages';
+import { OAuthStateService } from '../auth/oauth-state.service';
+import { AppConfig } from '../config/app.config';
+import { TokenCipher } from '../crypto/token-cipher';
+import { FlowdockFlow } from '../flowdock/flowdock-api.types';
+import { FlowdockClient } from '../flowdock/flowdock-client';
+import { FlowdockRefusedError } from '../flowdock/flowdock-errors';
+import { FlowdockSetupFilter, SetupPageException } from './flowdock-setup.filter';
+import {
+  alreadyConnectedPage,
+  connectedPage,
+  EMPTY_FORM,
+  FormValues,
+  formValues,
+  setupFormPage,
+} from './flowdock-setup.pages';
+import { FlowdockSetupService, parseSetupForm } from './flowdock-setup.service';
+
+const CALLBACK_PATH = '/flowdock/setup/callback';
+const CONNECT_PATH = '/flowdock/setup/connect';
+/** Flowdock ids and parameterized names: nothing else is sent on to Flowdock. */
+const FLOW_ID = /^[A-Za-z0-9_:-]{1,100}$/;
+/** `flow` to read the flow, `integration` to create its sources. */
+const SCOPE = 'flow integration';
+
+/** The access token sealed into the form, usable only with that form's one-use state. */
+const tokenContext = (state: string) =>
+  `flowdock-setup-token:${createHash('sha256').update(state).digest('hex')}`;
+
+/**
+ * The integration's Setup URI: Flowdock opens `/flowdock/setup?flow=<id>` when
+ * someone adds the integration to a flow. Flowdock consent -> the flow
+ * confirmed -> the repositories form -> one source per repository, stored with
+ * its subscription. The access token lives only in this flow: encrypted in the
+ * form (bound to the form's one-use state), never in the database or a log.
+ */
+@Controller()
+@UseFilters(FlowdockSetupFilter)
+export class FlowdockSetupController {
+  private readonly redirectUri: string;
+
+  constructor(
+    private readonly states: OAuthStateService,
+    private readonly client: FlowdockClient,
+    private readonly setup: FlowdockSetupService,
+    private readonly cipher: TokenCipher,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.redirectUri = config.get('publicUrl', { infer: true }).replace(/\/+$/, '') + CALLBACK_PATH;
+  }
+
+  @Get('flowdock/setup')
+  async start(@Query('flow') flowId: unknown, @Res() reply: FastifyReply) {
+    if (typeof flowId !== 'string' || !FLOW_ID.test(flowId)) {
+      throw new SetupPageException('flow-missing');
+    }
+    const state = await this.states.begin(reply, { purpose: 'flowdock-setup', flowId });
+    return reply
+      .header('cache-control', 'no-store')
+      .redirect(
+        this.client.authorizationUrl({ redirectUri: this.redirectUri, state, scope: SCOPE }),
+        302,
+      );
+  }
+
+  @Get('flowdock/setup/callback')
+  async callback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const step = await this.states.consume(request, reply, ['flowdock-setup']);
+    const query = request.query as Record<string, unknown>;
+    if (query.error === 'access_denied') throw new SetupPageException('denied');
+    if (query.error !== undefined || typeof query.code !== 'string' || query.code === '') {
+      throw new SetupPageException('bad-callback');
+    }
+    const tokens = await this.client.exchangeCode(query.code, this.redirectUri);
+    const flow = await this.findFlow(tokens.accessToken, step.flowId!);
+    return this.sendForm(reply, flow, tokens.accessToken, EMPTY_FORM, [], 200);
+  }
+
+  @Post('flowdock/setup/connect')
+  async connect(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown) {
+    const form = (body !== null && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const step = await this.states.consume(request, reply, ['flowdock-setup-form']);
+    const state = (request.query as Record<string, string>).state;
+    if (typeof form.token !== 'string') throw new SetupPageException('bad-form');
+    const accessToken = this.cipher.decrypt(form.token, tokenContext(state));
+    // Asked again: the flow is confirmed with the token the sources are created with.
+    const flow = await this.findFlow(accessToken, step.flowId!);
+
+    const { request: setupRequest, problems } = parseSetupForm(form);
+    if (problems.length > 0) {
+      return this.sendForm(reply, flow, accessToken, formValues(setupRequest, form), problems, 400);
+    }
+    const taken = await this.setup.alreadyConnected(flow, setupRequest.repositories);
+    if (taken.length > 0) return sendPage(reply, alreadyConnectedPage(flow, taken));
+    const connected = await this.setup.connect(accessToken, flow, setupRequest);
+    return sendPage(reply, connectedPage(flow, connected));
+  }
+
+  private async findFlow(accessToken: string, flowId: string): Promise<FlowdockFlow> {
+    try {
+      return await this.client.findFlow(accessToken, flowId);
+    } catch (error) {
+      if (error instanceof FlowdockRefusedError && [403, 404].includes(error.status)) {
+        throw new SetupPageException('flow-not-found');
+      }
+      throw error;
+    }
+  }
+
+  /** The form, with a new one-use state (its CSRF token) and the token sealed to it. */
+  private async sendForm(
+    reply: FastifyReply,
+    flow: FlowdockFlow,
+    accessToken: string,
+    values: FormValues,
+    problems: string[],
+    status: number,
+  ) {
+    const state = await this.states.begin(reply, {
+      purpose: 'flowdock-setup-form',
+      flowId: flow.id,
+    });
+    return sendPage(
+      reply,
+      setupFormPage({
+        flow,
+        action: `${CONNECT_PATH}?state=${encodeURIComponent(state)}`,
+        sealedToken: this.cipher.encrypt(accessToken, tokenContext(state)),
+        values,
+        problems,
+        status,
+      }),
+    );
+  }
+}
