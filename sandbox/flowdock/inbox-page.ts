@@ -1,3 +1,4 @@
+import sanitizeHtml from 'sanitize-html';
 import { FlowdockState, SimThread } from './flowdock-state';
 
 type Json = Record<string, unknown>;
@@ -23,6 +24,16 @@ const COLOR_CSS: Record<string, string> = {
   blue: '#2f6fdb',
 };
 
+/**
+ * The text of an HTML value from the bridge (titles, fields, bodies are HTML
+ * in Flowdock's API): every tag dropped, the text left encoded, so nothing the
+ * bridge or GitHub sent is ever interpreted by the page.
+ */
+const htmlText = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number'
+    ? sanitizeHtml(String(value), { allowedTags: [], allowedAttributes: {} })
+    : '';
+
 const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 const list = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isObject) : []);
@@ -38,7 +49,7 @@ function status(thread: Json): string {
   const color = typeof value.color === 'string' && COLOR_CSS[value.color] ? value.color : 'grey';
   return (
     `<span class="badge" data-color="${color}" style="background:${COLOR_CSS[color]}">` +
-    `${escapeHtml(value.value)}</span>`
+    `${htmlText(value.value)}</span>`
   );
 }
 
@@ -47,12 +58,12 @@ function actions(key: string, thread: Json): string {
     if (action['@type'] === 'UpdateAction') {
       return (
         `<button type="button" class="action" data-thread="${escapeHtml(key)}" ` +
-        `data-action="${index}">${escapeHtml(action.name)}</button>`
+        `data-action="${index}">${htmlText(action.name)}</button>`
       );
     }
     const url = httpUrl(action.url);
     return url
-      ? `<a class="view-action" href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${escapeHtml(action.name)}</a>`
+      ? `<a class="view-action" href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${htmlText(action.name)}</a>`
       : '';
   });
   return `<div class="actions">${items.join(' ')}</div>`;
@@ -67,10 +78,10 @@ function timeline(state: FlowdockState, thread: SimThread): string {
     .map((m) => {
       const author = isObject(m.body.author) ? m.body.author.name : '';
       const when = new Date(m.receivedAt).toISOString().slice(11, 19);
-      const body = m.body.event === 'discussion' ? `<div>${escapeHtml(m.body.body)}</div>` : '';
+      const body = m.body.event === 'discussion' ? `<div>${htmlText(m.body.body)}</div>` : '';
       return (
         `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <b>${escapeHtml(author)}</b> ` +
-        `${escapeHtml(m.body.title)}${body}</li>`
+        `${htmlText(m.body.title)}${body}</li>`
       );
     });
   return `<ol class="timeline">${entries.reverse().join('')}</ol>`;
@@ -81,16 +92,16 @@ function threadHtml(state: FlowdockState, thread: SimThread): string {
   const key = threadKey(thread);
   const t = thread.thread;
   const fields = list(t.fields)
-    .map((f) => `<dt>${escapeHtml(f.label)}</dt><dd>${escapeHtml(f.value)}</dd>`)
+    .map((f) => `<dt>${htmlText(f.label)}</dt><dd>${htmlText(f.value)}</dd>`)
     .join('');
   const external = httpUrl(t.external_url);
   const title = external
-    ? `<a href="${escapeHtml(external)}" target="_blank" rel="noopener noreferrer">${escapeHtml(t.title)}</a>`
-    : escapeHtml(t.title);
+    ? `<a href="${escapeHtml(external)}" target="_blank" rel="noopener noreferrer">${htmlText(t.title)}</a>`
+    : htmlText(t.title);
   return `<article class="thread" data-thread="${escapeHtml(key)}">
   <h2>${status(t)} <span class="title">${title}</span></h2>
   <dl class="fields">${fields}</dl>
-  <div class="body">${escapeHtml(t.body)}</div>
+  <div class="body">${htmlText(t.body)}</div>
   ${actions(key, t)}
   <details><summary>Activity (${thread.activities + thread.discussions})</summary>${timeline(state, thread)}</details>
 </article>`;
