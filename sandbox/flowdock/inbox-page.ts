@@ -80,7 +80,7 @@ function timeline(state: FlowdockState, thread: SimThread): string {
       const when = new Date(m.receivedAt).toISOString().slice(11, 19);
       const body = m.body.event === 'discussion' ? `<div>${htmlText(m.body.body)}</div>` : '';
       return (
-        `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <b>${escapeHtml(author)}</b> ` +
+        `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <strong>${escapeHtml(author)}</strong> ` +
         `${htmlText(m.body.title)}${body}</li>`
       );
     });
