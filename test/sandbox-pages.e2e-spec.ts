@@ -1,5 +1,6 @@
 import Fastify, { FastifyInstance } from 'fastify';
 import { createHash, createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -289,5 +290,17 @@ describe('demo start-up', () => {
     await expect(started).rejects.toThrow(
       `Port ${port} for the Flowdock simulator is not free (EADDRINUSE): stop what uses it or set DEMO_FLOWDOCK_PORT to another port.`,
     );
+  });
+
+  it('never deletes a data directory it did not create', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'not-the-demo-'));
+    writeFileSync(join(dataDir, 'secrets.json'), '{}');
+    const started = startDemo({
+      ports: { bridge: 0, flowdock: 0, github: 0 },
+      dataDir,
+      freshDataDir: true,
+    });
+    await expect(started).rejects.toThrow(/holds data the demo did not create/);
+    expect(existsSync(join(dataDir, 'secrets.json'))).toBe(true);
   });
 });

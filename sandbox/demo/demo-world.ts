@@ -1,7 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AddressInfo, createServer } from 'node:net';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app.config';
@@ -97,6 +98,25 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+const MARKER = '.sandbox-demo';
+
+/**
+ * Empties the demo's data directory, but only one the demo made (it carries a
+ * marker): pointing DEMO_DATA_DIR at a real bridge's data must not delete it.
+ */
+function recreateDemoDataDir(dataDir: string): void {
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+    if (!existsSync(join(dataDir, MARKER))) {
+      throw new Error(
+        `${dataDir} holds data the demo did not create; the demo recreates its directory at each start, so choose an empty or new DEMO_DATA_DIR.`,
+      );
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dataDir, MARKER), 'Made by npm run demo: deleted at its next start.\n');
+}
+
 const secret = () => randomBytes(32).toString('hex');
 
 /**
@@ -110,7 +130,7 @@ export async function startDemo(options: DemoOptions) {
   await checkPort(options.ports.bridge, 'bridge', 'DEMO_BRIDGE_PORT');
   await checkPort(options.ports.flowdock, 'Flowdock simulator', 'DEMO_FLOWDOCK_PORT');
   await checkPort(options.ports.github, 'GitHub simulator', 'DEMO_GITHUB_PORT');
-  if (options.freshDataDir) rmSync(options.dataDir, { recursive: true, force: true });
+  if (options.freshDataDir) recreateDemoDataDir(options.dataDir);
 
   const repository = options.repository ?? DEMO_REPOSITORY;
   const flowdockApp = { clientId: 'sandbox-flowdock-app', clientSecret: secret() };

@@ -50,14 +50,22 @@ async function main(): Promise<void> {
 
   // The seed webhooks are in; the delivery worker posts their threads to Flowdock.
   const deadline = Date.now() + 30_000;
+  let firstThreadAt: number | undefined;
   while (demo.flowdock.state.threads.size < demo.seededThreads && Date.now() < deadline) {
-    await sleep(100);
+    if (firstThreadAt === undefined && demo.flowdock.state.threads.size > 0)
+      firstThreadAt = Date.now();
+    await sleep(50);
   }
   const threads = demo.flowdock.state.threads.size;
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  firstThreadAt ??= threads > 0 ? Date.now() : undefined;
+  const seconds = (at: number) => ((at - started) / 1000).toFixed(1);
+  const timing =
+    firstThreadAt === undefined
+      ? 'no thread in the inbox yet: see the bridge log'
+      : `first thread after ${seconds(firstThreadAt)} s, ${threads} after ${seconds(Date.now())} s`;
 
   process.stdout.write(`
-Flowdock <-> GitHub bridge sandbox is running (${threads} threads in the inbox after ${seconds} s).
+Flowdock <-> GitHub bridge sandbox is running (${timing}).
 
   Flowdock team inbox   ${demo.inboxUrl}
   GitHub (simulated)    ${demo.githubPageUrl}
