@@ -29,6 +29,13 @@
  * - GET  /flows/find?id=, GET /flows/:org/:flow/threads (the team inbox) and
  *        POST /flows/:org/:flow/sources (Bearer; `state.sourceFaults` makes it fail).
  *
+ * Team inbox page (inbox.routes.ts)
+ * - GET  / and /inbox (?as=<user id>): threads with status, fields, body,
+ *        timeline and actions; GET /inbox/threads: the list alone (polled).
+ * - POST /inbox/actions {thread, action, user}: sends that UpdateAction as
+ *        Flowdock does (signed FLOWDOCK-TOKEN for the user) and answers
+ *        {outcome: success|error|challenge, message, url?}.
+ *
  * Seeded: users 1001 alice, 1002 bob, 1003 carol; flow acme/main. Add sources
  * (flow tokens) with state.addSource().
  */
@@ -37,6 +44,7 @@ import Fastify, { FastifyInstance } from 'fastify';
 import { AddressInfo } from 'node:net';
 import { flowdockMessagesRoutes } from './flowdock-messages.routes';
 import { flowdockOAuthRoutes } from './flowdock-oauth.routes';
+import { flowdockInboxRoutes } from './inbox.routes';
 import { FlowdockState, SimUser } from './flowdock-state';
 
 /** A group of simulator routes over the shared state. */
@@ -47,7 +55,7 @@ export interface FlowdockSimulatorOptions {
   clientSecret: string;
   port?: number;
   users?: SimUser[];
-  /** Route groups; by default OAuth + user and messages + flows + sources. */
+  /** Route groups; by default OAuth + user, messages + flows + sources, and the team inbox page. */
   routes?: FlowdockRoutes[];
   /** Keep an existing world (e.g. to restart on the same port after an outage). */
   state?: FlowdockState;
@@ -66,7 +74,11 @@ export class FlowdockSimulator {
       options.state ?? new FlowdockState(options.clientId, options.clientSecret, options.users);
     const app = Fastify({ logger: false });
     await app.register(formbody);
-    for (const routes of options.routes ?? [flowdockOAuthRoutes, flowdockMessagesRoutes]) {
+    for (const routes of options.routes ?? [
+      flowdockOAuthRoutes,
+      flowdockMessagesRoutes,
+      flowdockInboxRoutes,
+    ]) {
       routes(app, state);
     }
     await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });

@@ -8,14 +8,14 @@ import { examplePayload } from './webhook-examples';
 type Params = { owner: string; repo: string; number: string };
 type ItemRequest = FastifyRequest<{ Params: Params; Body: unknown }>;
 
-const userJson = (login: string) => ({
+export const userJson = (login: string) => ({
   login,
   id: login.length * 1000 + login.charCodeAt(0),
   type: login.endsWith('[bot]') ? 'Bot' : 'User',
   avatar_url: `https://avatars.example.test/${login}`,
 });
 
-const repoJson = (repo: SimRepo) => ({
+export const repoJson = (repo: SimRepo) => ({
   name: repo.name,
   full_name: `${repo.owner}/${repo.name}`,
   owner: userJson(repo.owner),
@@ -58,6 +58,35 @@ export function pullJson(repo: SimRepo, item: SimItem) {
     },
     base: { ref: item.base?.ref ?? 'main', label: item.base?.ref },
   };
+}
+
+/**
+ * Sends the webhook GitHub would send after a change to an item (a
+ * `pull_request` or `issues` event built from the official example payloads),
+ * signed, to `webhookTarget`; the bridge's answer, or undefined without a target.
+ */
+export async function emitItemEvent(
+  repos: GitHubReposState,
+  repo: SimRepo,
+  item: SimItem,
+  senderLogin: string,
+  action: string,
+  extra: Record<string, unknown> = {},
+): Promise<Response | undefined> {
+  if (!repos.webhookTarget) return undefined;
+  const event = item.kind === 'pull' ? 'pull_request' : 'issues';
+  const example = examplePayload(event, 'opened') as unknown as Record<string, unknown>;
+  const payload = {
+    ...example,
+    action,
+    ...(item.kind === 'pull'
+      ? { pull_request: pullJson(repo, item) }
+      : { issue: issueJson(repo, item) }),
+    repository: repoJson(repo),
+    sender: userJson(senderLogin),
+    ...extra,
+  };
+  return sendWebhook(repos.webhookTarget.url, repos.webhookTarget.secret, event, payload);
 }
 
 const notFound = (reply: FastifyReply) =>
@@ -110,28 +139,13 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
       return { user, repo, item };
     };
 
-    const emit = async (
+    const emit = (
       repo: SimRepo,
       item: SimItem,
       sender: SimUser,
       action: string,
       extra: Record<string, unknown> = {},
-    ) => {
-      if (!repos.webhookTarget) return;
-      const event = item.kind === 'pull' ? 'pull_request' : 'issues';
-      const example = examplePayload(event, 'opened') as unknown as Record<string, unknown>;
-      const payload = {
-        ...example,
-        action,
-        ...(item.kind === 'pull'
-          ? { pull_request: pullJson(repo, item) }
-          : { issue: issueJson(repo, item) }),
-        repository: repoJson(repo),
-        sender: userJson(sender.login),
-        ...extra,
-      };
-      await sendWebhook(repos.webhookTarget.url, repos.webhookTarget.secret, event, payload);
-    };
+    ) => emitItemEvent(repos, repo, item, sender.login, action, extra);
 
     const assignees = (body: unknown): string[] | null => {
       const list = (body as { assignees?: unknown } | null)?.assignees;

@@ -1,0 +1,211 @@
+import sanitizeHtml from 'sanitize-html';
+import { FlowdockState, SimThread } from './flowdock-state';
+
+type Json = Record<string, unknown>;
+
+/** Text of a string or number (anything else is shown as nothing), HTML-escaped. */
+export const escapeHtml = (value: unknown): string =>
+  (typeof value === 'string' || typeof value === 'number' ? String(value) : '').replace(
+    /[&<>"']/g,
+    (c) => `&#${c.charCodeAt(0)};`,
+  );
+
+/** Flowdock's status colours; anything else is drawn grey (never put in the page as given). */
+const COLOR_CSS: Record<string, string> = {
+  red: '#d9534f',
+  green: '#3c9a3c',
+  yellow: '#d6b300',
+  cyan: '#17a2b8',
+  orange: '#f0861a',
+  grey: '#888',
+  black: '#222',
+  lime: '#7cb342',
+  purple: '#7b4fb3',
+  blue: '#2f6fdb',
+};
+
+/**
+ * The text of an HTML value from the bridge (titles, fields, bodies are HTML
+ * in Flowdock's API): every tag dropped, the text left encoded, so nothing the
+ * bridge or GitHub sent is ever interpreted by the page.
+ */
+const htmlText = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number'
+    ? sanitizeHtml(String(value), { allowedTags: [], allowedAttributes: {} })
+    : '';
+
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+const list = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isObject) : []);
+const httpUrl = (value: unknown): string | undefined =>
+  typeof value === 'string' && /^https?:\/\//i.test(value) ? value : undefined;
+
+/** The key the page uses for a thread (source id and external thread id). */
+export const threadKey = (thread: SimThread) => `${thread.sourceId}:${thread.externalThreadId}`;
+
+function status(thread: Json): string {
+  const value = isObject(thread.status) ? thread.status : undefined;
+  if (!value) return '';
+  const color = typeof value.color === 'string' && COLOR_CSS[value.color] ? value.color : 'grey';
+  return (
+    `<span class="badge" data-color="${color}" style="background:${COLOR_CSS[color]}">` +
+    `${htmlText(value.value)}</span>`
+  );
+}
+
+function actions(key: string, thread: Json): string {
+  const items = list(thread.actions).map((action, index) => {
+    if (action['@type'] === 'UpdateAction') {
+      return (
+        `<button type="button" class="action" data-thread="${escapeHtml(key)}" ` +
+        `data-action="${index}">${htmlText(action.name)}</button>`
+      );
+    }
+    const url = httpUrl(action.url);
+    return url
+      ? `<a class="view-action" href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${htmlText(action.name)}</a>`
+      : '';
+  });
+  return `<div class="actions">${items.join(' ')}</div>`;
+}
+
+function timeline(state: FlowdockState, thread: SimThread): string {
+  const entries = state.messages
+    .filter(
+      (m) =>
+        m.sourceId === thread.sourceId && m.body.external_thread_id === thread.externalThreadId,
+    )
+    .map((m) => {
+      const author = isObject(m.body.author) ? m.body.author.name : '';
+      const when = new Date(m.receivedAt).toISOString().slice(11, 19);
+      const body = m.body.event === 'discussion' ? `<div>${htmlText(m.body.body)}</div>` : '';
+      return (
+        `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <strong>${escapeHtml(author)}</strong> ` +
+        `${htmlText(m.body.title)}${body}</li>`
+      );
+    });
+  return `<ol class="timeline">${entries.reverse().join('')}</ol>`;
+}
+
+/** One thread as the team inbox shows it. Every value from the bridge is escaped. */
+function threadHtml(state: FlowdockState, thread: SimThread): string {
+  const key = threadKey(thread);
+  const t = thread.thread;
+  const fields = list(t.fields)
+    .map((f) => `<dt>${htmlText(f.label)}</dt><dd>${htmlText(f.value)}</dd>`)
+    .join('');
+  const external = httpUrl(t.external_url);
+  const title = external
+    ? `<a href="${escapeHtml(external)}" target="_blank" rel="noopener noreferrer">${htmlText(t.title)}</a>`
+    : htmlText(t.title);
+  return `<article class="thread" data-thread="${escapeHtml(key)}">
+  <h2>${status(t)} <span class="title">${title}</span></h2>
+  <dl class="fields">${fields}</dl>
+  <div class="body">${htmlText(t.body)}</div>
+  ${actions(key, t)}
+  <details><summary>Activity (${thread.activities + thread.discussions})</summary>${timeline(state, thread)}</details>
+</article>`;
+}
+
+/** The thread list, newest activity first: the part of the page that refreshes. */
+export function threadsHtml(state: FlowdockState): string {
+  const lastActivity = new Map<string, number>();
+  for (const m of state.messages) {
+    if (typeof m.body.external_thread_id === 'string') {
+      lastActivity.set(`${m.sourceId}:${m.body.external_thread_id}`, m.id);
+    }
+  }
+  const threads = [...state.threads.values()].sort(
+    (a, b) => (lastActivity.get(threadKey(b)) ?? 0) - (lastActivity.get(threadKey(a)) ?? 0),
+  );
+  if (threads.length === 0) return '<p class="empty">No threads yet.</p>';
+  return threads.map((thread) => threadHtml(state, thread)).join('\n');
+}
+
+const SCRIPT = `
+const user = document.getElementById('user');
+const outcome = document.getElementById('outcome');
+user.value = localStorage.getItem('sandbox-user') || user.value;
+user.addEventListener('change', () => localStorage.setItem('sandbox-user', user.value));
+function show(kind, text, link) {
+  outcome.className = kind;
+  outcome.textContent = text;
+  if (link) {
+    const a = document.createElement('a');
+    a.id = 'challenge-link';
+    a.href = link;
+    a.target = '_blank';
+    a.textContent = 'Link your GitHub account';
+    outcome.append(' ', a);
+  }
+}
+document.addEventListener('click', async (event) => {
+  const button = event.target.closest('button.action');
+  if (!button) return;
+  show('pending', 'Sending "' + button.textContent + '"…');
+  try {
+    const res = await fetch('/inbox/actions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ thread: button.dataset.thread, action: Number(button.dataset.action), user: user.value }),
+    });
+    const answer = await res.json();
+    show(answer.outcome, answer.message, answer.outcome === 'challenge' ? answer.url : undefined);
+  } catch (error) {
+    show('error', 'The simulator did not answer: ' + error);
+  }
+});
+async function refresh() {
+  try {
+    const res = await fetch('/inbox/threads');
+    if (res.ok) {
+      const open = new Set([...document.querySelectorAll('details[open]')].map((d) => d.closest('.thread').dataset.thread));
+      document.getElementById('threads').innerHTML = await res.text();
+      for (const d of document.querySelectorAll('details')) if (open.has(d.closest('.thread').dataset.thread)) d.open = true;
+    }
+  } finally {
+    setTimeout(refresh, 1500);
+  }
+}
+setTimeout(refresh, 1500);
+`;
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #222; }
+header { background: #2b3d4f; color: #fff; padding: 10px 20px; display: flex; gap: 20px; align-items: center; }
+header h1 { font-size: 18px; margin: 0; flex: 1; }
+main { max-width: 900px; margin: 16px auto; padding: 0 16px; }
+#outcome { padding: 8px 12px; margin-bottom: 12px; border-radius: 4px; min-height: 1.4em; }
+#outcome.success { background: #dff0d8; } #outcome.error { background: #f8d7da; }
+#outcome.challenge { background: #fff3cd; } #outcome.pending { background: #e8eaed; }
+.thread { background: #fff; border-radius: 6px; padding: 12px 16px; margin-bottom: 12px; box-shadow: 0 1px 2px #0002; }
+.thread h2 { font-size: 16px; margin: 0 0 6px; }
+.badge { color: #fff; border-radius: 3px; padding: 1px 6px; font-size: 12px; text-transform: uppercase; }
+.fields { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; color: #555; }
+.fields dt { font-weight: 600; } .fields dd { margin: 0; }
+.body { white-space: pre-wrap; color: #333; margin: 6px 0; max-height: 6em; overflow: hidden; }
+.actions { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
+.timeline { color: #555; font-size: 13px; }
+`;
+
+/** The whole team inbox page of a flow. */
+export function inboxPage(state: FlowdockState, flowName: string, selectedUser?: number): string {
+  const users = [...state.users.values()]
+    .map(
+      (u) =>
+        `<option value="${u.id}"${u.id === selectedUser ? ' selected' : ''}>${escapeHtml(u.name)} (@${escapeHtml(u.nick)})</option>`,
+    )
+    .join('');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Flowdock (sandbox): ${escapeHtml(flowName)} team inbox</title>
+<style>${STYLE}</style></head>
+<body>
+<header><h1>Flowdock sandbox · ${escapeHtml(flowName)} · Team inbox</h1>
+<label>You are <select id="user">${users}</select></label></header>
+<main>
+<div id="outcome" role="status"></div>
+<section id="threads">${threadsHtml(state)}</section>
+</main>
+<script>${SCRIPT}</script>
+</body></html>`;
+}

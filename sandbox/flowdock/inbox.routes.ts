@@ -1,0 +1,115 @@
+import { FastifyInstance } from 'fastify';
+import { signActionRequest } from './flowdock-action-signer';
+import { FlowdockState } from './flowdock-state';
+import { inboxPage, threadsHtml } from './inbox-page';
+
+type Json = Record<string, unknown>;
+
+export interface ActionOutcome {
+  outcome: 'success' | 'error' | 'challenge';
+  message: string;
+  /** The challenge URL (outcome `challenge`). */
+  url?: string;
+  /** The status the action endpoint answered, when it answered. */
+  status?: number;
+}
+
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** The error text of a JSON error answer (`message`, else `error`). */
+function reason(answer: Json): string | undefined {
+  const text = answer.message ?? answer.error;
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** Reads `Flowdock-Token url=<challenge URL>` (thread-actions.md) from a 401. */
+function challengeUrl(header: string | null): string | undefined {
+  const url = /flowdock-token\s+url="?([^"\s]+)"?/i.exec(header ?? '')?.[1];
+  return url && /^https?:\/\//i.test(url) ? url : undefined;
+}
+
+/**
+ * The team inbox page (GET / and /inbox, fragment GET /inbox/threads) and what
+ * clicking an UpdateAction does there (POST /inbox/actions {thread, action,
+ * user}): the simulator sends the action as Flowdock does, signed with the
+ * application secret for that sandbox user, and reports the outcome.
+ */
+export function flowdockInboxRoutes(app: FastifyInstance, state: FlowdockState): void {
+  const flowName = () => {
+    const flow = [...state.flows.values()][0];
+    return flow ? `${flow.organization}/${flow.flow}` : 'flow';
+  };
+  const page = async (request: { query: unknown }, reply: import('fastify').FastifyReply) => {
+    const as = isObject(request.query) ? Number(request.query.as) : NaN;
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(inboxPage(state, flowName(), state.users.has(as) ? as : undefined));
+  };
+  app.get('/', page);
+  app.get('/inbox', page);
+  app.get('/inbox/threads', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(threadsHtml(state)),
+  );
+
+  app.post('/inbox/actions', async (request, reply) => {
+    const body = isObject(request.body) ? request.body : {};
+    const fail = (status: number, message: string) =>
+      reply.code(status).send({ outcome: 'error', message } satisfies ActionOutcome);
+    const thread = typeof body.thread === 'string' ? state.threads.get(body.thread) : undefined;
+    if (!thread) return fail(404, 'No such thread');
+    const actions: unknown[] = Array.isArray(thread.thread.actions) ? thread.thread.actions : [];
+    const action = Number.isInteger(body.action) ? actions[body.action as number] : undefined;
+    if (!isObject(action) || action['@type'] !== 'UpdateAction') {
+      return fail(400, 'No such action on this thread (the thread may have changed: try again)');
+    }
+    const user = state.users.get(Number(body.user));
+    if (!user) return fail(400, 'Choose who you are first');
+    const urlTemplate = isObject(action.target) ? action.target.urlTemplate : undefined;
+    if (typeof urlTemplate !== 'string' || !/^https?:\/\//i.test(urlTemplate)) {
+      return fail(400, 'The action has no http(s) urlTemplate');
+    }
+    const signed = signActionRequest(
+      { name: String(action.name), urlTemplate, agent: { name: user.name } },
+      { clientSecret: state.clientSecret, userId: user.id },
+    );
+    let res: Response;
+    try {
+      res = await fetch(urlTemplate, {
+        method: 'POST',
+        headers: signed.headers,
+        body: signed.payload,
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (error) {
+      return fail(502, `The integration did not answer: ${(error as Error).message}`);
+    }
+    const text = await res.text();
+    let answer: Json = {};
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (isObject(parsed)) answer = parsed;
+    } catch {
+      // A non-JSON answer: its status says enough.
+    }
+    const url = res.status === 401 ? challengeUrl(res.headers.get('www-authenticate')) : undefined;
+    const outcome: ActionOutcome = url
+      ? { outcome: 'challenge', message: 'Link your account first:', url, status: res.status }
+      : res.ok
+        ? {
+            outcome: 'success',
+            message: `${String(action.name)}: done`,
+            status: res.status,
+          }
+        : {
+            outcome: 'error',
+            message: `${String(action.name)} failed (${res.status}): ${reason(answer) ?? res.statusText}`,
+            status: res.status,
+          };
+    return reply.send(outcome);
+  });
+}
