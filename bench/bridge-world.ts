@@ -7,7 +7,7 @@ import { SimSource } from '../sandbox/flowdock/flowdock-state';
 import { GitHubReposState } from '../sandbox/github/github-repos-state';
 import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { repoRoutes } from './github-timing';
-import { freePort, rssMiB, start, stop, waitReady } from './processes';
+import { freePort, profiling, rssMiB, start, stop, waitReady } from './processes';
 import { benchEnvironment } from './flowdock-bench-db';
 import { linkUsers } from './link-users';
 
@@ -75,13 +75,11 @@ export async function startBridgeWorld(databaseUrl: string, runId: string): Prom
       accessToken: github.state.issueToken(u.id, env.GITHUB_CLIENT_ID, ['repo']),
     })),
   );
-  const child = start(MAIN, {
-    ...env,
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-  });
+  const child = start(
+    MAIN,
+    { ...env, NODE_ENV: 'development', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port) },
+    profiling('world'),
+  );
   const url = `http://127.0.0.1:${port}`;
   const startupMs = await waitReady(`${url}/health/ready`, child);
   await new Promise((r) => setTimeout(r, 1000));

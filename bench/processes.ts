@@ -25,8 +25,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Runs a compiled script with exactly `env` (plus PATH); its output is shown if it fails. */
-export function start(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [script], {
+export function start(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -67,6 +71,15 @@ export async function stop(child: ChildProcess): Promise<void> {
 function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+}
+
+/**
+ * Node options for a bridge process: with BENCH_CPU_PROF=dir, a CPU profile
+ * of it is written to dir/name when it stops (read with bench/profile-summary).
+ */
+export function profiling(name: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [];
 }
 
 /** The most memory the process has held so far. */

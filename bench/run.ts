@@ -12,6 +12,7 @@ import {
   freePort,
   outputOf,
   peakRssMiB,
+  profiling,
   progress,
   start,
   stop,
@@ -85,10 +86,11 @@ async function measure(
   script: string,
   env: Record<string, string>,
   afterLoad?: (accepted: number) => Promise<void>,
+  nodeArgs: string[] = [],
 ): Promise<Row> {
   progress(`ingest: ${target}`);
   const port = await freePort();
-  const child = start(script, { ...env, PORT: String(port) });
+  const child = start(script, { ...env, PORT: String(port) }, nodeArgs);
   const startupMs = Math.round(await waitReady(`http://127.0.0.1:${port}/health/ready`, child));
   const url = `http://127.0.0.1:${port}/github/webhooks`;
   const warm = WARMUP > 0 ? load(url, WARMUP) : undefined;
@@ -128,16 +130,22 @@ async function main() {
   let ingestAccepted = 0;
   const rows: Row[] = [];
   rows.push(
-    await measure('bridge', MAIN, bridgeEnv, async (accepted) => {
-      ingestAccepted = accepted;
-      let now = 0;
-      await until(
-        `the sink to receive the bridge's ${accepted} messages`,
-        async () => (now = await sinkCount(sinkUrl)) >= accepted,
-        120_000,
-      ).catch((error: Error) => console.error(`FAILED: ${error.message} (${now} arrived)`));
-      ingestDelivered = now;
-    }),
+    await measure(
+      'bridge',
+      MAIN,
+      bridgeEnv,
+      async (accepted) => {
+        ingestAccepted = accepted;
+        let now = 0;
+        await until(
+          `the sink to receive the bridge's ${accepted} messages`,
+          async () => (now = await sinkCount(sinkUrl)) >= accepted,
+          120_000,
+        ).catch((error: Error) => console.error(`FAILED: ${error.message} (${now} arrived)`));
+        ingestDelivered = now;
+      },
+      profiling('ingest'),
+    ),
   );
   rows.push(await measure('bare Fastify: verify', join(BENCH, 'targets', 'bare-verify.js'), {}));
   rows.push(
