@@ -1,0 +1,133 @@
+import { ConfigService } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
+import { AppConfig, loadConfig } from '../src/config/app.config';
+import { FlowdockActionVerifier } from '../src/flowdock/flowdock-action.verifier';
+import type { BridgeWorld } from './bridge-world';
+import { quantile } from './processes';
+
+const SEQUENTIAL = Number(process.env.BENCH_ACTIONS ?? 300);
+const CONCURRENT_SECONDS = Number(process.env.BENCH_ACTION_SECONDS ?? 5);
+const CONCURRENCY = 10;
+const VERIFICATIONS = 5_000;
+
+export interface ActionFigures {
+  sequential: number;
+  /** Request to response at the bridge, ms (one at a time). */
+  totalP50: number;
+  totalP99: number;
+  /** The GitHub simulator's own handling time for the same requests, ms. */
+  githubP50: number;
+  githubP99: number;
+  /** Total minus the simulator's time: what the bridge itself spends, ms. */
+  bridgeP50: number;
+  bridgeP99: number;
+  concurrency: number;
+  requestsPerSecond: number;
+  /** FlowdockActionVerifier.verify() alone (JWT HS256, body hash, URL binding), µs. */
+  guardVerifyMicros: number;
+}
+
+/**
+ * Signed UpdateAction requests (assign-to-me / unassign-me, alternating per
+ * pull request) from linked users, as Flowdock sends them when a user clicks.
+ */
+export class ActionBench {
+  private sent = 0;
+  private readonly clicks = new Map<number, number>();
+  private readonly clientSecret: string;
+  private readonly publicUrl: string;
+
+  constructor(private readonly world: BridgeWorld) {
+    this.clientSecret = world.env.FLOWDOCK_CLIENT_SECRET;
+    this.publicUrl = world.env.PUBLIC_URL;
+  }
+
+  async run(): Promise<ActionFigures> {
+    for (let i = 0; i < 20; i++) await this.act(i % 10, 100 + (i % 10));
+    const total: number[] = [];
+    const github: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const busyBefore = this.world.githubBusyMs();
+      const started = performance.now();
+      await this.act(i % this.world.users.length, 1 + (i % 50));
+      total.push(performance.now() - started);
+      github.push(this.world.githubBusyMs() - busyBefore);
+    }
+    const bridge = total.map((t, i) => t - github[i]);
+
+    let done = 0;
+    const deadline = performance.now() + CONCURRENT_SECONDS * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, worker) => {
+        // Each worker its own pull request, so that concurrent actions never race on one item.
+        while (performance.now() < deadline && done < 100_000) {
+          await this.act(worker % this.world.users.length, 60 + worker);
+          done++;
+        }
+      }),
+    );
+    const elapsed = performance.now() - started;
+
+    const round = (n: number) => Math.round(n * 100) / 100;
+    return {
+      sequential: SEQUENTIAL,
+      totalP50: round(quantile(total, 0.5)),
+      totalP99: round(quantile(total, 0.99)),
+      githubP50: round(quantile(github, 0.5)),
+      githubP99: round(quantile(github, 0.99)),
+      bridgeP50: round(quantile(bridge, 0.5)),
+      bridgeP99: round(quantile(bridge, 0.99)),
+      concurrency: CONCURRENCY,
+      requestsPerSecond: Math.round((done / elapsed) * 1000),
+      guardVerifyMicros: round(this.verifyCost()),
+    };
+  }
+
+  /** One click: assign-to-me and unassign-me in turn on each pull request. */
+  private async act(user: number, number: number): Promise<void> {
+    const clicks = this.clicks.get(number) ?? 0;
+    this.clicks.set(number, clicks + 1);
+    const action = clicks % 2 === 0 ? 'assign-to-me' : 'unassign-me';
+    const path = `/flowdock/actions/${this.world.repository}/pulls/${number}/${action}`;
+    const signed = signActionRequest(
+      // A distinct agent name per request: every token differs, as real clicks' do.
+      { name: action, urlTemplate: this.publicUrl + path, agent: { name: `bench ${this.sent++}` } },
+      { clientSecret: this.clientSecret, userId: this.world.users[user] },
+    );
+    const response = await fetch(this.world.url + path, {
+      method: 'POST',
+      headers: signed.headers,
+      body: signed.payload,
+    });
+    const text = await response.text();
+    if (response.status !== 200)
+      throw new Error(`action ${path}: the bridge answered ${response.status}: ${text}`);
+  }
+
+  private verifyCost(): number {
+    const { config } = loadConfig({ ...this.world.env, NODE_ENV: 'test' });
+    const verifier = new FlowdockActionVerifier(
+      new JwtService({}),
+      new ConfigService<AppConfig, true>(config),
+    );
+    const path = `/flowdock/actions/${this.world.repository}/pulls/1/close`;
+    const requests = Array.from({ length: VERIFICATIONS }, (_, i) =>
+      signActionRequest(
+        { name: 'Close', urlTemplate: config.publicUrl + path },
+        { clientSecret: config.flowdock.clientSecret, userId: 1000 + i },
+      ),
+    );
+    const verify = (r: (typeof requests)[number]) =>
+      verifier.verify({
+        token: r.headers['flowdock-token'],
+        rawBody: Buffer.from(r.payload),
+        path,
+      });
+    requests.slice(0, 500).forEach(verify);
+    const started = performance.now();
+    requests.forEach(verify);
+    return ((performance.now() - started) * 1000) / VERIFICATIONS;
+  }
+}
