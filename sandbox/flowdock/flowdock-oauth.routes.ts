@@ -1,28 +1,12 @@
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  authorizeErrorPage,
+  consentPage,
+  fields,
+  Fields,
+  withParams as redirectWith,
+} from '../oauth-consent';
 import { FlowdockState } from './flowdock-state';
-
-type Fields = Record<string, string | undefined>;
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function fields(value: unknown): Fields {
-  const out: Fields = {};
-  if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      if (typeof v === 'string') out[key] = v;
-      else if (typeof v === 'number') out[key] = String(v);
-    }
-  }
-  return out;
-}
-
-function redirectWith(uri: string, params: Fields): string {
-  const url = new URL(uri);
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined) url.searchParams.set(key, value);
-  }
-  return url.toString();
-}
 
 /** Checks the parameters the authorize page and its form share; an error text or undefined. */
 function authorizeProblem(state: FlowdockState, f: Fields): string | undefined {
@@ -40,40 +24,21 @@ function authorizeProblem(state: FlowdockState, f: Fields): string | undefined {
 }
 
 function errorPage(reply: FastifyReply, message: string) {
-  return reply
-    .code(400)
-    .type('text/html; charset=utf-8')
-    .send(
-      `<!doctype html><title>Flowdock: error</title><h1>Authorization error</h1><p id="error">${escapeHtml(message)}</p>`,
-    );
+  return authorizeErrorPage(reply, 'Flowdock', message);
 }
 
 function authorizePage(state: FlowdockState, f: Fields): string {
-  const hidden = ['client_id', 'redirect_uri', 'response_type', 'state', 'scope']
-    .filter((name) => f[name] !== undefined)
-    .map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(f[name] ?? '')}">`)
-    .join('\n    ');
-  const users = [...state.users.values()]
-    .map(
-      (user, i) =>
-        `<label><input type="radio" name="user_id" value="${user.id}"${i === 0 ? ' checked' : ''}> ` +
-        `${escapeHtml(user.name)} (@${escapeHtml(user.nick)})</label><br>`,
-    )
-    .join('\n    ');
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>Flowdock (sandbox): authorize application</title></head>
-<body>
-  <h1>Authorize application</h1>
-  <p>An application wants to access your Flowdock account (scopes: ${escapeHtml(f.scope || 'flow private')}).</p>
-  <form method="post" action="/oauth/authorize">
-    ${hidden}
-    <fieldset><legend>Sign in as a sandbox user</legend>
-    ${users}
-    </fieldset>
-    <button type="submit" name="decision" value="approve">Approve</button>
-    <button type="submit" name="decision" value="deny">Deny</button>
-  </form>
-</body></html>`;
+  return consentPage({
+    service: 'Flowdock (sandbox)',
+    request: 'to access your Flowdock account',
+    scopes: f.scope || 'flow private',
+    action: '/oauth/authorize',
+    forwarded: ['client_id', 'redirect_uri', 'response_type', 'state', 'scope'],
+    query: f,
+    users: [...state.users.values()].map((u) => ({ id: u.id, name: u.name, handle: u.nick })),
+    approve: 'Approve',
+    deny: 'Deny',
+  });
 }
 
 function tokenAnswer(

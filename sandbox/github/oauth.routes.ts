@@ -1,29 +1,8 @@
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authorizeErrorPage, consentPage, fields, Fields, withParams } from '../oauth-consent';
 import { GitHubOAuthState, pkceChallenge } from './github-oauth-state';
 import { GitHubRoutes } from './github-simulator';
 import { GitHubState } from './github-state';
-
-type Fields = Record<string, string | undefined>;
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function fields(value: unknown): Fields {
-  const out: Fields = {};
-  if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      if (typeof v === 'string' || typeof v === 'number') out[key] = String(v);
-    }
-  }
-  return out;
-}
-
-function withParams(uri: string, params: Fields): string {
-  const url = new URL(uri);
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined) url.searchParams.set(key, value);
-  }
-  return url.toString();
-}
 
 function authorizeProblem(oauth: GitHubOAuthState, f: Fields): string | undefined {
   if (f.client_id !== oauth.app.clientId) return 'The client_id is not a registered application';
@@ -40,48 +19,28 @@ function authorizeProblem(oauth: GitHubOAuthState, f: Fields): string | undefine
 }
 
 function errorPage(reply: FastifyReply, message: string) {
-  return reply
-    .code(400)
-    .type('text/html; charset=utf-8')
-    .send(
-      `<!doctype html><title>GitHub (sandbox): error</title><h1>Authorization error</h1><p id="error">${escapeHtml(message)}</p>`,
-    );
+  return authorizeErrorPage(reply, 'GitHub (sandbox)', message);
 }
 
-const FORWARDED = [
-  'client_id',
-  'redirect_uri',
-  'scope',
-  'state',
-  'code_challenge',
-  'code_challenge_method',
-];
-
 function authorizePage(state: GitHubState, f: Fields): string {
-  const hidden = FORWARDED.filter((name) => f[name] !== undefined)
-    .map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(f[name] ?? '')}">`)
-    .join('\n    ');
-  const users = [...state.users.values()]
-    .map(
-      (user, i) =>
-        `<label><input type="radio" name="user_id" value="${user.id}"${i === 0 ? ' checked' : ''}> ` +
-        `${escapeHtml(user.name)} (@${escapeHtml(user.login)})</label><br>`,
-    )
-    .join('\n    ');
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>GitHub (sandbox): authorize application</title></head>
-<body>
-  <h1>Authorize application</h1>
-  <p>An application wants access to your GitHub account (scopes: ${escapeHtml(f.scope || '(none)')}).</p>
-  <form method="post" action="/login/oauth/authorize">
-    ${hidden}
-    <fieldset><legend>Sign in as a sandbox user</legend>
-    ${users}
-    </fieldset>
-    <button type="submit" name="decision" value="approve">Authorize</button>
-    <button type="submit" name="decision" value="deny">Cancel</button>
-  </form>
-</body></html>`;
+  return consentPage({
+    service: 'GitHub (sandbox)',
+    request: 'access to your GitHub account',
+    scopes: f.scope || '(none)',
+    action: '/login/oauth/authorize',
+    forwarded: [
+      'client_id',
+      'redirect_uri',
+      'scope',
+      'state',
+      'code_challenge',
+      'code_challenge_method',
+    ],
+    query: f,
+    users: [...state.users.values()].map((u) => ({ id: u.id, name: u.name, handle: u.login })),
+    approve: 'Authorize',
+    deny: 'Cancel',
+  });
 }
 
 /** GitHub answers token errors with 200 and an error body (JSON or urlencoded, per Accept). */
