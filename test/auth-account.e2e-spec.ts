@@ -1,18 +1,9 @@
 import { TestBrowser } from './support/auth-browser';
-import { AuthWorld, PUBLIC_URL, startAuthWorld } from './support/auth-world';
+import { AuthWorld, PUBLIC_URL, useAuthWorld } from './support/auth-world';
 
 describe('GET /account: sign in with Flowdock, see the link, unlink', () => {
   let w: AuthWorld;
-  beforeAll(async () => {
-    w = await startAuthWorld();
-  });
-  afterAll(async () => {
-    try {
-      await w?.expectNoLeaks();
-    } finally {
-      await w?.stop();
-    }
-  });
+  useAuthWorld((world) => (w = world));
 
   /** Signs in on /account as a Flowdock user; returns the account page. */
   async function signIn(browser: TestBrowser, as: string) {

@@ -1,18 +1,9 @@
 import { startTestApp } from './support/test-app';
-import { AuthWorld, PUBLIC_URL, startAuthWorld } from './support/auth-world';
+import { AuthWorld, PUBLIC_URL, useAuthWorld } from './support/auth-world';
 
 describe('linking from a challenge URL', () => {
   let w: AuthWorld;
-  beforeAll(async () => {
-    w = await startAuthWorld();
-  });
-  afterAll(async () => {
-    try {
-      await w?.expectNoLeaks();
-    } finally {
-      await w?.stop();
-    }
-  });
+  useAuthWorld((world) => (w = world));
 
   it('reaches "linked" in one browser trip, and octokitFor then acts as the GitHub user', async () => {
     const browser = w.browser();

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { LinkedAccountService } from '../src/auth/linked-account.service';
 import { startTestApp } from './support/test-app';
-import { AuthWorld, startAuthWorld } from './support/auth-world';
+import { AuthWorld, useAuthWorld } from './support/auth-world';
 
 const accessCiphertext = async (w: AuthWorld, flowdockUserId: string): Promise<string> => {
   const rows: { access_token: string }[] = await w.t.app
@@ -14,17 +14,8 @@ const accessCiphertext = async (w: AuthWorld, flowdockUserId: string): Promise<s
 
 describe('expiring GitHub tokens (GitHub App user tokens)', () => {
   let w: AuthWorld;
-  beforeAll(async () => {
-    // Shorter than the refresh margin: every octokitFor must refresh first.
-    w = await startAuthWorld({ githubTokenTtlMs: 60_000 });
-  });
-  afterAll(async () => {
-    try {
-      await w?.expectNoLeaks();
-    } finally {
-      await w?.stop();
-    }
-  });
+  // Shorter than the refresh margin: every octokitFor must refresh first.
+  useAuthWorld((world) => (w = world), { githubTokenTtlMs: 60_000 });
 
   it('stores the refresh token and expiry, encrypted', async () => {
     const { page } = await w.link(w.browser(), w.fd('alice'), w.fd('alice'), w.ghUsers.octocat.id);
@@ -78,16 +69,7 @@ describe('expiring GitHub tokens (GitHub App user tokens)', () => {
 
 describe('non-expiring tokens: 401, revocation, tampering, key rotation', () => {
   let w: AuthWorld;
-  beforeAll(async () => {
-    w = await startAuthWorld();
-  });
-  afterAll(async () => {
-    try {
-      await w?.expectNoLeaks();
-    } finally {
-      await w?.stop();
-    }
-  });
+  useAuthWorld((world) => (w = world));
 
   it('a 401 Bad credentials from GitHub removes the link', async () => {
     await w.link(w.browser(), w.fd('alice'), w.fd('alice'), w.ghUsers.octocat.id);

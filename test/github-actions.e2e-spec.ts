@@ -12,6 +12,7 @@ import {
 } from '../src/github/github-actions.service';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
+import { deliveriesSettled } from './support/webhook-deliveries';
 
 const SECRET = 'actions-webhook-secret-0123456789abcdef';
 
@@ -79,19 +80,6 @@ describe('GitHubActionsService (GitHub simulator)', () => {
       )
     ).map((r) => r.title);
 
-  /** Waits until the simulator's webhooks for a change have been processed by the bridge. */
-  const deliveriesSettled = async (repository: string, count: number) => {
-    for (let i = 0; i < 100; i++) {
-      const rows = await db.query<{ n: number }[]>(
-        `SELECT count(*)::int AS n FROM github_webhook_delivery WHERE repository = $1`,
-        [repository],
-      );
-      if (rows[0].n >= count) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`fewer than ${count} deliveries for ${repository}`);
-  };
-
   it.each(['pulls', 'issues'] as const)(
     'assign-to-me / unassign-me on %s run with the user’s token and update the thread once',
     async (kind) => {
@@ -115,7 +103,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
       expect(sim.state.authenticate(`token ${token}`)?.user.login).toBe('octocat');
 
       // GitHub's "assigned" webhook arrives: the thread is updated, no second activity.
-      await deliveriesSettled(name, 1);
+      await deliveriesSettled(db, name, 1);
       expect(await titles(name)).toEqual(['assigned @octocat']);
 
       const unassigned = await actions.perform(
@@ -125,7 +113,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
         'unassign-me',
       );
       expect(unassigned.assignees).toEqual([]);
-      await deliveriesSettled(name, 2);
+      await deliveriesSettled(db, name, 2);
       expect(await titles(name)).toEqual(['assigned @octocat', 'unassigned @octocat']);
     },
   );
@@ -144,7 +132,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
     );
     expect(closed.state).toBe('closed');
     expect(repos.repo(name)!.items.get(number)!.state).toBe('closed');
-    await deliveriesSettled(name, 1);
+    await deliveriesSettled(db, name, 1);
     const reopened = await actions.perform(
       octokit,
       'octocat',
@@ -152,7 +140,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
       'reopen',
     );
     expect(reopened.state).toBe('open');
-    await deliveriesSettled(name, 2);
+    await deliveriesSettled(db, name, 2);
     expect(await titles(name)).toEqual([`closed ${noun}`, `reopened ${noun}`]);
     const thread = await db.query<{ snapshot: { state: string } }[]>(
       `SELECT snapshot FROM github_thread WHERE repository = $1`,

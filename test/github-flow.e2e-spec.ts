@@ -13,6 +13,7 @@ import { LinkedAccountService } from '../src/auth/linked-account.service';
 import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
+import { deliveriesSettled } from './support/webhook-deliveries';
 
 const PUBLIC_URL = 'https://bridge.example.com';
 const FLOWDOCK_SECRET = 'flowdock-client-secret-0123456789abcdef';
@@ -206,18 +207,6 @@ describe('GitHub <-> Flowdock end to end', () => {
     return { name, source, sourceId };
   };
 
-  const settled = async (repository: string, count: number) => {
-    for (let i = 0; i < 100; i++) {
-      const rows = await db.query<{ n: number }[]>(
-        `SELECT count(*)::int AS n FROM github_webhook_delivery WHERE repository = $1`,
-        [repository],
-      );
-      if (rows[0].n >= count) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`fewer than ${count} deliveries for ${repository}`);
-  };
-
   it.each([
     ['pulls', 5, 'pull'],
     ['issues', 6, 'issue'],
@@ -241,7 +230,7 @@ describe('GitHub <-> Flowdock end to end', () => {
         expect(res.statusCode).toBe(200);
         const call = repos.calls.at(-1)!;
         expect(call.login).toBe('octocat');
-        await settled(name, index + 1); // GitHub's webhook for the change has been processed
+        await deliveriesSettled(db, name, index + 1); // GitHub's webhook for the change has been processed
       }
       const item = repos.repo(name)!.items.get(number)!;
       expect(item).toMatchObject({ state: 'open', assignees: [] });

@@ -179,3 +179,22 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
 }
 
 export type AuthWorld = Awaited<ReturnType<typeof startAuthWorld>>;
+
+/**
+ * Starts a world before the enclosing describe block's tests and, after them,
+ * checks that no secret reached the logs or the auth tables, then stops it.
+ */
+export function useAuthWorld(assign: (world: AuthWorld) => void, options: AuthWorldOptions = {}) {
+  let world: AuthWorld | undefined;
+  beforeAll(async () => {
+    world = await startAuthWorld(options);
+    assign(world);
+  });
+  afterAll(async () => {
+    try {
+      await world?.expectNoLeaks();
+    } finally {
+      await world?.stop();
+    }
+  });
+}
