@@ -6,6 +6,7 @@ import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.servi
 import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
 import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
+import { freshDatabase } from './support/test-database';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
 const CLIENT_ID = 'client-delivery-spec';
@@ -127,13 +128,16 @@ describe('Flowdock sources', () => {
 
   it('registers FLOWDOCK_FLOW_TOKEN at start as the default source', async () => {
     const token = `tok-${RUN}-default`;
-    const other = await bridge({ FLOWDOCK_FLOW_TOKEN: token });
+    // Its own database: an app with a default flow would take other tests' webhook deliveries.
+    const own = await freshDatabase(process.env.E2E_DATABASE_URL!);
+    const other = await bridge({ FLOWDOCK_FLOW_TOKEN: token, DATABASE_URL: own.url });
     try {
-      const record = await other.sources.defaultSource();
-      expect(record?.name).toBe('FLOWDOCK_FLOW_TOKEN');
-      expect(await other.sources.flowToken(record?.id as string)).toBe(token);
+      const id = await other.sources.defaultSourceId();
+      expect((await other.sources.get(id!))?.name).toBe('FLOWDOCK_FLOW_TOKEN');
+      expect(await other.sources.flowToken(id!)).toBe(token);
     } finally {
       await other.t.app.close();
+      await own.drop();
     }
   });
 });

@@ -13,7 +13,7 @@ import { LinkedAccountService } from '../src/auth/linked-account.service';
 import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
-import { deliveriesSettled } from './support/webhook-deliveries';
+import { deliveriesSettled, outcomeOf } from './support/webhook-deliveries';
 
 const PUBLIC_URL = 'https://bridge.example.com';
 const FLOWDOCK_SECRET = 'flowdock-client-secret-0123456789abcdef';
@@ -81,14 +81,17 @@ describe('GitHub <-> Flowdock end to end', () => {
     return { name, source, sourceId: sub.sourceId };
   };
 
-  const webhook = (event: string, payload: object) => {
+  /** Sends a webhook and waits until the bridge has processed it (its 202 only says stored). */
+  const webhook = async (event: string, payload: object) => {
     const signed = signedWebhook(WEBHOOK_SECRET, event, payload);
-    return t.app.inject({
+    const res = await t.app.inject({
       method: 'POST',
       url: '/github/webhooks',
       headers: signed.headers,
       payload: signed.body,
     });
+    const processed = res.statusCode === 202 ? await outcomeOf(db, signed.deliveryId) : undefined;
+    return { statusCode: res.statusCode, outcome: processed?.outcome };
   };
 
   const deliver = (sourceId: string) => worker.runOnce({ sourceIds: [sourceId] });
@@ -291,9 +294,10 @@ describe('GitHub <-> Flowdock end to end', () => {
     const { flowdockUserId, user } = await linked('hubot');
     const payload = examplePayload('github_app_authorization', 'revoked');
     payload.sender.id = user.id;
-    const res = await webhook('github_app_authorization', payload);
-    expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ status: 'authorization-revoked', messages: 0 });
+    expect(await webhook('github_app_authorization', payload)).toEqual({
+      statusCode: 202,
+      outcome: 'authorization-revoked',
+    });
     expect(await accounts.findLink(flowdockUserId)).toBeNull();
   });
 });

@@ -5,6 +5,7 @@ import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
 import { Page, TestBrowser } from './support/auth-browser';
 import { AuthWorld, deadUrl, PUBLIC_URL, startAuthWorld } from './support/auth-world';
+import { outcomeOf } from './support/webhook-deliveries';
 
 const WEBHOOK_SECRET = 'setup-webhook-secret-0123456789abcdef';
 const MAIN_FLOW = 'f10000000000000000000001';
@@ -157,6 +158,7 @@ describe('Flowdock setup flow (GET /flowdock/setup)', () => {
       payload: signed.body,
     });
     expect(ack.statusCode).toBe(202);
+    await outcomeOf(world.t.app.get(DataSource), signed.deliveryId);
     await world.t.app.get(FlowdockDeliveryWorker).runOnce({ sourceIds: [String(sub.source_id)] });
     const appSource = created[0];
     const thread = world.flowdock.state.thread(appSource.id, `github:${org}/app:pull:2`);

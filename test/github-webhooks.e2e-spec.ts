@@ -6,6 +6,8 @@ import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service'
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
+import { freshDatabase } from './support/test-database';
+import { outcomeOf } from './support/webhook-deliveries';
 
 interface MessageRow {
   source_id: string;
@@ -56,15 +58,26 @@ describe('POST /github/webhooks', () => {
       payload: webhook.body,
     });
 
-  const deliveryRow = async (
-    id: string,
-  ): Promise<{ outcome: string; messages: number } | undefined> =>
+  const deliveryRow = async (id: string): Promise<{ outcome: string | null } | undefined> =>
     (
-      await db.query<{ outcome: string; messages: number }[]>(
-        `SELECT outcome, messages FROM github_webhook_delivery WHERE delivery_id = $1`,
+      await db.query<{ outcome: string | null }[]>(
+        `SELECT outcome FROM github_webhook_delivery WHERE delivery_id = $1`,
         [id],
       )
     )[0];
+  /** Posts a webhook, expects 202 accepted, and waits for what processing made of it. */
+  const deliver = async (webhook: {
+    headers: Record<string, string>;
+    body: string;
+    deliveryId: string;
+  }) => {
+    const res = await post(webhook);
+    expect({ status: res.statusCode, body: res.json() }).toEqual({
+      status: 202,
+      body: { status: 'accepted' },
+    });
+    return outcomeOf(db, webhook.deliveryId);
+  };
   const messagesOf = (repository: string) =>
     db.query<MessageRow[]>(
       `SELECT t.source_id, split_part(t.external_thread_id, ':', 3) AS kind,
@@ -82,7 +95,7 @@ describe('POST /github/webhooks', () => {
       )
     )[0]?.snapshot;
 
-  it('pull_request.opened for a subscribed repository: 202, delivery recorded, thread stored, message enqueued', async () => {
+  it('pull_request.opened for a subscribed repository: 202, then processed: thread stored, message enqueued', async () => {
     const repo = uniqueRepo();
     const sub = await subscriptions.add({
       repositoryPattern: repo,
@@ -93,10 +106,7 @@ describe('POST /github/webhooks', () => {
       'pull_request',
       inRepo(examplePayload('pull_request', 'opened'), repo),
     );
-    const res = await post(webhook);
-    expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ status: 'published', messages: 1 });
-    expect(await deliveryRow(webhook.deliveryId)).toEqual({ outcome: 'published', messages: 1 });
+    expect(await deliver(webhook)).toEqual({ outcome: 'published', reason: null, messages: 1 });
     expect(await messagesOf(repo)).toEqual([
       {
         source_id: sub.sourceId,
@@ -138,10 +148,10 @@ describe('POST /github/webhooks', () => {
       'issues',
       inRepo(examplePayload('issues', 'opened'), repo),
     );
-    expect((await post(webhook)).statusCode).toBe(202);
+    expect((await deliver(webhook)).outcome).toBe('published');
     const again = await post(webhook);
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toEqual({ status: 'duplicate', messages: 0 });
+    expect(again.json()).toEqual({ status: 'duplicate' });
     expect(await messagesOf(repo)).toHaveLength(1);
   });
 
@@ -152,11 +162,12 @@ describe('POST /github/webhooks', () => {
       'issues',
       inRepo(examplePayload('issues', 'opened'), repo),
     );
-    const res = await post(webhook);
-    expect(res.statusCode).toBe(202);
-    // No subscription and no FLOWDOCK_FLOW_TOKEN: dropped and counted.
-    expect(res.json()).toEqual({ status: 'dropped', messages: 0 });
-    expect(await deliveryRow(webhook.deliveryId)).toEqual({ outcome: 'dropped', messages: 0 });
+    // No subscription and no FLOWDOCK_FLOW_TOKEN: dropped, and the log says why.
+    expect(await deliver(webhook)).toEqual({
+      outcome: 'dropped',
+      reason: 'no subscription',
+      messages: 0,
+    });
   });
 
   it('a bad signature -> 401 naming the setting, nothing stored', async () => {
@@ -227,14 +238,13 @@ describe('POST /github/webhooks', () => {
       },
     });
     expect(res.statusCode).toBe(202);
+    expect((await outcomeOf(db, deliveryId)).outcome).toBe('published');
     expect(await messagesOf(repo)).toHaveLength(1);
   });
 
   it('ping is answered and recorded', async () => {
     const webhook = signedWebhook(SECRET, 'ping', examplePayload('ping'));
-    const res = await post(webhook);
-    expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ status: 'ping', messages: 0 });
+    expect((await deliver(webhook)).outcome).toBe('ping');
   });
 
   it('events we do not handle are answered 2xx and counted as unhandled', async () => {
@@ -243,9 +253,7 @@ describe('POST /github/webhooks', () => {
       repository: { full_name: uniqueRepo() },
       sender: { login: 'octocat' },
     });
-    const res = await post(webhook);
-    expect(res.statusCode).toBe(202);
-    expect(await deliveryRow(webhook.deliveryId)).toEqual({ outcome: 'unhandled', messages: 0 });
+    expect((await deliver(webhook)).outcome).toBe('unhandled');
   });
 
   it('owner/* subscriptions and filters decide which flows get a message', async () => {
@@ -274,13 +282,15 @@ describe('POST /github/webhooks', () => {
     const pr = inRepo(examplePayload('pull_request', 'opened'), repo);
     pr.sender.login = 'dependabot[bot]';
     pr.sender.type = 'Bot';
-    expect((await post(signedWebhook(SECRET, 'pull_request', pr))).json()).toEqual({
-      status: 'published',
+    expect(await deliver(signedWebhook(SECRET, 'pull_request', pr))).toEqual({
+      outcome: 'published',
+      reason: null,
       messages: 1,
     });
     const labeled = inRepo(examplePayload('issues', 'labeled'), repo); // carries the label "bug"
-    expect((await post(signedWebhook(SECRET, 'issues', labeled))).json()).toEqual({
-      status: 'published',
+    expect(await deliver(signedWebhook(SECRET, 'issues', labeled))).toEqual({
+      outcome: 'published',
+      reason: null,
       messages: 4,
     });
 
@@ -295,8 +305,13 @@ describe('POST /github/webhooks', () => {
   });
 
   it('the default flow takes repositories without a subscription', async () => {
+    const own = await freshDatabase(process.env.E2E_DATABASE_URL!);
     const other = await startTestApp(
-      testEnvironment({ GITHUB_WEBHOOK_SECRET: SECRET, FLOWDOCK_FLOW_TOKEN: 'default-flow-token' }),
+      testEnvironment({
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        FLOWDOCK_FLOW_TOKEN: 'default-flow-token',
+        DATABASE_URL: own.url,
+      }),
     );
     try {
       const repo = uniqueRepo();
@@ -311,13 +326,25 @@ describe('POST /github/webhooks', () => {
         headers: webhook.headers,
         payload: webhook.body,
       });
-      expect(res.json()).toEqual({ status: 'published', messages: 1 });
-      expect((await messagesOf(repo))[0]).toMatchObject({
-        source_id: (await other.app.get(FlowdockSourceService).defaultSource())!.id,
+      expect(res.statusCode).toBe(202);
+      const otherDb = other.app.get(DataSource);
+      expect(await outcomeOf(otherDb, webhook.deliveryId)).toMatchObject({
+        outcome: 'published',
+        messages: 1,
+      });
+      const [message] = await otherDb.query<{ source_id: string; title: string }[]>(
+        `SELECT t.source_id, m.event->>'title' AS title
+         FROM flowdock_message m JOIN flowdock_thread t ON t.id = m.thread_id
+         WHERE t.external_thread_id LIKE 'github:' || $1 || ':%'`,
+        [repo],
+      );
+      expect(message).toEqual({
+        source_id: await other.app.get(FlowdockSourceService).defaultSourceId(),
         title: 'opened issue',
       });
     } finally {
       await other.app.close();
+      await own.drop();
     }
   });
 
@@ -328,8 +355,8 @@ describe('POST /github/webhooks', () => {
     closed.pull_request.updated_at = '2030-01-01T10:00:05Z';
     const opened = inRepo(examplePayload('pull_request', 'opened'), repo);
     opened.pull_request.updated_at = '2030-01-01T10:00:00Z';
-    await post(signedWebhook(SECRET, 'pull_request', closed));
-    await post(signedWebhook(SECRET, 'pull_request', opened));
+    await deliver(signedWebhook(SECRET, 'pull_request', closed));
+    await deliver(signedWebhook(SECRET, 'pull_request', opened));
     expect((await threadOf(repo, 'pull', 2)).state).toBe('closed');
     expect((await messagesOf(repo)).map((m) => m.title)).toEqual([
       'closed pull request',
@@ -341,20 +368,20 @@ describe('POST /github/webhooks', () => {
     const repo = uniqueRepo();
     await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
     const opened = inRepo(examplePayload('pull_request', 'opened'), repo);
-    await post(signedWebhook(SECRET, 'pull_request', opened));
+    await deliver(signedWebhook(SECRET, 'pull_request', opened));
     const status = inRepo(examplePayload('status'), repo);
     Object.assign(status, {
       sha: opened.pull_request.head.sha,
       state: 'failure',
       updated_at: '2030-01-01T00:00:00Z',
     });
-    expect((await post(signedWebhook(SECRET, 'status', status))).json()).toEqual({
-      status: 'published',
+    expect(await deliver(signedWebhook(SECRET, 'status', status))).toMatchObject({
+      outcome: 'published',
       messages: 1,
     });
     Object.assign(status, { updated_at: '2030-01-01T00:01:00Z', description: 'still failing' });
-    expect((await post(signedWebhook(SECRET, 'status', status))).json()).toEqual({
-      status: 'state-only',
+    expect(await deliver(signedWebhook(SECRET, 'status', status))).toMatchObject({
+      outcome: 'state-only',
       messages: 0,
     });
     expect((await threadOf(repo, 'pull', 2)).ci).toMatchObject({ state: 'failure' });
@@ -370,12 +397,14 @@ describe('POST /github/webhooks', () => {
     const labeled = inRepo(examplePayload('issues', 'labeled'), repo);
     const assigned = inRepo(examplePayload('issues', 'assigned'), repo);
     assigned.issue.number = labeled.issue.number;
-    const results = await Promise.all([
-      post(signedWebhook(SECRET, 'issues', labeled)),
-      post(signedWebhook(SECRET, 'issues', assigned)),
-      post(signedWebhook(SECRET, 'issues', inRepo(examplePayload('issues', 'opened'), repo))),
-    ]);
-    expect(results.map((r) => r.statusCode)).toEqual([202, 202, 202]);
+    const results = await Promise.all(
+      [
+        signedWebhook(SECRET, 'issues', labeled),
+        signedWebhook(SECRET, 'issues', assigned),
+        signedWebhook(SECRET, 'issues', inRepo(examplePayload('issues', 'opened'), repo)),
+      ].map(deliver),
+    );
+    expect(results.map((r) => r.outcome)).toEqual(['published', 'published', 'published']);
     const count = await db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM github_thread WHERE repository = $1`,
       [repo],

@@ -21,7 +21,7 @@ import { SpentClaim } from './spent-claim.entity';
 /**
  * Account linking (claims, Flowdock and GitHub OAuth, the account page) and
  * the linked accounts other modules act through: LinkedAccountService
- * (octokitFor, findLink, unlink, revokeByGitHubUserId) and ClaimService
+ * (actingAs, octokitFor, findLink, unlink, revokeByGitHubUserId) and ClaimService
  * (issueClaim, for the 401 challenge).
  */
 @Module({

@@ -63,6 +63,11 @@ export class LinkedAccountService {
    * when an expired token cannot be refreshed because GitHub is unreachable.
    */
   async octokitFor(flowdockUserId: string): Promise<Octokit | null> {
+    return (await this.actingAs(flowdockUserId))?.octokit ?? null;
+  }
+
+  /** octokitFor() with the login it acts as, from one lookup (the action path). */
+  async actingAs(flowdockUserId: string): Promise<{ login: string; octokit: Octokit } | null> {
     const row = await this.links.findOneBy({ flowdockUserId });
     if (!row) return null;
     let ciphertext = row.accessToken;
@@ -76,7 +81,7 @@ export class LinkedAccountService {
     } else if (this.cipher.needsRotation(ciphertext)) {
       ciphertext = await this.reencrypt(row, token);
     }
-    return this.octokits.forToken(token, async () => {
+    const octokit = this.octokits.forToken(token, async () => {
       const removed = await this.links.delete({ flowdockUserId, accessToken: ciphertext });
       if (removed.affected) {
         this.logger.warn(
@@ -84,6 +89,7 @@ export class LinkedAccountService {
         );
       }
     });
+    return { login: row.githubLogin, octokit };
   }
 
   /** Removes a link and its tokens; false when there was none. */

@@ -52,6 +52,8 @@ export interface AppConfig {
     webhookSecret: string;
     /** Accepted besides webhookSecret during a rotation. */
     webhookSecretPrevious: string | undefined;
+    /** How long processed deliveries stay in the delivery log. */
+    deliveryRetentionDays: number;
   };
 }
 
@@ -157,6 +159,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
         clientSecret: secrets.GITHUB_CLIENT_SECRET,
         webhookSecret: secrets.GITHUB_WEBHOOK_SECRET,
         webhookSecretPrevious: env.GITHUB_WEBHOOK_SECRET_PREVIOUS,
+        deliveryRetentionDays: env.DELIVERY_RETENTION_DAYS ?? 14,
       },
     },
   };

@@ -173,6 +173,14 @@ export class Environment {
   @IsOptional()
   @IsUrl(httpUrl)
   GITHUB_API_URL?: string;
+
+  /** Days the delivery log keeps a processed webhook delivery. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  DELIVERY_RETENTION_DAYS?: number;
 }
 
 /** Parses the raw environment; returns one readable line per bad variable. */

@@ -4,6 +4,7 @@ import { FlowdockDelivery1764400000001 } from './migrations/1764400000001-Flowdo
 import { AuthLinks1764500000000 } from './migrations/1764500000000-AuthLinks';
 import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWebhooks';
 import { FlowdockSetupState1764700000000 } from './migrations/1764700000000-FlowdockSetupState';
+import { WebhookInbox1764800000000 } from './migrations/1764800000000-WebhookInbox';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -16,4 +17,5 @@ export const migrations = [
   AuthLinks1764500000000,
   GitHubWebhooks1764600000000,
   FlowdockSetupState1764700000000,
+  WebhookInbox1764800000000,
 ];

@@ -14,6 +14,13 @@ export interface PublishInput extends ThreadEvent {
   snapshot: ThreadSnapshot;
 }
 
+/** A batch for publishMany(). */
+export interface PublishBatch {
+  /** Each (source, thread) at most once, with the thread's newest snapshot. */
+  snapshots: { sourceId: string; snapshot: ThreadSnapshot; create: boolean }[];
+  messages: { sourceId: string; externalThreadId: string; event: ThreadEvent }[];
+}
+
 export interface PublishedMessage {
   messageId: string;
   /** The message's `uuid` in Flowdock. */
@@ -60,30 +67,13 @@ export class FlowdockDeliveryService {
     if (!input.title?.trim()) throw new BadRequestException('A Flowdock message needs a title');
     if (!input.author?.name?.trim())
       throw new BadRequestException('A Flowdock message needs an author name');
-    const { threadId, disabledReason } = await this.upsertThread(
-      manager,
-      input.sourceId,
-      input.snapshot,
-    );
-    const event: ThreadEvent = {
-      event: input.event,
-      author: input.author,
-      title: input.title,
-      ...(input.body ? { body: input.body } : {}),
-    };
-    const uuid = randomUUID();
-    const rows: { id: string }[] = await manager.query(
-      `INSERT INTO flowdock_message (uuid, thread_id, event, status, last_error, dead_at)
-       VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'dead' THEN now() END) RETURNING id`,
-      [
-        uuid,
-        threadId,
-        JSON.stringify(event),
-        disabledReason ? 'dead' : 'pending',
-        disabledReason ? `The source is disabled: ${disabledReason}` : null,
-      ],
-    );
-    return { messageId: String(rows[0].id), uuid, threadId };
+    await this.requireSource(manager, input.sourceId);
+    const { sourceId, snapshot, ...event } = input;
+    const [published] = await this.publishMany(manager, {
+      snapshots: [{ sourceId, snapshot, create: true }],
+      messages: [{ sourceId, externalThreadId: externalThreadId(snapshot), event }],
+    });
+    return published;
   }
 
   /**
@@ -94,9 +84,78 @@ export class FlowdockDeliveryService {
   async updateSnapshot(
     manager: EntityManager,
     input: { sourceId: string; snapshot: ThreadSnapshot },
-  ): Promise<{ threadId: string }> {
-    const { threadId } = await this.upsertThread(manager, input.sourceId, input.snapshot);
-    return { threadId };
+  ): Promise<void> {
+    await this.requireSource(manager, input.sourceId);
+    await this.publishMany(manager, {
+      snapshots: [{ sourceId: input.sourceId, snapshot: input.snapshot, create: true }],
+      messages: [],
+    });
+  }
+
+  /**
+   * The write side for a batch, in one statement inside `manager`'s
+   * transaction: each snapshot becomes its thread's newest state (`create`
+   * false: only where the source already has the thread), then the messages
+   * are enqueued in the given order, each in its source's thread (which must
+   * be among `snapshots` with `create`). Messages to a disabled source are kept
+   * as dead letters with the source's reason.
+   */
+  async publishMany(manager: EntityManager, batch: PublishBatch): Promise<PublishedMessage[]> {
+    if (batch.snapshots.length === 0) return [];
+    const messages = batch.messages.map((m, ord) => ({
+      ord,
+      uuid: randomUUID(),
+      source_id: m.sourceId,
+      external_thread_id: m.externalThreadId,
+      event: {
+        event: m.event.event,
+        author: m.event.author,
+        title: m.event.title,
+        ...(m.event.body ? { body: m.event.body } : {}),
+      },
+    }));
+    const rows: { id: string; uuid: string; thread_id: string }[] = await manager.query(
+      `WITH threads AS (
+         INSERT INTO flowdock_thread (source_id, external_thread_id, snapshot)
+         SELECT t.source_id, t.external_thread_id, t.snapshot
+         FROM jsonb_to_recordset($1::jsonb)
+           AS t(source_id uuid, external_thread_id text, snapshot jsonb, "create" boolean)
+         WHERE t."create" OR EXISTS (SELECT 1 FROM flowdock_thread f
+           WHERE f.source_id = t.source_id AND f.external_thread_id = t.external_thread_id)
+         ON CONFLICT (source_id, external_thread_id) DO UPDATE
+           SET snapshot = EXCLUDED.snapshot, version = flowdock_thread.version + 1, updated_at = now()
+         RETURNING id, source_id, external_thread_id)
+       INSERT INTO flowdock_message (uuid, thread_id, event, status, last_error, dead_at)
+       SELECT m.uuid, t.id, m.event,
+              CASE WHEN s.disabled_at IS NULL THEN 'pending' ELSE 'dead' END,
+              CASE WHEN s.disabled_at IS NOT NULL
+                THEN 'The source is disabled: ' || coalesce(s.disabled_reason, 'disabled') END,
+              CASE WHEN s.disabled_at IS NOT NULL THEN now() END
+       FROM jsonb_to_recordset($2::jsonb)
+         AS m(ord int, uuid uuid, source_id uuid, external_thread_id text, event jsonb)
+       JOIN threads t ON t.source_id = m.source_id AND t.external_thread_id = m.external_thread_id
+       JOIN flowdock_source s ON s.id = m.source_id
+       ORDER BY m.ord
+       RETURNING id, uuid, thread_id`,
+      [
+        JSON.stringify(
+          batch.snapshots.map((t) => ({
+            source_id: t.sourceId,
+            external_thread_id: externalThreadId(t.snapshot),
+            snapshot: t.snapshot,
+            create: t.create,
+          })),
+        ),
+        JSON.stringify(messages),
+      ],
+    );
+    const byUuid = new Map(rows.map((r) => [r.uuid, r]));
+    return messages.flatMap((m) => {
+      const row = byUuid.get(m.uuid);
+      return row
+        ? [{ messageId: String(row.id), uuid: m.uuid, threadId: String(row.thread_id) }]
+        : [];
+    });
   }
 
   /** The newest stored snapshot of a thread, if any. */
@@ -165,31 +224,11 @@ export class FlowdockDeliveryService {
     return counts;
   }
 
-  private async upsertThread(
-    manager: EntityManager,
-    sourceId: string,
-    snapshot: ThreadSnapshot,
-  ): Promise<{ threadId: string; disabledReason: string | null }> {
-    if (!UUID.test(sourceId))
+  private async requireSource(manager: EntityManager, sourceId: string): Promise<void> {
+    const rows: unknown[] = UUID.test(sourceId)
+      ? await manager.query(`SELECT 1 FROM flowdock_source WHERE id = $1`, [sourceId])
+      : [];
+    if (rows.length === 0)
       throw new NotFoundException(`Flowdock source ${sourceId} does not exist`);
-    const sources: { disabled_reason: string | null; disabled_at: Date | null }[] =
-      await manager.query(
-        `SELECT disabled_at, disabled_reason FROM flowdock_source WHERE id = $1`,
-        [sourceId],
-      );
-    if (sources.length === 0)
-      throw new NotFoundException(`Flowdock source ${sourceId} does not exist`);
-    const rows: { id: string }[] = await manager.query(
-      `INSERT INTO flowdock_thread (source_id, external_thread_id, snapshot) VALUES ($1, $2, $3)
-       ON CONFLICT (source_id, external_thread_id) DO UPDATE
-         SET snapshot = EXCLUDED.snapshot, version = flowdock_thread.version + 1, updated_at = now()
-       RETURNING id`,
-      [sourceId, externalThreadId(snapshot), JSON.stringify(snapshot)],
-    );
-    const source = sources[0];
-    return {
-      threadId: String(rows[0].id),
-      disabledReason: source.disabled_at ? (source.disabled_reason ?? 'disabled') : null,
-    };
   }
 }

@@ -44,7 +44,7 @@ function toRecord(row: FlowdockSourceEntity): FlowdockSourceRecord {
 export class FlowdockSourceService implements OnApplicationBootstrap {
   private readonly logger = new Logger('FlowdockSources');
   private readonly defaultFlowToken: string | undefined;
-  private defaultId: string | undefined;
+  private defaultId: Promise<string> | undefined;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -55,24 +55,28 @@ export class FlowdockSourceService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.defaultFlowToken) return;
-    const source = await this.register({
-      flowToken: this.defaultFlowToken,
-      name: 'FLOWDOCK_FLOW_TOKEN',
-    });
-    this.defaultId = source.id;
-    if (source.disabledAt) {
-      this.logger.warn(
-        `The default source (FLOWDOCK_FLOW_TOKEN) is disabled: ${source.disabledReason}`,
-      );
-    }
+    await this.defaultSourceId();
   }
 
-  /** The source of FLOWDOCK_FLOW_TOKEN, for repositories without a subscription; undefined when unset. */
-  async defaultSource(): Promise<FlowdockSourceRecord | undefined> {
-    if (!this.defaultFlowToken) return undefined;
-    if (!this.defaultId) await this.onApplicationBootstrap();
-    return this.get(this.defaultId as string);
+  /**
+   * The source of FLOWDOCK_FLOW_TOKEN, for repositories without a
+   * subscription (registered once, on first use); undefined when unset.
+   */
+  defaultSourceId(): Promise<string | undefined> {
+    if (!this.defaultFlowToken) return Promise.resolve(undefined);
+    this.defaultId ??= this.register({
+      flowToken: this.defaultFlowToken,
+      name: 'FLOWDOCK_FLOW_TOKEN',
+    }).then((source) => {
+      if (source.disabledAt) {
+        this.logger.warn(
+          `The default source (FLOWDOCK_FLOW_TOKEN) is disabled: ${source.disabledReason}`,
+        );
+      }
+      return source.id;
+    });
+    this.defaultId.catch(() => (this.defaultId = undefined));
+    return this.defaultId;
   }
 
   /**

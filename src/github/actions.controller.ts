@@ -80,13 +80,12 @@ export class ActionsController {
     @Req() req: FastifyRequest,
   ): Promise<{ status: ThreadState; assignees: string[] }> {
     const { target: item, action } = target(params);
-    const link = await this.accounts.findLink(clicked.userId);
-    const octokit = link ? await this.accounts.octokitFor(clicked.userId) : null;
-    if (!link || !octokit) throw await this.challenges.challenge(clicked.userId);
+    const actor = await this.accounts.actingAs(clicked.userId);
+    if (!actor) throw await this.challenges.challenge(clicked.userId);
     try {
       const snapshot = await this.actions.perform(
-        octokit,
-        link.githubLogin,
+        actor.octokit,
+        actor.login,
         item,
         action,
         String(req.id),
@@ -94,7 +93,7 @@ export class ActionsController {
       return { status: snapshot.state, assignees: snapshot.assignees };
     } catch (error) {
       if (!(error instanceof GitHubUnauthorizedError)) throw error;
-      // octokitFor's 401 hook has removed the link (only the one holding that token).
+      // actingAs's 401 hook has removed the link (only the one holding that token).
       this.logger.warn(`GitHub refused the token of Flowdock user ${clicked.userId}; challenging`);
       throw await this.challenges.challenge(clicked.userId);
     }

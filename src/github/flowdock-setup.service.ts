@@ -116,7 +116,7 @@ export class FlowdockSetupService {
   async alreadyConnected(flow: FlowdockFlow, repositories: string[]): Promise<string[]> {
     const taken: string[] = [];
     for (const repository of repositories) {
-      const existing = await this.subscriptions.forRepository(repository);
+      const existing = await this.subscriptions.forRepositories([repository]);
       for (const subscription of existing) {
         if (subscription.repositoryPattern !== repository) continue;
         const source = await this.sources.get(subscription.sourceId);

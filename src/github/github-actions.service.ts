@@ -10,13 +10,12 @@ import {
 import type { Octokit } from '@octokit/rest';
 import { DataSource } from 'typeorm';
 import { ThreadSnapshot } from '../flowdock/thread-snapshot';
-import { ActionEchoes } from './action-echoes';
+import { DatabaseNotifications } from '../database/database-notifications';
 import { ThreadKey, ThreadUpdate } from './github-event.types';
 import { GhIssue } from './github-payload.types';
-import { GitHubThreadStore } from './github-thread.store';
 import { issueSnapshot, pullRequestSnapshot } from './item-snapshot';
-import { ThreadOutbox } from './thread-outbox.service';
-import { applyUpdate } from './thread-state';
+import { ThreadChange, ThreadChanges } from './thread-changes';
+import { itemTitle } from './thread-titles';
 
 export const THREAD_ACTIONS = ['assign-to-me', 'unassign-me', 'close', 'reopen'] as const;
 export type ThreadAction = (typeof THREAD_ACTIONS)[number];
@@ -57,9 +56,8 @@ export class GitHubActionsService {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly threads: GitHubThreadStore,
-    private readonly outbox: ThreadOutbox,
-    private readonly echoes: ActionEchoes,
+    private readonly changes: ThreadChanges,
+    private readonly notifications: DatabaseNotifications,
   ) {}
 
   async perform(
@@ -84,40 +82,33 @@ export class GitHubActionsService {
       );
     }
 
-    return this.dataSource.transaction(async (manager) => {
-      const previous = await this.threads.lock(manager, key);
-      const applied = applyUpdate(previous, update);
-      await this.threads.save(manager, key, applied.thread);
-      const snapshot = applied.thread.snapshot;
-      if (!this.changed(action, login, previous?.snapshot ?? null, snapshot)) {
-        await this.outbox.enqueue(manager, {
-          kind: 'refresh',
-          sender: { login },
-          snapshot,
-          message: null,
-        });
-        return snapshot;
-      }
-
-      const webhookAction = WEBHOOK_ACTION[action];
-      await this.echoes.expect(manager, key, {
+    const webhookAction = WEBHOOK_ACTION[action];
+    const change: ThreadChange = {
+      kind: `${key.kind === 'pull' ? 'pull_request' : 'issues'}.${webhookAction}`,
+      sender: { login, type: 'User' },
+      update,
+      message: {
+        event: 'activity',
+        title: itemTitle(webhookAction, key.kind === 'pull' ? 'pull request' : 'issue', {
+          assignee: login,
+        })!,
+        author: { name: login },
+      },
+      expectEcho: {
         action: webhookAction,
         actor: login,
         subject: action.endsWith('me') ? login : null,
-      });
-      const noun = key.kind === 'pull' ? 'pull request' : 'issue';
-      await this.outbox.enqueue(manager, {
-        kind: `${key.kind === 'pull' ? 'pull_request' : 'issues'}.${webhookAction}`,
-        sender: { login, type: 'User' },
-        snapshot,
-        message: {
-          event: 'activity',
-          title: action.endsWith('me') ? `${webhookAction} @${login}` : `${webhookAction} ${noun}`,
-          author: { name: login },
-        },
-      });
-      return snapshot;
+      },
+      announceIf: (before, after) => this.changed(action, login, before, after),
+    };
+    const [applied] = await this.dataSource.transaction(async (manager) => {
+      await this.changes.lock(manager, [key], true);
+      return this.changes.apply(manager, [{ key, changes: [change] }]);
     });
+    const [result] = applied.results;
+    if (!applied.snapshot) throw new Error(`The thread could not be updated: ${result.reason}`);
+    if (result.messages > 0) this.notifications.notify('flowdock_outbox');
+    return applied.snapshot;
   }
 
   /** Whether the action changed what the thread showed (a repeated click changes nothing). */

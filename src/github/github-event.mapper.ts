@@ -11,6 +11,13 @@ import {
   GhUser,
 } from './github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from './item-snapshot';
+import {
+  commentTitle,
+  ItemNoun,
+  itemTitle,
+  reviewDismissedTitle,
+  reviewTitle,
+} from './thread-titles';
 
 type Payload = GhEnvelope & Record<string, unknown>;
 
@@ -36,48 +43,19 @@ const user = (value: unknown) => value as GhUser | null | undefined;
 const labelName = (value: unknown) => (value as GhLabel | undefined)?.name ?? '';
 
 /** The message title for an action on a pull request or issue, or null if we ignore the action. */
-function itemTitle(payload: Payload, noun: 'pull request' | 'issue'): string | null {
+function itemMessageTitle(payload: Payload, noun: ItemNoun): string | null {
   const pr = payload.pull_request as GhPullRequest | undefined;
-  switch (payload.action) {
-    case 'opened':
-      return `opened ${noun}`;
-    case 'edited':
-      return `edited ${noun}`;
-    case 'closed':
-      return pr?.merged ? `merged ${noun}` : `closed ${noun}`;
-    case 'reopened':
-      return `reopened ${noun}`;
-    case 'assigned':
-      return `assigned @${user(payload.assignee)?.login ?? 'someone'}`;
-    case 'unassigned':
-      return `unassigned @${user(payload.assignee)?.login ?? 'someone'}`;
-    case 'labeled':
-      return `added label ${labelName(payload.label)}`;
-    case 'unlabeled':
-      return `removed label ${labelName(payload.label)}`;
-    case 'review_requested': {
-      const team = payload.requested_team as { name?: string } | undefined;
-      const who = user(payload.requested_reviewer)?.login ?? team?.name ?? 'someone';
-      return `requested review from ${team && !payload.requested_reviewer ? who : `@${who}`}`;
-    }
-    case 'review_request_removed':
-      return `removed review request for @${user(payload.requested_reviewer)?.login ?? 'someone'}`;
-    case 'ready_for_review':
-      return `marked ${noun} ready for review`;
-    case 'converted_to_draft':
-      return `converted ${noun} to draft`;
-    case 'synchronize':
-      return `pushed new commits to ${pr?.head.ref ?? 'the branch'}`;
-    default:
-      return null;
-  }
+  const team = payload.requested_team as { name?: string } | undefined;
+  const reviewer = user(payload.requested_reviewer)?.login;
+  return itemTitle(payload.action, noun, {
+    merged: !!pr?.merged,
+    assignee: user(payload.assignee)?.login,
+    label: labelName(payload.label),
+    reviewer: reviewer ?? team?.name,
+    reviewerIsTeam: !!team && !payload.requested_reviewer,
+    branch: pr?.head.ref,
+  });
 }
-
-const REVIEW_TITLES: Record<string, string> = {
-  approved: 'approved pull request',
-  changes_requested: 'requested changes',
-  commented: 'reviewed pull request',
-};
 
 /** A check suite's state: completed suites by conclusion, anything else pending. */
 function checkSuiteState(suite: GhCheckSuite): CiSignal['state'] {
@@ -110,7 +88,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
     case 'pull_request':
     case 'issues': {
       const isPull = name === 'pull_request';
-      const title = itemTitle(payload, isPull ? 'pull request' : 'issue');
+      const title = itemMessageTitle(payload, isPull ? 'pull request' : 'issue');
       if (!title) return null;
       const snapshot: ThreadSnapshot = isPull
         ? pullRequestSnapshot(payload.pull_request as GhPullRequest, repository)
@@ -129,7 +107,8 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
       const review = payload.review as GhReview;
       const pr = payload.pull_request as GhPullRequest;
       const state = review.state.toLowerCase();
-      if (payload.action === 'submitted' && !REVIEW_TITLES[state]) return null;
+      const submittedTitle = reviewTitle(state);
+      if (payload.action === 'submitted' && !submittedTitle) return null;
       if (payload.action !== 'submitted' && payload.action !== 'dismissed') return null;
       const snapshot = pullRequestSnapshot(pr, repository);
       const dismissed = payload.action === 'dismissed';
@@ -137,8 +116,8 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
         kind,
         target: { repository, kind: 'pull', number: pr.number },
         message: dismissed
-          ? activity(sender, `dismissed review by @${review.user?.login ?? 'someone'}`)
-          : discussion(sender, REVIEW_TITLES[state], review.body),
+          ? activity(sender, reviewDismissedTitle(review.user?.login))
+          : discussion(sender, submittedTitle!, review.body),
         sender,
         update: {
           type: 'review',
@@ -162,7 +141,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
       return {
         kind,
         target: { repository, kind: snapshot.kind, number: snapshot.number },
-        message: discussion(sender, pr ? 'commented on the diff' : 'commented', comment.body),
+        message: discussion(sender, commentTitle(!!pr), comment.body),
         sender,
         update: pr
           ? { type: 'item', snapshot, updatedAt }

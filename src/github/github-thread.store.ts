@@ -1,72 +1,168 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ThreadKey } from './github-event.types';
-import { GitHubThread } from './github-thread.entity';
 import { StoredThread } from './thread-state';
 
+/** GitHub's webhook for a change the bridge made arrives within seconds; after this it is news again. */
+const ECHO_TTL_SECONDS = 600;
+
+/** A change the bridge made as a user and announced already; GitHub's webhook for it is its echo. */
+export interface Echo {
+  /** The webhook action: assigned, unassigned, closed, reopened. */
+  action: string;
+  /** The GitHub login that made the change. */
+  actor: string;
+  /** The assignee, for (un)assignment. */
+  subject: string | null;
+}
+
+export interface StoredEcho extends Echo {
+  id: string;
+  key: ThreadKey;
+}
+
+/** What a batch of thread changes writes. */
+export interface ThreadWrites {
+  threads: { key: ThreadKey; thread: StoredThread }[];
+  usedEchoes: string[];
+  newEchoes: { key: ThreadKey; echo: Echo }[];
+}
+
+/** The advisory lock of one thread, shared by everything that changes it. */
+const LOCK_KEY = `hashtext('github_thread:' || lower(k.repository) || ':' || k.kind || ':' || k.number)`;
+const KEYS = `jsonb_to_recordset($1::jsonb) AS k(repository text, kind text, number int)`;
+
+export const threadKeyId = (key: ThreadKey) => `${key.repository}:${key.kind}:${key.number}`;
+
+const keysJson = (keys: ThreadKey[]) =>
+  JSON.stringify(keys.map(({ repository, kind, number }) => ({ repository, kind, number })));
+
 /**
- * Reads and writes the merged state of threads inside the caller's
- * transaction. lock() serialises writers of one thread (also before the row
- * exists) with a transaction-scoped advisory lock, so two deliveries for a new
- * pull request cannot both start from nothing.
+ * The SQL of thread changes, a batch of threads per statement, inside the
+ * caller's transaction: the per-thread lock, the merged state of each pull
+ * request and issue (`github_thread`), and the echoes of the bridge's own actions.
  */
 @Injectable()
 export class GitHubThreadStore {
-  async lock(manager: EntityManager, key: ThreadKey): Promise<StoredThread | null> {
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
-      `github_thread:${key.repository.toLowerCase()}:${key.kind}:${key.number}`,
-    ]);
-    const row = await manager.findOneBy(GitHubThread, {
-      repository: key.repository,
-      kind: key.kind,
-      number: key.number,
-    });
-    return row
-      ? {
-          snapshot: row.snapshot,
-          itemUpdatedAt: row.itemUpdatedAt?.toISOString() ?? null,
-          ci: row.ci,
-        }
-      : null;
+  /**
+   * Locks threads until the transaction ends (also before their rows exist,
+   * so two changes of a new thread cannot both start from nothing). With
+   * `wait` false, skips threads another transaction holds and returns the ones locked.
+   */
+  async lock(manager: EntityManager, keys: ThreadKey[], wait: boolean): Promise<ThreadKey[]> {
+    if (keys.length === 0) return [];
+    if (wait) {
+      // One order for every waiter (the input's, sorted), so two batches cannot deadlock.
+      const sorted = [...keys].sort((a, b) => threadKeyId(a).localeCompare(threadKeyId(b)));
+      await manager.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY}) FROM ${KEYS}`, [
+        keysJson(sorted),
+      ]);
+      return keys;
+    }
+    const rows: ThreadKey[] = await manager.query(
+      `SELECT k.repository, k.kind, k.number FROM ${KEYS} WHERE pg_try_advisory_xact_lock(${LOCK_KEY})`,
+      [keysJson(keys)],
+    );
+    return rows;
   }
 
-  /** Threads of a repository whose head is this commit (newest first). */
-  async keysByHeadSha(
+  /** The stored state of locked threads and, when asked, their unexpired echoes (oldest first). */
+  async load(
     manager: EntityManager,
-    repository: string,
-    sha: string,
-  ): Promise<ThreadKey[]> {
-    const rows = await manager.find(GitHubThread, {
-      select: { repository: true, kind: true, number: true },
-      where: { repository, headSha: sha },
-      order: { updatedAt: 'DESC' },
-    });
-    return rows.map(({ repository: r, kind, number }) => ({ repository: r, kind, number }));
+    keys: ThreadKey[],
+    withEchoes: boolean,
+  ): Promise<{ threads: Map<string, StoredThread>; echoes: StoredEcho[] }> {
+    const [row]: { threads: ThreadRow[]; echoes: EchoRow[] }[] = await manager.query(
+      `SELECT
+         (SELECT coalesce(json_agg(json_build_object('repository', t.repository, 'kind', t.kind,
+                   'number', t.number, 'snapshot', t.snapshot, 'itemUpdatedAt', t.item_updated_at, 'ci', t.ci)), '[]')
+          FROM github_thread t JOIN ${KEYS} USING (repository, kind, number)) AS threads,
+         (SELECT coalesce(json_agg(e ORDER BY e.id), '[]')
+          FROM github_action_echo e JOIN ${KEYS} USING (repository, kind, number)
+          WHERE $2 AND e.expires_at > now()) AS echoes`,
+      [keysJson(keys), withEchoes],
+    );
+    const threads = new Map<string, StoredThread>();
+    for (const t of row.threads) {
+      threads.set(threadKeyId(t), {
+        snapshot: t.snapshot,
+        itemUpdatedAt: t.itemUpdatedAt,
+        ci: t.ci,
+      });
+    }
+    const echoes = row.echoes.map((e) => ({
+      id: String(e.id),
+      key: { repository: e.repository, kind: e.kind, number: e.number },
+      action: e.action,
+      actor: e.actor,
+      subject: e.subject,
+    }));
+    return { threads, echoes };
   }
 
-  async find(manager: EntityManager, key: ThreadKey): Promise<StoredThread | null> {
-    const row = await manager.findOneBy(GitHubThread, { ...key });
-    return row
-      ? {
-          snapshot: row.snapshot,
-          itemUpdatedAt: row.itemUpdatedAt?.toISOString() ?? null,
-          ci: row.ci,
-        }
-      : null;
-  }
-
-  async save(manager: EntityManager, key: ThreadKey, thread: StoredThread): Promise<void> {
-    await manager.upsert(
-      GitHubThread,
-      {
-        ...key,
-        snapshot: thread.snapshot,
-        itemUpdatedAt: thread.itemUpdatedAt ? new Date(thread.itemUpdatedAt) : null,
-        ci: thread.ci,
-        headSha: thread.snapshot.headSha ?? null,
-        updatedAt: new Date(),
-      },
-      ['repository', 'kind', 'number'],
+  /** Saves merged threads and spends or records echoes, in one statement. */
+  async save(manager: EntityManager, writes: ThreadWrites): Promise<void> {
+    if (writes.threads.length + writes.usedEchoes.length + writes.newEchoes.length === 0) return;
+    await manager.query(
+      `WITH threads AS (
+         INSERT INTO github_thread (repository, kind, number, snapshot, item_updated_at, ci, head_sha, updated_at)
+         SELECT repository, kind, number, snapshot, item_updated_at, ci, snapshot->>'headSha', clock_timestamp()
+         FROM jsonb_to_recordset($1::jsonb)
+           AS t(repository text, kind text, number int, snapshot jsonb, item_updated_at timestamptz, ci jsonb)
+         ON CONFLICT (repository, kind, number) DO UPDATE SET
+           snapshot = EXCLUDED.snapshot, item_updated_at = EXCLUDED.item_updated_at, ci = EXCLUDED.ci,
+           head_sha = EXCLUDED.head_sha, updated_at = EXCLUDED.updated_at),
+       used AS (DELETE FROM github_action_echo WHERE id = ANY($2::bigint[]))
+       INSERT INTO github_action_echo (repository, kind, number, action, actor, subject, expires_at)
+       SELECT repository, kind, number, action, actor, subject, now() + make_interval(secs => $4)
+       FROM jsonb_to_recordset($3::jsonb)
+         AS e(repository text, kind text, number int, action text, actor text, subject text)`,
+      [
+        JSON.stringify(
+          writes.threads.map(({ key, thread }) => ({
+            ...key,
+            snapshot: thread.snapshot,
+            item_updated_at: thread.itemUpdatedAt,
+            ci: thread.ci,
+          })),
+        ),
+        writes.usedEchoes,
+        JSON.stringify(writes.newEchoes.map(({ key, echo }) => ({ ...key, ...echo }))),
+        ECHO_TTL_SECONDS,
+      ],
     );
   }
+
+  /** Threads of a repository whose head is one of these commits, newest first. */
+  async byHeadSha(
+    manager: EntityManager,
+    heads: { repository: string; sha: string }[],
+  ): Promise<(ThreadKey & { headSha: string })[]> {
+    if (heads.length === 0) return [];
+    return manager.query(
+      `SELECT t.repository, t.kind, t.number, t.head_sha AS "headSha"
+       FROM github_thread t JOIN jsonb_to_recordset($1::jsonb) AS h(repository text, sha text)
+         ON t.repository = h.repository AND t.head_sha = h.sha
+       ORDER BY t.updated_at DESC`,
+      [JSON.stringify(heads)],
+    );
+  }
+
+  /** Removes echoes no webhook came for. */
+  async pruneEchoes(manager: EntityManager): Promise<void> {
+    await manager.query(`DELETE FROM github_action_echo WHERE expires_at < now()`);
+  }
+}
+
+interface ThreadRow extends ThreadKey {
+  snapshot: StoredThread['snapshot'];
+  itemUpdatedAt: string | null;
+  ci: StoredThread['ci'];
+}
+
+interface EchoRow extends ThreadKey {
+  id: number | string;
+  action: string;
+  actor: string;
+  subject: string | null;
 }

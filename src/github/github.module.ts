@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
+import { DatabaseNotificationsModule } from '../database/database-notifications.module';
 import { FlowdockModule } from '../flowdock/flowdock.module';
-import { ActionEchoes } from './action-echoes';
 import { ActionsController } from './actions.controller';
 import { FlowdockSetupController } from './flowdock-setup.controller';
 import { FlowdockSetupService } from './flowdock-setup.service';
@@ -11,9 +11,10 @@ import { GitHubThread } from './github-thread.entity';
 import { GitHubThreadStore } from './github-thread.store';
 import { Subscription } from './subscription.entity';
 import { SubscriptionService } from './subscription.service';
-import { ThreadOutbox } from './thread-outbox.service';
+import { ThreadChanges } from './thread-changes';
 import { WebhookDelivery } from './webhook-delivery.entity';
-import { WebhookIngestService } from './webhook-ingest.service';
+import { WebhookInbox } from './webhook-inbox';
+import { WebhookProcessor } from './webhook-processor';
 import { WebhookVerifier } from './webhook-verifier';
 import { WebhookController } from './webhook.controller';
 
@@ -21,20 +22,21 @@ import { WebhookController } from './webhook.controller';
 @Module({
   imports: [
     TypeOrmModule.forFeature([WebhookDelivery, GitHubThread, Subscription]),
+    DatabaseNotificationsModule,
     FlowdockModule,
     AuthModule,
   ],
   controllers: [WebhookController, ActionsController, FlowdockSetupController],
   providers: [
     WebhookVerifier,
-    WebhookIngestService,
+    WebhookInbox,
+    WebhookProcessor,
     GitHubThreadStore,
+    ThreadChanges,
     SubscriptionService,
-    ThreadOutbox,
-    ActionEchoes,
     GitHubActionsService,
     FlowdockSetupService,
   ],
-  exports: [SubscriptionService, GitHubThreadStore, GitHubActionsService],
+  exports: [SubscriptionService, GitHubActionsService],
 })
 export class GitHubModule {}

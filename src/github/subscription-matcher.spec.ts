@@ -3,6 +3,7 @@ import {
   matchesRepository,
   patternProblem,
   rejection,
+  route,
   SubscriptionFilters,
 } from './subscription-matcher';
 
@@ -43,7 +44,7 @@ describe('subscription matching', () => {
     expect(rejection({ ...base, eventKinds: ['pull_request'] }, event)).toBeNull();
     expect(rejection({ ...base, eventKinds: ['pull_request.opened'] }, event)).toBeNull();
     expect(rejection({ ...base, eventKinds: ['pull_request.closed', 'issues'] }, event)).toBe(
-      'event kind',
+      'event filter',
     );
   });
 
@@ -51,13 +52,47 @@ describe('subscription matching', () => {
     const bot = { ...event, sender: { login: 'dependabot[bot]', type: 'Bot' } };
     expect(isBot({ login: 'renovate[bot]' })).toBe(true);
     expect(isBot({ login: 'octocat', type: 'User' })).toBe(false);
-    expect(rejection({ ...base, ignoreBots: true }, bot)).toBe('bot sender');
+    expect(rejection({ ...base, ignoreBots: true }, bot)).toBe('bot filter');
     expect(rejection(base, bot)).toBeNull();
   });
 
   it('required labels must all be on the item (case-insensitive)', () => {
     expect(rejection({ ...base, requiredLabels: ['frontend'] }, event)).toBeNull();
     expect(rejection({ ...base, requiredLabels: ['frontend', 'bug'] }, event)).toBeNull();
-    expect(rejection({ ...base, requiredLabels: ['backend'] }, event)).toBe('labels');
+    expect(rejection({ ...base, requiredLabels: ['backend'] }, event)).toBe('label filter');
+  });
+
+  describe('route', () => {
+    const sub = (sourceId: string, filters: Partial<SubscriptionFilters> = {}) => ({
+      ...base,
+      sourceId,
+      ...filters,
+    });
+
+    it('every wanting subscription once; the default flow only without any subscription', () => {
+      expect(route([sub('a'), sub('a'), sub('b')], 'default', event)).toEqual({
+        sourceIds: ['a', 'b'],
+        dropped: null,
+      });
+      expect(route([sub('x', { repositoryPattern: 'other/*' })], 'default', event)).toEqual({
+        sourceIds: ['default'],
+        dropped: null,
+      });
+      expect(route([], undefined, event)).toEqual({ sourceIds: [], dropped: 'no subscription' });
+    });
+
+    it('names the rules that kept the event from every subscription', () => {
+      const bot = { ...event, sender: { login: 'renovate[bot]', type: 'Bot' } };
+      const subs = [
+        sub('a', { ignoreBots: true }),
+        sub('b', { requiredLabels: ['backend'] }),
+        sub('c', { ignoreBots: true }),
+      ];
+      // A filtered repository does not fall back to the default flow.
+      expect(route(subs, 'default', bot)).toEqual({
+        sourceIds: [],
+        dropped: 'bot filter, label filter',
+      });
+    });
   });
 });

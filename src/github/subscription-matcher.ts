@@ -42,12 +42,51 @@ function matchesKind(kinds: string[], kind: string): boolean {
   return kinds.some((k) => k === kind || k === event);
 }
 
+/** The rule that keeps an event from a flow (the delivery log shows it). */
+export type DropRule = 'no subscription' | 'event filter' | 'bot filter' | 'label filter';
+
 /** Why an event is not for a subscription, or null when it is. */
-export function rejection(filters: SubscriptionFilters, event: EventFacts): string | null {
-  if (!matchesRepository(filters.repositoryPattern, event.repository)) return 'repository';
-  if (!matchesKind(filters.eventKinds, event.kind)) return 'event kind';
-  if (filters.ignoreBots && isBot(event.sender)) return 'bot sender';
+export function rejection(filters: SubscriptionFilters, event: EventFacts): DropRule | null {
+  if (!matchesRepository(filters.repositoryPattern, event.repository)) return 'no subscription';
+  if (!matchesKind(filters.eventKinds, event.kind)) return 'event filter';
+  if (filters.ignoreBots && isBot(event.sender)) return 'bot filter';
   const labels = new Set(event.labels.map((l) => l.toLowerCase()));
-  if (!filters.requiredLabels.every((l) => labels.has(l.toLowerCase()))) return 'labels';
+  if (!filters.requiredLabels.every((l) => labels.has(l.toLowerCase()))) return 'label filter';
   return null;
+}
+
+export interface Route {
+  /** The flows (Flowdock sources) that get the event, each once. */
+  sourceIds: string[];
+  /** When none does: the rules that kept it out. */
+  dropped: string | null;
+}
+
+/**
+ * Where an event goes: every subscription of its repository that wants it,
+ * or the default flow (FLOWDOCK_FLOW_TOKEN) when no subscription names the repository.
+ */
+export function route(
+  subscriptions: (SubscriptionFilters & { sourceId: string })[],
+  defaultSourceId: string | undefined,
+  event: EventFacts,
+): Route {
+  const mine = subscriptions.filter((s) =>
+    matchesRepository(s.repositoryPattern, event.repository),
+  );
+  if (mine.length === 0) {
+    return defaultSourceId
+      ? { sourceIds: [defaultSourceId], dropped: null }
+      : { sourceIds: [], dropped: 'no subscription' };
+  }
+  const sourceIds = new Set<string>();
+  const rules = new Set<string>();
+  for (const subscription of mine) {
+    const rule = rejection(subscription, event);
+    if (rule) rules.add(rule);
+    else sourceIds.add(subscription.sourceId);
+  }
+  return sourceIds.size > 0
+    ? { sourceIds: [...sourceIds], dropped: null }
+    : { sourceIds: [], dropped: [...rules].join(', ') };
 }

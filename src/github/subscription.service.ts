@@ -75,15 +75,18 @@ export class SubscriptionService {
     return this.repository.find({ order: { repositoryPattern: 'ASC', createdAt: 'ASC' } });
   }
 
-  /** Subscriptions whose pattern names this repository or its owner's `*`. */
-  async forRepository(repository: string, manager?: EntityManager): Promise<Subscription[]> {
-    const owner = repository.split('/')[0];
+  /** Subscriptions whose pattern names one of these repositories or its owner's `*`, oldest first. */
+  async forRepositories(repositories: string[], manager?: EntityManager): Promise<Subscription[]> {
+    if (repositories.length === 0) return [];
+    const patterns = new Set<string>();
+    for (const repository of repositories) {
+      patterns.add(repository.toLowerCase());
+      patterns.add(`${repository.split('/')[0].toLowerCase()}/*`);
+    }
     const repo = manager ? manager.getRepository(Subscription) : this.repository;
     return repo
       .createQueryBuilder('s')
-      .where('s.repository_pattern IN (:...patterns)', {
-        patterns: [repository.toLowerCase(), `${owner.toLowerCase()}/*`],
-      })
+      .where('s.repository_pattern = ANY(:patterns)', { patterns: [...patterns] })
       .orderBy('s.created_at', 'ASC')
       .getMany();
   }

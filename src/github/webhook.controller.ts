@@ -3,13 +3,16 @@ import {
   Controller,
   Headers,
   HttpCode,
+  Logger,
   Post,
   Req,
   Res,
+  ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { IngestResult, WebhookIngestService } from './webhook-ingest.service';
+import { intake } from './delivery-intake';
+import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inbox';
 import { WebhookVerifier } from './webhook-verifier';
 
 const EVENT_NAME = /^[a-z_]{1,64}$/;
@@ -32,12 +35,20 @@ function parsePayload(body: unknown): object {
   return payload;
 }
 
-/** `POST /github/webhooks`: verify, record, answer 202 (the work is in the transaction, the sending later). */
+/** Seconds GitHub (or a person redelivering) should wait when the inbox cannot store a delivery. */
+const RETRY_AFTER_SECONDS = 30;
+
+/**
+ * `POST /github/webhooks`: verify, store in the inbox (one durable write),
+ * answer 202. The processor applies it to its thread moments later.
+ */
 @Controller('github')
 export class WebhookController {
+  private readonly logger = new Logger('GitHubWebhooks');
+
   constructor(
     private readonly verifier: WebhookVerifier,
-    private readonly ingest: WebhookIngestService,
+    private readonly inbox: WebhookInbox,
   ) {}
 
   @Post('webhooks')
@@ -48,7 +59,7 @@ export class WebhookController {
     @Headers('x-github-event') event: string | undefined,
     @Headers('x-github-delivery') deliveryId: string | undefined,
     @Headers('x-hub-signature-256') signature: string | undefined,
-  ): Promise<{ status: IngestResult['outcome']; messages: number }> {
+  ): Promise<{ status: AppendResult }> {
     const missing = [
       event ? null : 'X-GitHub-Event',
       deliveryId ? null : 'X-GitHub-Delivery',
@@ -68,10 +79,27 @@ export class WebhookController {
         'Invalid X-Hub-Signature-256: check that the webhook secret in GitHub matches GITHUB_WEBHOOK_SECRET',
       );
     }
-    const payload = parsePayload(req.body);
-    const result = await this.ingest.ingest({ id: deliveryId!, event: event!, payload });
-    // A redelivery was already accepted: GitHub needs a 2xx, nothing new happened.
-    if (result.outcome === 'duplicate') reply.status(200);
-    return { status: result.outcome, messages: result.messages };
+    const entry = intake(deliveryId!, event!, parsePayload(req.body));
+    let status: AppendResult;
+    try {
+      status = await this.inbox.append(entry);
+    } catch (error) {
+      if (!(error instanceof InboxUnavailableError)) throw error;
+      void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      throw new ServiceUnavailableException(
+        `The delivery was not stored (the database is unavailable); send it again in ${RETRY_AFTER_SECONDS} s`,
+      );
+    }
+    if (status === 'duplicate') {
+      // A redelivery was already accepted: GitHub needs a 2xx, nothing new happens.
+      void reply.status(200);
+    } else if (entry.outcome) {
+      const log = entry.outcome === 'failed' ? 'warn' : 'log';
+      this.logger[log](
+        { deliveryId, event, outcome: entry.outcome, reason: entry.reason ?? undefined },
+        'GitHub delivery',
+      );
+    }
+    return { status };
   }
 }

@@ -1,0 +1,138 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { DatabaseNotifications } from '../database/database-notifications';
+import { extraPool } from '../database/pg-connection';
+import { InboxEntry } from './delivery-intake';
+
+export type AppendResult = 'accepted' | 'duplicate';
+
+/** The inbox could not store the delivery: GitHub should send it again later. */
+export class InboxUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`The database did not store the delivery: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'InboxUnavailableError';
+  }
+}
+
+interface Waiting {
+  entry: InboxEntry;
+  resolve: (result: AppendResult) => void;
+  reject: (error: Error) => void;
+}
+
+/** Rows per INSERT. */
+const MAX_BATCH = 256;
+/** INSERTs in flight; requests arriving meanwhile wait and share the next one. */
+const MAX_FLUSHES = 4;
+/** GitHub gives up after 10 s: answer 503 well before. */
+const STATEMENT_TIMEOUT_MS = 5_000;
+
+const INSERT = `
+  INSERT INTO github_webhook_delivery
+    (delivery_id, event, action, repository, item_kind, item_number, work, outcome, reason, processed_at)
+  SELECT d, e, a, r, k, n, w, o, re, CASE WHEN o IS NULL THEN NULL ELSE now() END
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+              $8::text[], $9::text[]) AS t(d, e, a, r, k, n, w, o, re)
+  ON CONFLICT (delivery_id) DO NOTHING
+  RETURNING delivery_id`;
+
+/**
+ * Stores verified deliveries durably with group commit: requests that arrive
+ * while earlier INSERTs are in flight share the next multi-row INSERT, so
+ * under load a commit (one WAL flush) serves many webhooks, and with no load
+ * a webhook waits for nothing but its own. Rows keep arrival order (`seq`).
+ * A redelivered id changes nothing and is reported as a duplicate.
+ *
+ * It has a small pool of its own, so webhooks never queue behind the workers'
+ * connections.
+ */
+@Injectable()
+export class WebhookInbox implements OnApplicationShutdown {
+  private readonly logger = new Logger('WebhookInbox');
+  private pool: Pool | undefined;
+  private queue: Waiting[] = [];
+  private flushing = 0;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: DatabaseNotifications,
+  ) {}
+
+  append(entry: InboxEntry): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      this.flushMore();
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.end().catch(() => undefined);
+  }
+
+  private flushMore(): void {
+    while (this.flushing < MAX_FLUSHES && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.flushing++;
+      void this.flush(batch).finally(() => {
+        this.flushing--;
+        this.flushMore();
+      });
+    }
+  }
+
+  private async flush(batch: Waiting[]): Promise<void> {
+    // The same id twice in one batch (GitHub retrying while the first is in flight).
+    const first = new Map<string, Waiting>();
+    const repeats: Waiting[] = [];
+    for (const waiting of batch) {
+      if (first.has(waiting.entry.deliveryId)) repeats.push(waiting);
+      else first.set(waiting.entry.deliveryId, waiting);
+    }
+    const unique = [...first.values()];
+    let stored: Set<string>;
+    try {
+      stored = await this.insert(unique.map((w) => w.entry));
+    } catch (error) {
+      this.logger.error(
+        `Storing ${batch.length} webhook deliveries failed: ${(error as Error).message}`,
+      );
+      const unavailable = new InboxUnavailableError(error);
+      for (const waiting of batch) waiting.reject(unavailable);
+      return;
+    }
+    for (const waiting of unique) {
+      waiting.resolve(stored.has(waiting.entry.deliveryId) ? 'accepted' : 'duplicate');
+    }
+    for (const waiting of repeats) waiting.resolve('duplicate');
+    if (unique.some((w) => w.entry.work !== null && stored.has(w.entry.deliveryId))) {
+      this.notifications.notify('github_inbox');
+    }
+  }
+
+  private async insert(entries: InboxEntry[]): Promise<Set<string>> {
+    this.pool ??= extraPool(
+      this.dataSource,
+      {
+        max: MAX_FLUSHES,
+        statement_timeout: STATEMENT_TIMEOUT_MS,
+        query_timeout: STATEMENT_TIMEOUT_MS,
+      },
+      (error) => this.logger.warn(`An idle inbox connection failed: ${error.message}`),
+    );
+    const column = <T>(pick: (e: InboxEntry) => T) => entries.map(pick);
+    const { rows } = await this.pool.query<{ delivery_id: string }>(INSERT, [
+      column((e) => e.deliveryId),
+      column((e) => e.event),
+      column((e) => e.action),
+      column((e) => e.repository),
+      column((e) => e.item?.kind ?? null),
+      column((e) => e.item?.number ?? null),
+      column((e) => (e.work ? JSON.stringify(e.work) : null)),
+      column((e) => e.outcome),
+      column((e) => e.reason),
+    ]);
+    return new Set(rows.map((r) => r.delivery_id));
+  }
+}
