@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config';
+import { DatabaseNotifications } from '../database/database-notifications';
 import { retryDelayMs } from './delivery-backoff';
 import { FlowdockClient } from './flowdock-client';
 import {
@@ -25,16 +26,21 @@ import { renderMessage } from './thread-rendering';
 const CONCURRENT_THREADS = 16;
 /** Messages delivered for one thread before its lease is given back to the pool. */
 const MESSAGES_PER_LEASE = 50;
+/** Messages of a thread read at once (each is still rendered from the thread's snapshot of that read). */
+const MESSAGES_PER_READ = 10;
 
 /** After an attempt: the thread's next message may follow ('next'), or the thread waits ('stop'). */
 type Outcome = 'next' | 'stop';
 
 /**
- * Posts the outbox to Flowdock, at least once, in order per thread. Each pass
- * leases due threads (FOR UPDATE SKIP LOCKED + a lease in the row, so several
- * bridge processes share the work and never deliver one thread at the same
- * time), and for each thread sends its pending messages oldest first, each
- * rendered from the thread's newest snapshot at that moment.
+ * Posts the outbox to Flowdock, at least once, in order per thread. It leases
+ * due threads (FOR UPDATE SKIP LOCKED + a lease in the row, so several bridge
+ * processes share the work and never deliver one thread at the same time),
+ * up to CONCURRENT_THREADS at once, and for each thread sends its pending
+ * messages oldest first, rendered from the thread's newest snapshot; a thread
+ * done frees its place for the next due one at once. It is woken when a
+ * message is enqueued (by this process, or by NOTIFY from another); the poll
+ * every FLOWDOCK_DELIVERY_POLL_MS is a safety net (and finds retries that came due).
  *
  * Failures: 429 and transient ones wait (Retry-After, else exponential
  * backoff) and block the thread's later messages to keep order; a 429's
@@ -52,8 +58,12 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private readonly publicUrl: string;
   private readonly leaseMs: number;
   private timer: NodeJS.Timeout | undefined;
-  /** Passes in progress (the poller's, and any started through runOnce()). */
-  private readonly passes = new Set<Promise<number>>();
+  /** Thread deliveries and passes in progress. */
+  private readonly running = new Set<Promise<number>>();
+  /** Threads this worker is delivering now. */
+  private delivering = 0;
+  private leasing = false;
+  private wanted = false;
   private stopped = false;
 
   constructor(
@@ -61,6 +71,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     private readonly outbox: FlowdockOutbox,
     private readonly client: FlowdockClient,
     private readonly sources: FlowdockSourceService,
+    private readonly notifications: DatabaseNotifications,
     config: ConfigService<AppConfig, true>,
   ) {
     const flowdock = config.get('flowdock', { infer: true });
@@ -72,14 +83,16 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   }
 
   onApplicationBootstrap(): void {
-    if (this.delivery.pollIntervalMs > 0) this.schedule(0);
+    if (this.delivery.pollIntervalMs <= 0) return;
+    this.notifications.on('flowdock_outbox', () => this.wake());
+    this.wake();
   }
 
-  /** Stops polling and waits for the passes in progress, so no send is cut off by the pool closing. */
+  /** Stops leasing and waits for the deliveries in progress, so no send is cut off by the pool closing. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await Promise.allSettled([...this.passes]);
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   /**
@@ -87,38 +100,69 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
    * named: tests sharing a database use that); returns how many messages it settled.
    */
   runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
-    const pass = this.deliverDue(options.sourceIds);
-    this.passes.add(pass);
-    void pass.finally(() => this.passes.delete(pass)).catch(() => undefined);
-    return pass;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        .catch((error: unknown) => {
-          this.logger.error(`Delivery pass failed: ${(error as Error).message}`);
-          return 0;
-        })
-        // Keep going while there is work; otherwise wait for the next poll.
-        .then((settled) => this.schedule(settled > 0 ? 0 : this.delivery.pollIntervalMs))
-        .catch(() => undefined);
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async deliverDue(sourceIds: string[] | undefined): Promise<number> {
-    const threadIds = await this.outbox.leaseThreads(
-      this.workerId,
-      this.leaseMs,
-      CONCURRENT_THREADS,
-      sourceIds,
+    return this.track(
+      (async () => {
+        const threadIds = await this.outbox.leaseThreads(
+          this.workerId,
+          this.leaseMs,
+          CONCURRENT_THREADS,
+          options.sourceIds,
+        );
+        const tokens = new Map<string, Promise<string>>();
+        const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
+        return settled.reduce((a, b) => a + b, 0);
+      })(),
     );
-    // Flow tokens decrypted once per pass, not per message.
-    const tokens = new Map<string, Promise<string>>();
-    const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
-    return settled.reduce((a, b) => a + b, 0);
+  }
+
+  /** Leases due threads into the free places, now (and again if woken meanwhile). */
+  private wake(): void {
+    this.wanted = true;
+    if (this.leasing || this.stopped) return;
+    this.leasing = true;
+    void this.fill().finally(() => {
+      this.leasing = false;
+      if (this.wanted && this.delivering < CONCURRENT_THREADS) this.wake();
+    });
+  }
+
+  private async fill(): Promise<void> {
+    let pollMs = this.delivery.pollIntervalMs;
+    try {
+      while (!this.stopped && this.wanted && this.delivering < CONCURRENT_THREADS) {
+        this.wanted = false;
+        const threadIds = await this.outbox.leaseThreads(
+          this.workerId,
+          this.leaseMs,
+          CONCURRENT_THREADS - this.delivering,
+        );
+        // Flow tokens decrypted once per lease, not per message.
+        const tokens = new Map<string, Promise<string>>();
+        for (const id of threadIds) {
+          this.delivering++;
+          void this.track(this.deliverThread(id, tokens)).finally(() => {
+            this.delivering--;
+            this.wake();
+          });
+        }
+        // A full lease may leave more due threads behind.
+        if (threadIds.length > 0) this.wanted = true;
+      }
+    } catch (error) {
+      this.logger.error(`Leasing threads to deliver failed: ${(error as Error).message}`);
+      pollMs = Math.min(pollMs, 1_000);
+    }
+    if (!this.stopped) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.wake(), pollMs);
+      this.timer.unref();
+    }
+  }
+
+  private track(work: Promise<number>): Promise<number> {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work)).catch(() => undefined);
+    return work;
   }
 
   private async deliverThread(
@@ -127,12 +171,16 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   ): Promise<number> {
     let settled = 0;
     try {
-      for (let i = 0; i < MESSAGES_PER_LEASE && !this.stopped; i++) {
-        const next = await this.outbox.nextMessage(threadId);
-        if (!next || !next.due || next.paused) break;
-        const outcome = await this.deliver(next, tokens);
-        settled++;
-        if (outcome === 'stop') break;
+      reading: while (settled < MESSAGES_PER_LEASE && !this.stopped) {
+        const batch = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
+        for (const next of batch) {
+          if (!next.due || next.paused || this.stopped) break reading;
+          const outcome = await this.deliver(next, tokens);
+          settled++;
+          if (outcome === 'stop') break reading;
+        }
+        // Messages enqueued from now on wake the worker, which leases the thread again.
+        if (batch.length < MESSAGES_PER_READ) break;
       }
     } catch (error) {
       this.logger.error(`Delivering thread ${threadId} failed: ${(error as Error).message}`);

@@ -45,11 +45,21 @@ export class FlowdockOutbox {
     limit: number,
     sourceIds?: string[],
   ): Promise<string[]> {
+    // The threads with pending messages, one index probe each (a loose index
+    // scan): leasing costs what is pending, not how many threads exist.
     const rows: { id: string }[] = await this.dataSource.query(
-      `WITH leased AS (
+      `WITH RECURSIVE pending (thread_id) AS (
+         (SELECT thread_id FROM flowdock_message WHERE status = 'pending' ORDER BY thread_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT m.thread_id FROM flowdock_message m
+                 WHERE m.status = 'pending' AND m.thread_id > p.thread_id
+                 ORDER BY m.thread_id LIMIT 1)
+         FROM pending p WHERE p.thread_id IS NOT NULL),
+       leased AS (
        UPDATE flowdock_thread SET lease_owner = $1, lease_until = now() + ${ms('$2')}
        WHERE id IN (
-         SELECT t.id FROM flowdock_thread t
+         SELECT t.id FROM pending p
+         JOIN flowdock_thread t ON t.id = p.thread_id
          JOIN flowdock_source s ON s.id = t.source_id
            AND (s.paused_until IS NULL OR s.paused_until <= now())
          JOIN LATERAL (
@@ -87,7 +97,8 @@ export class FlowdockOutbox {
     );
   }
 
-  async nextMessage(threadId: string): Promise<OutboxMessage | undefined> {
+  /** A thread's oldest pending messages, in order, each with the thread's snapshot as it is now. */
+  async nextMessages(threadId: string, limit: number): Promise<OutboxMessage[]> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT m.id, m.uuid, m.event, m.attempts, m.available_at <= now() AS due,
               t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
@@ -96,12 +107,10 @@ export class FlowdockOutbox {
        JOIN flowdock_thread t ON t.id = m.thread_id
        JOIN flowdock_source s ON s.id = t.source_id
        WHERE m.thread_id = $1 AND m.status = 'pending'
-       ORDER BY m.id LIMIT 1`,
-      [threadId],
+       ORDER BY m.id LIMIT $2`,
+      [threadId, limit],
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
+    return rows.map((row) => ({
       id: String(row.id),
       threadId,
       uuid: row.uuid as string,
@@ -114,7 +123,7 @@ export class FlowdockOutbox {
       disabled: row.disabled_at !== null,
       disabledReason: row.disabled_reason as string | null,
       paused: row.paused as boolean,
-    };
+    }));
   }
 
   /** Marks a message sent and renews its thread's lease in one statement; false if the lease was lost. */

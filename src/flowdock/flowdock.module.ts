@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseNotificationsModule } from '../database/database-notifications.module';
 import { FlowdockActionGuard } from './flowdock-action.guard';
 import { FlowdockActionVerifier } from './flowdock-action.verifier';
 import { FlowdockChallenges } from './flowdock-challenge';
@@ -23,6 +24,7 @@ import { UsedActionTokens } from './used-action-tokens';
 @Module({
   imports: [
     JwtModule.register({}),
+    DatabaseNotificationsModule,
     TypeOrmModule.forFeature([
       UsedActionToken,
       FlowdockSourceEntity,
