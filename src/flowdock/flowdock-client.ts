@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Agent, fetch, type Response } from 'undici';
+import { STATUS_CODES } from 'node:http';
+import { Agent } from 'undici';
 import { AppConfig } from '../config/app.config';
 import {
   FlowdockFlow,
@@ -184,45 +185,43 @@ export class FlowdockClient implements OnApplicationShutdown {
     if (options.json !== undefined) headers['content-type'] = 'application/json';
     if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`;
 
-    let response: Response;
+    let status: number;
+    let retryAfter: string | undefined;
     let text: string;
     try {
-      response = await fetch(url, {
-        method,
+      // undici's request(), not fetch(): a fraction of the cost per call, redirects not followed.
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: method,
         headers,
         body: options.json === undefined ? undefined : JSON.stringify(options.json),
-        redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
-        dispatcher: this.agent,
       });
-      text = await response.text();
+      status = response.statusCode;
+      const header = response.headers['retry-after'];
+      retryAfter = Array.isArray(header) ? header[0] : header;
+      text = await response.body.text();
     } catch (error) {
       throw new FlowdockUnavailableError(describeFetchError(error, this.timeoutMs), operation);
     }
 
     const body = parseJson(text);
-    if (response.status >= 200 && response.status < 300) {
+    if (status >= 200 && status < 300) {
       if (text.trim() !== '' && body === undefined) {
-        throw new FlowdockUnavailableError('the answer is not JSON', operation, response.status);
+        throw new FlowdockUnavailableError('the answer is not JSON', operation, status);
       }
       return body ?? {};
     }
-    const message = errorMessage(body, response.statusText);
-    if (response.status === 429) {
-      throw new FlowdockRateLimitedError(
-        operation,
-        parseRetryAfter(response.headers.get('retry-after')),
-      );
+    const message = errorMessage(body, STATUS_CODES[status] ?? '');
+    if (status === 429) {
+      throw new FlowdockRateLimitedError(operation, parseRetryAfter(retryAfter ?? null));
     }
-    if (response.status === 410) throw new FlowdockGoneError(message, operation);
-    if (response.status >= 400 && response.status < 500 && response.status !== 408) {
-      throw new FlowdockRefusedError(response.status, message, operation);
+    if (status === 410) throw new FlowdockGoneError(message, operation);
+    if (status >= 400 && status < 500 && status !== 408) {
+      throw new FlowdockRefusedError(status, message, operation);
     }
-    throw new FlowdockUnavailableError(
-      `HTTP ${response.status}: ${message}`,
-      operation,
-      response.status,
-    );
+    throw new FlowdockUnavailableError(`HTTP ${status}: ${message}`, operation, status);
   }
 }
 
@@ -268,10 +267,14 @@ function errorMessage(body: Json | undefined, fallback: string): string {
 }
 
 function describeFetchError(error: unknown, timeoutMs: number): string {
-  const err = error as { name?: string; cause?: { code?: string } };
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+  const err = error as { name?: string; code?: string; cause?: { code?: string } };
+  if (
+    err?.name === 'TimeoutError' ||
+    err?.name === 'AbortError' ||
+    err?.code === 'UND_ERR_ABORTED'
+  ) {
     return `no answer within ${timeoutMs} ms`;
   }
-  const code = err?.cause?.code;
+  const code = err?.code ?? err?.cause?.code;
   return code ? `connection failed (${code})` : 'connection failed';
 }

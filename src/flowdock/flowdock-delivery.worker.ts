@@ -20,17 +20,21 @@ import {
 } from './flowdock-errors';
 import { FlowdockOutbox, OutboxMessage } from './flowdock-outbox';
 import { FlowdockSourceService } from './flowdock-sources.service';
-import { renderMessage } from './thread-rendering';
+import { FlowdockThread } from './flowdock-api.types';
+import { renderMessage, renderThread } from './thread-rendering';
 
 /** Threads one worker delivers at the same time. */
 const CONCURRENT_THREADS = 16;
 /** Messages delivered for one thread before its lease is given back to the pool. */
-const MESSAGES_PER_LEASE = 50;
-/** Messages of a thread read at once (each is still rendered from the thread's snapshot of that read). */
-const MESSAGES_PER_READ = 10;
+const MESSAGES_PER_LEASE = 200;
+/** Messages of a thread read (and marked sent) at once; each is rendered from the snapshot of its read. */
+const MESSAGES_PER_READ = 25;
 
-/** After an attempt: the thread's next message may follow ('next'), or the thread waits ('stop'). */
-type Outcome = 'next' | 'stop';
+/**
+ * After an attempt: posted (the next may follow; marked sent with the others
+ * of its read), settled otherwise so the next may follow, or the thread waits.
+ */
+type Outcome = 'posted' | 'next' | 'stop';
 
 /**
  * Posts the outbox to Flowdock, at least once, in order per thread. It leases
@@ -170,28 +174,45 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     tokens: Map<string, Promise<string>>,
   ): Promise<number> {
     let settled = 0;
+    // Posted to Flowdock, not yet marked sent: marked a read at a time, with the lease renewed.
+    const posted: string[] = [];
+    let renewedAt = Date.now();
+    const markPosted = () => {
+      renewedAt = Date.now();
+      return this.outbox.markSentAndRenew(posted.splice(0), threadId, this.workerId, this.leaseMs);
+    };
     try {
       reading: while (settled < MESSAGES_PER_LEASE && !this.stopped) {
         const batch = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
+        // The thread's state as every message of this read shows it, rendered once.
+        const thread =
+          batch.length > 0 ? renderThread(batch[0].snapshot, this.publicUrl) : undefined;
         for (const next of batch) {
           if (!next.due || next.paused || this.stopped) break reading;
-          const outcome = await this.deliver(next, tokens);
+          const outcome = await this.deliver(next, thread!, tokens);
           settled++;
+          if (outcome === 'posted') posted.push(next.id);
           if (outcome === 'stop') break reading;
+          // A slow Flowdock must not let the lease run out under a thread in progress.
+          if (Date.now() - renewedAt > this.leaseMs / 3 && !(await markPosted())) break reading;
         }
+        if (!(await markPosted())) break;
         // Messages enqueued from now on wake the worker, which leases the thread again.
         if (batch.length < MESSAGES_PER_READ) break;
       }
     } catch (error) {
       this.logger.error(`Delivering thread ${threadId} failed: ${(error as Error).message}`);
     } finally {
+      if (posted.length > 0) await markPosted().catch(() => undefined);
       await this.outbox.releaseLease(threadId, this.workerId).catch(() => undefined);
     }
     return settled;
   }
 
+  /** Sends one message: 'posted' (to be marked sent), 'next' (settled otherwise), or 'stop' the thread. */
   private async deliver(
     next: OutboxMessage,
+    thread: FlowdockThread,
     tokens: Map<string, Promise<string>>,
   ): Promise<Outcome> {
     if (next.disabled) {
@@ -199,25 +220,17 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         next.id,
         `The source is disabled: ${next.disabledReason ?? 'disabled'}`,
       );
-      return this.renew(next);
+      return 'next';
     }
     try {
       await this.client.postMessage(
         await this.flowToken(next.sourceId, tokens),
-        renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl),
+        renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl, thread),
       );
     } catch (error) {
-      return (await this.handleFailure(next, error)) ? this.renew(next) : 'stop';
+      return (await this.handleFailure(next, error)) ? 'next' : 'stop';
     }
-    return (await this.outbox.markSentAndRenew(next, this.workerId, this.leaseMs))
-      ? 'next'
-      : 'stop';
-  }
-
-  private async renew(next: OutboxMessage): Promise<Outcome> {
-    return (await this.outbox.renewLease(next.threadId, this.workerId, this.leaseMs))
-      ? 'next'
-      : 'stop';
+    return 'posted';
   }
 
   private flowToken(sourceId: string, tokens: Map<string, Promise<string>>): Promise<string> {

@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ThreadEvent } from './thread-rendering';
 import { ThreadSnapshot } from './thread-snapshot';
 
-/** A thread's oldest pending message, with the thread's newest snapshot and its source's state. */
+/** A thread's pending message, with the thread's newest snapshot (one object for a read) and its source's state. */
 export interface OutboxMessage {
   id: string;
   threadId: string;
@@ -78,18 +78,6 @@ export class FlowdockOutbox {
     return rows.map((row) => String(row.id));
   }
 
-  /** False when the lease was lost (expired and taken by another process). */
-  async renewLease(threadId: string, owner: string, leaseMs: number): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH renewed AS (
-         UPDATE flowdock_thread SET lease_until = now() + ${ms('$3')}
-         WHERE id = $1 AND lease_owner = $2 RETURNING id)
-       SELECT id FROM renewed`,
-      [threadId, owner, leaseMs],
-    );
-    return rows.length === 1;
-  }
-
   async releaseLease(threadId: string, owner: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE flowdock_thread SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2`,
@@ -99,24 +87,33 @@ export class FlowdockOutbox {
 
   /** A thread's oldest pending messages, in order, each with the thread's snapshot as it is now. */
   async nextMessages(threadId: string, limit: number): Promise<OutboxMessage[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT m.id, m.uuid, m.event, m.attempts, m.available_at <= now() AS due,
-              t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
-              coalesce(s.paused_until > now(), false) AS paused
-       FROM flowdock_message m
-       JOIN flowdock_thread t ON t.id = m.thread_id
-       JOIN flowdock_source s ON s.id = t.source_id
-       WHERE m.thread_id = $1 AND m.status = 'pending'
-       ORDER BY m.id LIMIT $2`,
+    // One row: the thread and its source once, the messages as a list.
+    const [row]: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
+              coalesce(s.paused_until > now(), false) AS paused,
+              (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
+                 SELECT id, uuid, event, attempts, available_at <= now() AS due
+                 FROM flowdock_message
+                 WHERE thread_id = t.id AND status = 'pending' ORDER BY id LIMIT $2) m) AS messages
+       FROM flowdock_thread t JOIN flowdock_source s ON s.id = t.source_id
+       WHERE t.id = $1`,
       [threadId, limit],
     );
-    return rows.map((row) => ({
-      id: String(row.id),
+    if (!row) return [];
+    const messages = row.messages as {
+      id: number | string;
+      uuid: string;
+      event: ThreadEvent;
+      attempts: number;
+      due: boolean;
+    }[];
+    return messages.map((m) => ({
+      id: String(m.id),
       threadId,
-      uuid: row.uuid as string,
-      event: row.event as ThreadEvent,
-      attempts: row.attempts as number,
-      due: row.due as boolean,
+      uuid: m.uuid,
+      event: m.event,
+      attempts: m.attempts,
+      due: m.due,
       snapshot: row.snapshot as ThreadSnapshot,
       sourceId: row.source_id as string,
       externalThreadId: row.external_thread_id as string,
@@ -126,17 +123,25 @@ export class FlowdockOutbox {
     }));
   }
 
-  /** Marks a message sent and renews its thread's lease in one statement; false if the lease was lost. */
-  async markSentAndRenew(message: OutboxMessage, owner: string, leaseMs: number): Promise<boolean> {
+  /**
+   * Marks messages sent (those posted since the last call) and renews their
+   * thread's lease, in one statement; false if the lease was lost.
+   */
+  async markSentAndRenew(
+    messageIds: string[],
+    threadId: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
       `WITH sent AS (
          UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
-         WHERE id = $1 AND status = 'pending'),
+         WHERE id = ANY($1::bigint[]) AND status = 'pending'),
        renewed AS (
          UPDATE flowdock_thread SET lease_until = now() + ${ms('$4')}
          WHERE id = $2 AND lease_owner = $3 RETURNING id)
        SELECT id FROM renewed`,
-      [message.id, message.threadId, owner, leaseMs],
+      [messageIds, threadId, owner, leaseMs],
     );
     return rows.length === 1;
   }

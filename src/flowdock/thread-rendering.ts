@@ -150,6 +150,8 @@ export function renderMessage(
   snapshot: ThreadSnapshot,
   uuid: string,
   publicUrl: string,
+  /** The thread already rendered from `snapshot` (several messages of one thread share it). */
+  thread: FlowdockThread = renderThread(snapshot, publicUrl),
 ): FlowdockThreadMessage {
   return {
     event: event.event,
@@ -160,7 +162,7 @@ export function renderMessage(
     title: escapeHtml(event.title),
     ...(event.body ? { body: markdownToSafeHtml(event.body) } : {}),
     external_thread_id: externalThreadId(snapshot),
-    thread: renderThread(snapshot, publicUrl),
+    thread,
     uuid,
   };
 }
