@@ -106,14 +106,15 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   runOnce(options: { sourceIds?: string[] } = {}): Promise<number> {
     return this.track(
       (async () => {
-        const threadIds = await this.outbox.leaseThreads(
+        const leased = await this.outbox.leaseThreads(
           this.workerId,
           this.leaseMs,
           CONCURRENT_THREADS,
+          MESSAGES_PER_READ,
           options.sourceIds,
         );
         const tokens = new Map<string, Promise<string>>();
-        const settled = await Promise.all(threadIds.map((id) => this.deliverThread(id, tokens)));
+        const settled = await Promise.all(leased.map((l) => this.deliverThread(l, tokens)));
         return settled.reduce((a, b) => a + b, 0);
       })(),
     );
@@ -135,22 +136,23 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     try {
       while (!this.stopped && this.wanted && this.delivering < CONCURRENT_THREADS) {
         this.wanted = false;
-        const threadIds = await this.outbox.leaseThreads(
+        const leased = await this.outbox.leaseThreads(
           this.workerId,
           this.leaseMs,
           CONCURRENT_THREADS - this.delivering,
+          MESSAGES_PER_READ,
         );
         // Flow tokens decrypted once per lease, not per message.
         const tokens = new Map<string, Promise<string>>();
-        for (const id of threadIds) {
+        for (const thread of leased) {
           this.delivering++;
-          void this.track(this.deliverThread(id, tokens)).finally(() => {
+          void this.track(this.deliverThread(thread, tokens)).finally(() => {
             this.delivering--;
             this.wake();
           });
         }
         // A full lease may leave more due threads behind.
-        if (threadIds.length > 0) this.wanted = true;
+        if (leased.length > 0) this.wanted = true;
       }
     } catch (error) {
       this.logger.error(`Leasing threads to deliver failed: ${(error as Error).message}`);
@@ -169,21 +171,29 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     return work;
   }
 
+  /** Delivers a leased thread, starting from the read its lease came with; gives the lease back. */
   private async deliverThread(
-    threadId: string,
+    { threadId, messages }: { threadId: string; messages: OutboxMessage[] },
     tokens: Map<string, Promise<string>>,
   ): Promise<number> {
     let settled = 0;
     // Posted to Flowdock, not yet marked sent: marked a read at a time, with the lease renewed.
     const posted: string[] = [];
     let renewedAt = Date.now();
-    const markPosted = () => {
+    let released = false;
+    const markPosted = (release = false) => {
       renewedAt = Date.now();
-      return this.outbox.markSentAndRenew(posted.splice(0), threadId, this.workerId, this.leaseMs);
+      released = release;
+      return this.outbox.markSent(
+        posted.splice(0),
+        threadId,
+        this.workerId,
+        release ? 'release' : { renewMs: this.leaseMs },
+      );
     };
+    let batch = messages;
     try {
-      reading: while (settled < MESSAGES_PER_LEASE && !this.stopped) {
-        const batch = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
+      reading: for (;;) {
         // The thread's state as every message of this read shows it, rendered once.
         const thread =
           batch.length > 0 ? renderThread(batch[0].snapshot, this.publicUrl) : undefined;
@@ -194,17 +204,19 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
           if (outcome === 'posted') posted.push(next.id);
           if (outcome === 'stop') break reading;
           // A slow Flowdock must not let the lease run out under a thread in progress.
-          if (Date.now() - renewedAt > this.leaseMs / 3 && !(await markPosted())) break reading;
+          if (Date.now() - renewedAt > this.leaseMs / 3 && !(await markPosted())) return settled;
         }
-        if (!(await markPosted())) break;
-        // Messages enqueued from now on wake the worker, which leases the thread again.
-        if (batch.length < MESSAGES_PER_READ) break;
+        // A short read was the whole backlog: mark it and give the lease back in one go
+        // (messages enqueued from now on wake the worker, which leases the thread again).
+        const last =
+          batch.length < MESSAGES_PER_READ || settled >= MESSAGES_PER_LEASE || this.stopped;
+        if (!(await markPosted(last)) || last) return settled;
+        batch = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
       }
     } catch (error) {
       this.logger.error(`Delivering thread ${threadId} failed: ${(error as Error).message}`);
     } finally {
-      if (posted.length > 0) await markPosted().catch(() => undefined);
-      await this.outbox.releaseLease(threadId, this.workerId).catch(() => undefined);
+      if (!released) await markPosted(true).catch(() => undefined);
     }
     return settled;
   }

@@ -25,6 +25,53 @@ export interface OutboxMessage {
 const ms = (param: string) => `${param} * interval '1 millisecond'`;
 
 /**
+ * Threads (alias t) with their source's state and their oldest pending
+ * messages (as many as the parameter `limit` names) as a list: one row per
+ * thread, the snapshot once.
+ */
+const readThreads = (limit: string) => `
+  SELECT t.id, t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
+         coalesce(s.paused_until > now(), false) AS paused,
+         (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
+            SELECT id, uuid, event, attempts, available_at <= now() AS due
+            FROM flowdock_message
+            WHERE thread_id = t.id AND status = 'pending' ORDER BY id LIMIT ${limit}) m) AS messages
+  FROM flowdock_thread t JOIN flowdock_source s ON s.id = t.source_id`;
+
+interface ThreadRead {
+  id: string;
+  snapshot: ThreadSnapshot;
+  source_id: string;
+  external_thread_id: string;
+  disabled_at: Date | null;
+  disabled_reason: string | null;
+  paused: boolean;
+  messages: {
+    id: number | string;
+    uuid: string;
+    event: ThreadEvent;
+    attempts: number;
+    due: boolean;
+  }[];
+}
+
+const toMessages = (row: ThreadRead): OutboxMessage[] =>
+  row.messages.map((m) => ({
+    id: String(m.id),
+    threadId: String(row.id),
+    uuid: m.uuid,
+    event: m.event,
+    attempts: m.attempts,
+    due: m.due,
+    snapshot: row.snapshot,
+    sourceId: row.source_id,
+    externalThreadId: row.external_thread_id,
+    disabled: row.disabled_at !== null,
+    disabledReason: row.disabled_reason,
+    paused: row.paused,
+  }));
+
+/**
  * The delivery worker's statements on the outbox tables: thread leases, the
  * next message of a thread, and the outcome of each attempt. UPDATEs that must
  * return rows are wrapped in a CTE: the driver then returns the rows as for a
@@ -36,18 +83,21 @@ export class FlowdockOutbox {
 
   /**
    * Leases up to `limit` threads whose oldest pending message is due, whose
-   * lease is free or expired and whose source is not paused, oldest first.
-   * SKIP LOCKED lets several processes lease at once without taking the same thread.
+   * lease is free or expired and whose source is not paused, oldest first,
+   * and returns each with its first `read` pending messages (a read, as
+   * nextMessages gives). SKIP LOCKED lets several processes lease at once
+   * without taking the same thread.
    */
   async leaseThreads(
     owner: string,
     leaseMs: number,
     limit: number,
+    read: number,
     sourceIds?: string[],
-  ): Promise<string[]> {
+  ): Promise<{ threadId: string; messages: OutboxMessage[] }[]> {
     // The threads with pending messages, one index probe each (a loose index
     // scan): leasing costs what is pending, not how many threads exist.
-    const rows: { id: string }[] = await this.dataSource.query(
+    const rows: ThreadRead[] = await this.dataSource.query(
       `WITH RECURSIVE pending (thread_id) AS (
          (SELECT thread_id FROM flowdock_message WHERE status = 'pending' ORDER BY thread_id LIMIT 1)
          UNION ALL
@@ -67,81 +117,48 @@ export class FlowdockOutbox {
            WHERE m.thread_id = t.id AND m.status = 'pending' ORDER BY m.id LIMIT 1
          ) head ON true
          WHERE head.available_at <= now() AND (t.lease_until IS NULL OR t.lease_until < now())
-           AND ($4::uuid[] IS NULL OR t.source_id = ANY($4::uuid[]))
+           AND ($5::uuid[] IS NULL OR t.source_id = ANY($5::uuid[]))
          ORDER BY head.id LIMIT $3
          FOR UPDATE OF t SKIP LOCKED
        )
        RETURNING id)
-       SELECT id FROM leased`,
-      [owner, leaseMs, limit, sourceIds ?? null],
+       ${readThreads('$4')} JOIN leased l ON l.id = t.id`,
+      [owner, leaseMs, limit, read, sourceIds ?? null],
     );
-    return rows.map((row) => String(row.id));
-  }
-
-  async releaseLease(threadId: string, owner: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE flowdock_thread SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2`,
-      [threadId, owner],
-    );
+    return rows.map((row) => ({ threadId: String(row.id), messages: toMessages(row) }));
   }
 
   /** A thread's oldest pending messages, in order, each with the thread's snapshot as it is now. */
   async nextMessages(threadId: string, limit: number): Promise<OutboxMessage[]> {
-    // One row: the thread and its source once, the messages as a list.
-    const [row]: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
-              coalesce(s.paused_until > now(), false) AS paused,
-              (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
-                 SELECT id, uuid, event, attempts, available_at <= now() AS due
-                 FROM flowdock_message
-                 WHERE thread_id = t.id AND status = 'pending' ORDER BY id LIMIT $2) m) AS messages
-       FROM flowdock_thread t JOIN flowdock_source s ON s.id = t.source_id
-       WHERE t.id = $1`,
+    const [row]: ThreadRead[] = await this.dataSource.query(
+      `${readThreads('$2')} WHERE t.id = $1`,
       [threadId, limit],
     );
-    if (!row) return [];
-    const messages = row.messages as {
-      id: number | string;
-      uuid: string;
-      event: ThreadEvent;
-      attempts: number;
-      due: boolean;
-    }[];
-    return messages.map((m) => ({
-      id: String(m.id),
-      threadId,
-      uuid: m.uuid,
-      event: m.event,
-      attempts: m.attempts,
-      due: m.due,
-      snapshot: row.snapshot as ThreadSnapshot,
-      sourceId: row.source_id as string,
-      externalThreadId: row.external_thread_id as string,
-      disabled: row.disabled_at !== null,
-      disabledReason: row.disabled_reason as string | null,
-      paused: row.paused as boolean,
-    }));
+    return row ? toMessages(row) : [];
   }
 
   /**
    * Marks messages sent (those posted since the last call) and renews their
-   * thread's lease, in one statement; false if the lease was lost.
+   * thread's lease, or gives it back when `release`, in one statement; false
+   * if the lease was lost.
    */
-  async markSentAndRenew(
+  async markSent(
     messageIds: string[],
     threadId: string,
     owner: string,
-    leaseMs: number,
+    lease: { renewMs: number } | 'release',
   ): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
       `WITH sent AS (
          UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
          WHERE id = ANY($1::bigint[]) AND status = 'pending'),
-       renewed AS (
-         UPDATE flowdock_thread SET lease_until = now() + ${ms('$4')}
+       lease AS (
+         UPDATE flowdock_thread
+         SET lease_until = CASE WHEN $4::int IS NULL THEN NULL ELSE now() + ${ms('$4')} END,
+             lease_owner = CASE WHEN $4::int IS NULL THEN NULL ELSE lease_owner END
          WHERE id = $2 AND lease_owner = $3 RETURNING id)
-       SELECT id FROM renewed`,
-      [messageIds, threadId, owner, leaseMs],
+       SELECT id FROM lease`,
+      [messageIds, threadId, owner, lease === 'release' ? null : lease.renewMs],
     );
     return rows.length === 1;
   }

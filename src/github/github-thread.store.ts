@@ -28,8 +28,13 @@ export interface ThreadWrites {
   newEchoes: { key: ThreadKey; echo: Echo }[];
 }
 
-/** The advisory lock of one thread, shared by everything that changes it. */
-const LOCK_KEY = `hashtext('github_thread:' || lower(k.repository) || ':' || k.kind || ':' || k.number)`;
+/**
+ * The advisory lock key of one thread (SQL over a row `alias` with repository,
+ * kind, number), shared by everything that changes the thread.
+ */
+export const threadLockKey = (alias: string) =>
+  `hashtext('github_thread:' || lower(${alias}.repository) || ':' || ${alias}.kind || ':' || ${alias}.number)`;
+const LOCK_KEY = threadLockKey('k');
 const KEYS = `jsonb_to_recordset($1::jsonb) AS k(repository text, kind text, number int)`;
 
 export const threadKeyId = (key: ThreadKey) => `${key.repository}:${key.kind}:${key.number}`;

@@ -12,7 +12,7 @@ import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { DeliveryWork } from './delivery-intake';
 import { isThreadKey, MappedEvent, ThreadKey } from './github-event.types';
-import { Echo, GitHubThreadStore, threadKeyId } from './github-thread.store';
+import { Echo, GitHubThreadStore, threadKeyId, threadLockKey } from './github-thread.store';
 import { ChangeResult, ThreadChange, ThreadChanges } from './thread-changes';
 import { DeliveryOutcome } from './webhook-delivery.entity';
 
@@ -159,21 +159,28 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
 
   private async pass(): Promise<{ done: number; busy: boolean }> {
     const threads = await this.processThreads();
-    const loose = await this.processLoose();
+    const loose = threads.loose ? await this.processLoose() : 0;
     return { done: threads.done + loose, busy: threads.busy };
   }
 
-  /** One batch of threads; `busy` when pending threads were all held elsewhere. */
-  private async processThreads(only?: ThreadKey[]): Promise<{ done: number; busy: boolean }> {
+  /**
+   * One batch of threads. `busy`: pending threads were all held elsewhere;
+   * `loose`: deliveries without a thread wait (checked in the same statement).
+   */
+  private async processThreads(
+    only?: ThreadKey[],
+  ): Promise<{ done: number; busy: boolean; loose: boolean }> {
     let outcomes: Outcome[] = [];
-    let candidates = 0;
+    let batch = { locked: [] as ThreadKey[], candidates: 0, loose: false };
     try {
       await this.dataSource.transaction(async (manager) => {
-        const keys = only ?? (await this.candidates(manager));
-        candidates = keys.length;
-        const locked = await this.changes.lock(manager, keys, false);
-        if (locked.length === 0) return;
-        const pending = await this.pendingOf(manager, locked);
+        if (only) {
+          batch.locked = await this.changes.lock(manager, only, false);
+        } else {
+          batch = await this.lockCandidates(manager);
+        }
+        if (batch.locked.length === 0) return;
+        const pending = await this.pendingOf(manager, batch.locked);
         outcomes = await this.apply(manager, pending);
         await this.record(manager, outcomes);
       });
@@ -182,27 +189,43 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
       // One thread's data broke the batch: find it by taking the threads one by one.
       if (only?.length === 1) {
         await this.failThread(only[0], error as Error);
-        return { done: 1, busy: false };
+        return { done: 1, busy: false, loose: false };
       }
-      const keys = only ?? (await this.dataSource.transaction((m) => this.candidates(m)));
       let done = 0;
-      for (const key of keys) done += (await this.processThreads([key])).done;
-      return { done, busy: false };
+      for (const key of only ?? batch.locked) done += (await this.processThreads([key])).done;
+      return { done, busy: false, loose: batch.loose };
     }
     this.report(outcomes);
-    return { done: outcomes.length, busy: candidates > 0 && outcomes.length === 0 };
+    return {
+      done: outcomes.length,
+      busy: batch.candidates > 0 && outcomes.length === 0,
+      loose: batch.loose,
+    };
   }
 
-  /** The threads of the oldest pending deliveries. */
-  private async candidates(manager: EntityManager): Promise<ThreadKey[]> {
-    return manager.query(
-      `SELECT repository, item_kind AS kind, item_number AS number
-       FROM (SELECT repository, item_kind, item_number, seq FROM github_webhook_delivery
-             WHERE processed_at IS NULL AND item_number IS NOT NULL
-             ORDER BY seq LIMIT $1) p
-       GROUP BY 1, 2, 3 ORDER BY min(seq) LIMIT $2`,
-      [CANDIDATE_WINDOW, THREADS_PER_BATCH],
-    );
+  /**
+   * Locks the threads of the oldest pending deliveries that no other
+   * transaction holds, and says whether deliveries without a thread wait.
+   */
+  private async lockCandidates(
+    manager: EntityManager,
+  ): Promise<{ locked: ThreadKey[]; candidates: number; loose: boolean }> {
+    const [row]: { locked: ThreadKey[]; candidates: number; loose: boolean }[] =
+      await manager.query(
+        `WITH c AS (
+         SELECT repository, item_kind AS kind, item_number AS number
+         FROM (SELECT repository, item_kind, item_number, seq FROM github_webhook_delivery
+               WHERE processed_at IS NULL AND item_number IS NOT NULL
+               ORDER BY seq LIMIT $1) p
+         GROUP BY 1, 2, 3 ORDER BY min(seq) LIMIT $2),
+       l AS (SELECT repository, kind, number FROM c WHERE pg_try_advisory_xact_lock(${threadLockKey('c')}))
+       SELECT (SELECT coalesce(json_agg(l), '[]') FROM l) AS locked,
+              (SELECT count(*) FROM c)::int AS candidates,
+              EXISTS (SELECT 1 FROM github_webhook_delivery
+                      WHERE processed_at IS NULL AND item_number IS NULL) AS loose`,
+        [CANDIDATE_WINDOW, THREADS_PER_BATCH],
+      );
+    return row;
   }
 
   /** Pending deliveries of locked threads, oldest first (read after locking: nobody else can take them). */

@@ -31,10 +31,15 @@ export class WebhookInbox1764800000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX "github_webhook_delivery_processed_at" ON "github_webhook_delivery" ("processed_at")`,
     );
-    // Pending rows, oldest first: where the processor looks for work.
+    // Pending rows, oldest first: where the processor looks for threads to work on, and for
+    // deliveries without a thread yet (CI signals, revocations).
     await queryRunner.query(
       `CREATE INDEX "github_webhook_delivery_pending" ON "github_webhook_delivery" ("seq")
-       WHERE "processed_at" IS NULL`,
+       WHERE "processed_at" IS NULL AND "item_number" IS NOT NULL`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "github_webhook_delivery_pending_loose" ON "github_webhook_delivery" ("seq")
+       WHERE "processed_at" IS NULL AND "item_number" IS NULL`,
     );
     // Pending rows of one thread (and of one repository, for CI events waiting their turn).
     await queryRunner.query(
@@ -62,6 +67,7 @@ export class WebhookInbox1764800000000 implements MigrationInterface {
     );
     await queryRunner.query(`DROP FUNCTION "bridge_notify"()`);
     await queryRunner.query(`DROP INDEX "github_webhook_delivery_pending_item"`);
+    await queryRunner.query(`DROP INDEX "github_webhook_delivery_pending_loose"`);
     await queryRunner.query(`DROP INDEX "github_webhook_delivery_pending"`);
     await queryRunner.query(`DROP INDEX "github_webhook_delivery_processed_at"`);
     await queryRunner.query(
