@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IssuesLabeledEvent } from '@octokit/webhooks-types';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signBody, signedWebhook } from '../sandbox/github/webhook-sender';
+import { DatabaseNotifications } from '../src/database/database-notifications';
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { TcpProxy } from './support/tcp-proxy';
@@ -306,5 +308,61 @@ describe('webhooks reach Flowdock without waiting for a poll', () => {
       fields: { label: string; value: string }[];
     };
     expect(last.fields.find((f) => f.label === 'Labels')?.value).toContain('n24');
+  });
+
+  it('a webhook taken by a replica without a worker reaches Flowdock at once through this one', async () => {
+    const source = sim.state.addSource();
+    const repo = uniqueRepo();
+    await t.app
+      .get(SubscriptionService)
+      .add({ repositoryPattern: repo, flowToken: source.flowToken });
+    // A second replica without a delivery worker takes the webhook: whichever replica
+    // processes it, the database's notifications must bring this one's worker.
+    const other = await startTestApp(
+      testEnvironment({
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        DATABASE_URL: own.url,
+        FLOWDOCK_API_URL: sim.url,
+        FLOWDOCK_DELIVERY_POLL_MS: '0',
+      }),
+    );
+    try {
+      const hook = signedWebhook(SECRET, 'issues', labeled(repo, 4, 'elsewhere', 0));
+      expect((await post(other, hook)).statusCode).toBe(202);
+      const deadline = Date.now() + 20_000;
+      while (!sim.state.messages.some((m) => m.sourceId === source.id) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(
+        sim.state.messages.filter((m) => m.sourceId === source.id).map((m) => m.body.title),
+      ).toEqual(['added label elsewhere']);
+    } finally {
+      await other.app.close();
+    }
+  });
+
+  it('the triggers NOTIFY every replica: rows stored by anyone wake this one', async () => {
+    const notifications = t.app.get(DatabaseNotifications);
+    const heard: string[] = [];
+    notifications.on('github_inbox', () => heard.push('github_inbox'));
+    notifications.on('flowdock_outbox', () => heard.push('flowdock_outbox'));
+    // A plain connection, not this app's: as another replica would write.
+    const client = new Client({ connectionString: own.url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO github_webhook_delivery (delivery_id, event, outcome, processed_at)
+         VALUES ($1, 'ping', 'ping', now())`,
+        [randomUUID()],
+      );
+      const deadline = Date.now() + 10_000;
+      while (!heard.includes('github_inbox') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(heard).toContain('github_inbox');
+      expect(heard).not.toContain('flowdock_outbox');
+    } finally {
+      await client.end();
+    }
   });
 });

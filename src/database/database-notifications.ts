@@ -77,13 +77,17 @@ export class DatabaseNotifications implements OnApplicationBootstrap, OnApplicat
   }
 
   private lost(client: Client, error?: Error): void {
-    if (this.client === client) this.client = undefined;
+    const wasListening = this.client === client;
+    if (wasListening) this.client = undefined;
     client.removeAllListeners('end');
     void client.end().catch(() => undefined);
     if (this.stopped || this.reconnect) return;
-    this.logger.warn(
-      `The notification connection was lost${error ? ` (${error.message})` : ''}; reconnecting`,
-    );
+    // Said once when the connection goes; failed attempts to get it back stay quiet.
+    if (wasListening) {
+      this.logger.warn(
+        `The notification connection was lost${error ? ` (${error.message})` : ''}; reconnecting every ${RECONNECT_MS} ms`,
+      );
+    }
     this.reconnect = setTimeout(() => {
       this.reconnect = undefined;
       void this.connect();

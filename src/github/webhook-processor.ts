@@ -17,11 +17,11 @@ import { ChangeResult, ThreadChange, ThreadChanges } from './thread-changes';
 import { DeliveryOutcome } from './webhook-delivery.entity';
 
 /** Threads per batch (one transaction). */
-const THREADS_PER_BATCH = 200;
+const THREADS_PER_BATCH = 100;
 /** Pending deliveries looked at to choose a batch's threads. */
-const CANDIDATE_WINDOW = 2_000;
+const CANDIDATE_WINDOW = 1_000;
 /** Deliveries per batch; a thread gets the oldest of its pending ones. */
-const DELIVERIES_PER_BATCH = 2_000;
+const DELIVERIES_PER_BATCH = 500;
 /** CI deliveries resolved to their threads per pass. */
 const CI_PER_PASS = 500;
 /** The safety net when a notification is lost. */
@@ -97,6 +97,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  private failing = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -139,8 +140,16 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
       try {
         progress = await this.pass();
         await this.pruneNowAndThen();
+        if (this.failing) this.logger.log('Processing webhook deliveries again');
+        this.failing = false;
       } catch (error) {
-        this.logger.error(`Processing webhook deliveries failed: ${(error as Error).message}`);
+        // Once per outage, not every second of it.
+        if (!this.failing) {
+          this.logger.error(
+            `Processing webhook deliveries failed (retrying every ${RETRY_MS} ms): ${(error as Error).message}`,
+          );
+        }
+        this.failing = true;
         delay = RETRY_MS;
         break;
       }
