@@ -24,7 +24,9 @@ import { FlowdockThread } from './flowdock-api.types';
 import { renderMessage, renderThread } from './thread-rendering';
 
 /** Threads one worker delivers at the same time. */
-const CONCURRENT_THREADS = 16;
+const CONCURRENT_THREADS = 32;
+/** While threads are in progress, the shortest time between two leases. */
+const FILL_INTERVAL_MS = 10;
 /** Messages delivered for one thread before its lease is given back to the pool. */
 const MESSAGES_PER_LEASE = 200;
 /** Messages of a thread read (and marked sent) at once; each is rendered from the snapshot of its read. */
@@ -67,6 +69,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   /** Threads this worker is delivering now. */
   private delivering = 0;
   private leasing = false;
+  private lastFill = 0;
+  private fillTimer: NodeJS.Timeout | undefined;
   private wanted = false;
   private stopped = false;
 
@@ -96,6 +100,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.fillTimer);
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
@@ -120,11 +125,24 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     );
   }
 
-  /** Leases due threads into the free places, now (and again if woken meanwhile). */
+  /**
+   * Leases due threads into the free places (again if woken meanwhile). While
+   * threads are being delivered, leases are at most FILL_INTERVAL_MS apart, so
+   * places freed meanwhile are filled by one lease, not one each.
+   */
   private wake(): void {
     this.wanted = true;
-    if (this.leasing || this.stopped) return;
+    if (this.leasing || this.fillTimer || this.stopped) return;
+    const wait = this.lastFill + FILL_INTERVAL_MS - performance.now();
+    if (this.delivering > 0 && wait > 0) {
+      this.fillTimer = setTimeout(() => {
+        this.fillTimer = undefined;
+        this.wake();
+      }, wait);
+      return;
+    }
     this.leasing = true;
+    this.lastFill = performance.now();
     void this.fill().finally(() => {
       this.leasing = false;
       if (this.wanted && this.delivering < CONCURRENT_THREADS) this.wake();

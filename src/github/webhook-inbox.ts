@@ -25,7 +25,7 @@ interface Waiting {
 /** Rows per INSERT. */
 const MAX_BATCH = 256;
 /** INSERTs in flight; requests arriving meanwhile wait and share the next one. */
-const MAX_FLUSHES = 4;
+const MAX_FLUSHES = 2;
 /** GitHub gives up after 10 s: answer 503 well before. */
 const STATEMENT_TIMEOUT_MS = 5_000;
 
