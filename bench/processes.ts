@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -61,16 +63,24 @@ export async function waitReady(url: string, child: ChildProcess): Promise<numbe
   throw new Error(`${url} was not ready within 120 s`);
 }
 
-export async function stop(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL if the process has not exited within `graceMs`. */
+export async function stop(child: ChildProcess, graceMs = 30_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
+  clearTimeout(timer);
 }
 
-function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+/** A field of /proc/PID/status or /proc/PID/smaps_rollup, KiB; 0 once the process is gone. */
+export function procKiB(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -83,9 +93,9 @@ export function profiling(name: string): string[] {
 }
 
 /** The most memory the process has held so far. */
-export const peakRssMiB = (pid: number) => Math.round(statusKiB(pid, 'VmHWM') / 1024);
+export const peakRssMiB = (pid: number) => Math.round(procKiB(pid, 'status', 'VmHWM') / 1024);
 /** The memory the process holds now. */
-export const rssMiB = (pid: number) => Math.round(statusKiB(pid, 'VmRSS') / 1024);
+export const rssMiB = (pid: number) => Math.round(procKiB(pid, 'status', 'VmRSS') / 1024);
 
 /** Waits until `check` holds, polling every 20 ms; throws after `timeoutMs`. */
 export async function until(
@@ -106,4 +116,39 @@ export function quantile(values: number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/**
+ * Polls `count` every 20 ms until it reaches `target`; gives up after
+ * `timeoutMs`, or sooner when it has not moved for `stallMs`. Resolves with
+ * the last count and how long it took.
+ */
+export async function drain(
+  count: () => number | Promise<number>,
+  target: number,
+  { timeoutMs, stallMs }: { timeoutMs: number; stallMs: number },
+): Promise<{ count: number; ms: number }> {
+  const started = Date.now();
+  let last = await count();
+  let moved = started;
+  while (last < target) {
+    const now = Date.now();
+    if (now - started > timeoutMs || now - moved > stallMs) break;
+    await sleep(20);
+    const next = await count();
+    if (next !== last) moved = Date.now();
+    last = next;
+  }
+  return { count: last, ms: Date.now() - started };
+}
+
+/**
+ * A fresh directory for a bridge's DATA_DIR, readable by others like one made
+ * by `mkdir` (mkdtemp's 0700 would keep out an embedded server running as
+ * its own OS user).
+ */
+export function freshDataDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
 }
