@@ -121,21 +121,26 @@ async function ingest(sinkUrl: string): Promise<IngestSection> {
   for (const db of DATABASES) {
     // A fresh database (server) or data directory (embedded) per run: messages left
     // pending by an earlier run would hold up this run's on the same thread.
-    const database = db === 'server' ? await benchDatabase() : undefined;
-    const dataDir = freshDataDir(`bench-ingest-${db}-`);
-    await measure({
-      target: TARGET.bridge(db),
-      script: MAIN,
-      env: {
-        ...bridgeEnv,
-        DATA_DIR: dataDir,
-        ...(database ? { DATABASE_URL: database.url } : {}),
-      },
-      nodeArgs: profiling(`ingest-${db}`),
-      sinkUrl,
-      dataDir: db === 'embedded' ? dataDir : undefined,
+    await section(TARGET.bridge(db), async () => {
+      const database = db === 'server' ? await benchDatabase() : undefined;
+      const dataDir = freshDataDir(`bench-ingest-${db}-`);
+      try {
+        await measure({
+          target: TARGET.bridge(db),
+          script: MAIN,
+          env: {
+            ...bridgeEnv,
+            DATA_DIR: dataDir,
+            ...(database ? { DATABASE_URL: database.url } : {}),
+          },
+          nodeArgs: profiling(`ingest-${db}`),
+          sinkUrl,
+          dataDir: db === 'embedded' ? dataDir : undefined,
+        });
+      } finally {
+        await database?.drop();
+      }
     });
-    await database?.drop();
   }
   await measure({
     target: TARGET.verify,
@@ -238,11 +243,12 @@ async function threadReader(
 /** Sections 2–4 (processing lag, delivery, actions) and the world's share of 5 on one database. */
 async function worldSections(db: Database): Promise<WorldSection | undefined> {
   progress(`bridge with the Flowdock and GitHub simulators (${db} database)`);
-  const database = db === 'server' ? await benchDatabase() : undefined;
+  let database: BenchDatabase | undefined;
   let world: BridgeWorld | undefined;
   let reader: Client | string | undefined;
   let sampler: ServerMemorySampler | undefined;
   try {
+    if (db === 'server') database = await benchDatabase();
     world = await startBridgeWorld(database?.url, RUN_ID, `world-${db}`);
     const postmaster = db === 'embedded' ? findPostmaster(world.dataDir) : undefined;
     const result: WorldSection = {
