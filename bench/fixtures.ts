@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { examplePayload } from '../sandbox/github/webhook-examples';
+import { signBody } from '../sandbox/github/webhook-sender';
 
 export const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789abcdef';
 
@@ -10,15 +10,11 @@ export interface SignedBody {
   signature: string;
 }
 
-export function sign(body: Buffer | string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
 /** The real `pull_request.opened` example payload (`@octokit/webhooks-examples`), as GitHub sends it. */
 export function signedPullRequestOpened(secret = WEBHOOK_SECRET): SignedBody {
   const payload = examplePayload('pull_request', 'opened');
-  const body = Buffer.from(JSON.stringify(payload));
-  return { number: payload.number, body, signature: sign(body, secret) };
+  const json = JSON.stringify(payload);
+  return { number: payload.number, body: Buffer.from(json), signature: signBody(secret, json) };
 }
 
 export interface PullRequestVariant {
@@ -59,7 +55,7 @@ export function signedPullRequests(
     payload.pull_request.id = 900_000_000 + n;
     payload.pull_request.node_id = Buffer.from(`PullRequest${900_000_000 + n}`).toString('base64');
     if (variant.title) payload.pull_request.title = variant.title(n);
-    const body = Buffer.from(JSON.stringify(payload));
-    return { number: n, body, signature: sign(body, secret) };
+    const body = JSON.stringify(payload);
+    return { number: n, body: Buffer.from(body), signature: signBody(secret, body) };
   });
 }
