@@ -6,8 +6,8 @@ import type { ThreadRowWatcher } from './processing-lag';
 import { drain, quantile } from './processes';
 
 export const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 100);
-const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 5);
-const BURST = Number(process.env.BENCH_BURST ?? 2000);
+export const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 5);
+export const BURST = Number(process.env.BENCH_BURST ?? 2000);
 const BURST_CONNECTIONS = 20;
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT ?? 120) * 1000;
 const STALL_MS = 30_000;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Client } from 'pg';
 import { ActionBench, ActionFigures } from './actions';
 import { BridgeWorld, startBridgeWorld } from './bridge-world';
-import { DeliveryBench, DeliveryPhase, STEADY_RATE } from './delivery';
+import { BURST, DeliveryBench, DeliveryPhase, STEADY_RATE, STEADY_SECONDS } from './delivery';
 import {
   connectReadOnly,
   connectToEmbedded,
@@ -462,6 +462,8 @@ function buildReport(
       warmupSeconds: WARMUP,
       pullRequests: PULL_REQUESTS,
       steadyRatePerSecond: STEADY_RATE,
+      steadySeconds: STEADY_SECONDS,
+      burst: BURST,
       databases: DATABASES,
     },
     // The PostgreSQL server's figures at the top level, the embedded database's under `embedded`.
