@@ -118,22 +118,26 @@ export function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** How long a phase may wait for messages or rows (BENCH_DRAIN_TIMEOUT, s). */
+export const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT ?? 120) * 1000;
+/** A count that has not moved for this long is not going to reach its target. */
+const DRAIN_STALL_MS = 15_000;
+
 /**
  * Polls `count` every 20 ms until it reaches `target`; gives up after
- * `timeoutMs`, or sooner when it has not moved for `stallMs`. Resolves with
- * the last count and how long it took.
+ * DRAIN_TIMEOUT_MS, or sooner when it has not moved for DRAIN_STALL_MS.
+ * Resolves with the last count and how long it took.
  */
 export async function drain(
   count: () => number | Promise<number>,
   target: number,
-  { timeoutMs, stallMs }: { timeoutMs: number; stallMs: number },
 ): Promise<{ count: number; ms: number }> {
   const started = Date.now();
   let last = await count();
   let moved = started;
   while (last < target) {
     const now = Date.now();
-    if (now - started > timeoutMs || now - moved > stallMs) break;
+    if (now - started > DRAIN_TIMEOUT_MS || now - moved > DRAIN_STALL_MS) break;
     await sleep(20);
     const next = await count();
     if (next !== last) moved = Date.now();

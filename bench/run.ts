@@ -31,6 +31,7 @@ import {
 } from './ingest';
 import { ProcessingFigures, ThreadRowWatcher } from './processing-lag';
 import {
+  DRAIN_TIMEOUT_MS,
   freePort,
   freshDataDir,
   outputOf,
@@ -57,7 +58,6 @@ const DATABASES = (process.env.BENCH_DATABASES ?? 'server,embedded')
   .split(',')
   .map((d) => d.trim()) as Database[];
 const EMBEDDED_BASELINE = process.env.BENCH_EMBEDDED_BASELINE !== '0';
-const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT ?? 120) * 1000;
 
 type Database = 'server' | 'embedded';
 
@@ -328,7 +328,7 @@ async function worldSections(db: Database): Promise<WorldSection | undefined> {
 
 const ratio = (a: IngestRow | undefined, b: IngestRow | undefined) =>
   a && b && b.requestsPerSecond > 0
-    ? +(a.requestsPerSecond / b.requestsPerSecond).toFixed(2)
+    ? +(a.requestsPerSecond / b.requestsPerSecond).toFixed(3)
     : null;
 
 function ratios(rows: IngestRow[], db: Database): Record<string, number | null> {
