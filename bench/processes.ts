@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -16,7 +16,12 @@ export const outputOf = (child: ChildProcess) => outputs.get(child)?.() ?? '';
 export function progress(line: string): void {
   process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${line}\n`);
 }
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+/** DATA_DIRs made by `freshDataDir`, removed when the benchmark exits. */
+const dataDirs: string[] = [];
+process.on('exit', () => {
+  children.forEach((c) => c.kill('SIGKILL'));
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -149,10 +154,12 @@ export async function drain(
 /**
  * A fresh directory for a bridge's DATA_DIR, readable by others like one made
  * by `mkdir` (mkdtemp's 0700 would keep out an embedded server running as
- * its own OS user).
+ * its own OS user); removed when the benchmark exits (an embedded database
+ * in it is tens of MiB).
  */
 export function freshDataDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
+  dataDirs.push(dir);
   return dir;
 }
