@@ -14,14 +14,14 @@ const VERIFICATIONS = 5_000;
 export interface ActionFigures {
   sequential: number;
   /** Request to response at the bridge, ms (one at a time). */
-  totalP50: number;
-  totalP99: number;
+  totalP50Ms: number;
+  totalP99Ms: number;
   /** The GitHub simulator's own handling time for the same requests, ms. */
-  githubP50: number;
-  githubP99: number;
+  githubP50Ms: number;
+  githubP99Ms: number;
   /** Total minus the simulator's time: what the bridge itself spends, ms. */
-  bridgeP50: number;
-  bridgeP99: number;
+  bridgeP50Ms: number;
+  bridgeP99Ms: number;
   concurrency: number;
   requestsPerSecond: number;
   /** FlowdockActionVerifier.verify() alone (JWT HS256, body hash, URL binding), µs. */
@@ -73,12 +73,12 @@ export class ActionBench {
     const round = (n: number) => Math.round(n * 100) / 100;
     return {
       sequential: SEQUENTIAL,
-      totalP50: round(quantile(total, 0.5)),
-      totalP99: round(quantile(total, 0.99)),
-      githubP50: round(quantile(github, 0.5)),
-      githubP99: round(quantile(github, 0.99)),
-      bridgeP50: round(quantile(bridge, 0.5)),
-      bridgeP99: round(quantile(bridge, 0.99)),
+      totalP50Ms: round(quantile(total, 0.5)),
+      totalP99Ms: round(quantile(total, 0.99)),
+      githubP50Ms: round(quantile(github, 0.5)),
+      githubP99Ms: round(quantile(github, 0.99)),
+      bridgeP50Ms: round(quantile(bridge, 0.5)),
+      bridgeP99Ms: round(quantile(bridge, 0.99)),
       concurrency: CONCURRENCY,
       requestsPerSecond: Math.round((done / elapsed) * 1000),
       guardVerifyMicros: round(this.verifyCost()),

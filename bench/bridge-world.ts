@@ -1,13 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
 import { SimSource } from '../sandbox/flowdock/flowdock-state';
 import { GitHubReposState } from '../sandbox/github/github-repos-state';
 import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { repoRoutes } from './github-timing';
-import { freePort, profiling, rssMiB, start, stop, waitReady } from './processes';
+import { freePort, freshDataDir, profiling, rssMiB, start, stop, waitReady } from './processes';
 import { benchEnvironment } from './flowdock-bench-db';
 import { linkUsers } from './link-users';
 
@@ -31,16 +29,23 @@ export interface BridgeWorld {
   repository: string;
   startupMs: number;
   idleRssMiB: number;
+  /** The bridge's DATA_DIR (where the embedded database keeps its files). */
+  dataDir: string;
   close(): Promise<void>;
 }
 
 /**
- * The bridge as a process of its own (the production build) on `databaseUrl`,
+ * The bridge as a process of its own (the production build) on `databaseUrl`
+ * (undefined: the embedded database in a fresh DATA_DIR),
  * with the Flowdock simulator as its Flowdock (the default source's flow
  * token is FLOWDOCK_FLOW_TOKEN) and the GitHub simulator as its GitHub API,
  * and BENCH_USERS Flowdock users linked through LinkedAccountService.
  */
-export async function startBridgeWorld(databaseUrl: string, runId: string): Promise<BridgeWorld> {
+export async function startBridgeWorld(
+  databaseUrl: string | undefined,
+  runId: string,
+  profile = 'world',
+): Promise<BridgeWorld> {
   const flowdock = await FlowdockSimulator.start({
     clientId: 'bench-flowdock-client',
     clientSecret: 'bench-flowdock-secret-0123456789abcdef01234',
@@ -61,7 +66,8 @@ export async function startBridgeWorld(databaseUrl: string, runId: string): Prom
   const github = await GitHubSimulator.start({ users, routes: [timing.routes] });
 
   const port = await freePort();
-  const env = benchEnvironment(databaseUrl, mkdtempSync(join(tmpdir(), 'bench-world-')), {
+  const dataDir = freshDataDir('bench-world-');
+  const env = benchEnvironment(databaseUrl, dataDir, {
     FLOWDOCK_API_URL: flowdock.url,
     FLOWDOCK_FLOW_TOKEN: source.flowToken,
     GITHUB_API_URL: github.url,
@@ -78,7 +84,7 @@ export async function startBridgeWorld(databaseUrl: string, runId: string): Prom
   const child = start(
     MAIN,
     { ...env, NODE_ENV: 'development', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port) },
-    profiling('world'),
+    profiling(profile),
   );
   const url = `http://127.0.0.1:${port}`;
   const startupMs = await waitReady(`${url}/health/ready`, child);
@@ -96,6 +102,7 @@ export async function startBridgeWorld(databaseUrl: string, runId: string): Prom
     repository,
     startupMs,
     idleRssMiB: rssMiB(child.pid!),
+    dataDir,
     async close() {
       await stop(child);
       await flowdock.stop();

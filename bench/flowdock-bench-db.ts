@@ -6,7 +6,22 @@ import { createDataSource, runMigrations } from '../src/database/data-source';
  * A fresh database with every migration applied, on the PostgreSQL server of
  * BENCH_DATABASE_URL (default: the local server), dropped by `drop()`.
  */
-export async function benchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function benchDatabase(): Promise<BenchDatabase> {
+  const database = await emptyDatabase();
+  const dataSource = await createDataSource(database.url, '');
+  await dataSource.initialize();
+  await runMigrations(dataSource);
+  await dataSource.destroy();
+  return database;
+}
+
+export interface BenchDatabase {
+  url: string;
+  drop: () => Promise<void>;
+}
+
+/** A fresh, empty database on the server of BENCH_DATABASE_URL, dropped by `drop()`. */
+export async function emptyDatabase(): Promise<BenchDatabase> {
   const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `bridge_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const admin = new Client({ connectionString: server });
@@ -15,13 +30,8 @@ export async function benchDatabase(): Promise<{ url: string; drop: () => Promis
   await admin.end();
   const target = new URL(server);
   target.pathname = `/${name}`;
-  const url = target.toString();
-  const dataSource = await createDataSource(url, '');
-  await dataSource.initialize();
-  await runMigrations(dataSource);
-  await dataSource.destroy();
   return {
-    url,
+    url: target.toString(),
     drop: async () => {
       const client = new Client({ connectionString: server });
       await client.connect();
@@ -31,15 +41,19 @@ export async function benchDatabase(): Promise<{ url: string; drop: () => Promis
   };
 }
 
-/** Environment of a bridge in a benchmark: explicit secrets, so every process shares them. */
+/**
+ * Environment of a bridge in a benchmark: explicit secrets, so every process
+ * shares them. Without `databaseUrl` the bridge starts the embedded database
+ * in `dataDir`.
+ */
 export function benchEnvironment(
-  databaseUrl: string,
+  databaseUrl: string | undefined,
   dataDir: string,
   overrides: Record<string, string> = {},
 ): Record<string, string> {
   return {
     NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     DATA_DIR: dataDir,
     LOG_LEVEL: 'error',
     PUBLIC_URL: 'https://bridge.example.com',

@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -14,7 +16,12 @@ export const outputOf = (child: ChildProcess) => outputs.get(child)?.() ?? '';
 export function progress(line: string): void {
   process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${line}\n`);
 }
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+/** DATA_DIRs made by `freshDataDir`, removed when the benchmark exits. */
+const dataDirs: string[] = [];
+process.on('exit', () => {
+  children.forEach((c) => c.kill('SIGKILL'));
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -61,16 +68,24 @@ export async function waitReady(url: string, child: ChildProcess): Promise<numbe
   throw new Error(`${url} was not ready within 120 s`);
 }
 
-export async function stop(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL if the process has not exited within `graceMs`. */
+export async function stop(child: ChildProcess, graceMs = 30_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
+  clearTimeout(timer);
 }
 
-function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+/** A field of /proc/PID/status or /proc/PID/smaps_rollup, KiB; 0 once the process is gone. */
+export function procKiB(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -83,9 +98,9 @@ export function profiling(name: string): string[] {
 }
 
 /** The most memory the process has held so far. */
-export const peakRssMiB = (pid: number) => Math.round(statusKiB(pid, 'VmHWM') / 1024);
+export const peakRssMiB = (pid: number) => Math.round(procKiB(pid, 'status', 'VmHWM') / 1024);
 /** The memory the process holds now. */
-export const rssMiB = (pid: number) => Math.round(statusKiB(pid, 'VmRSS') / 1024);
+export const rssMiB = (pid: number) => Math.round(procKiB(pid, 'status', 'VmRSS') / 1024);
 
 /** Waits until `check` holds, polling every 20 ms; throws after `timeoutMs`. */
 export async function until(
@@ -106,4 +121,45 @@ export function quantile(values: number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** How long a phase may wait for messages or rows (BENCH_DRAIN_TIMEOUT, s). */
+export const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT ?? 120) * 1000;
+/** A count that has not moved for this long is not going to reach its target. */
+const DRAIN_STALL_MS = 15_000;
+
+/**
+ * Polls `count` every 20 ms until it reaches `target`; gives up after
+ * DRAIN_TIMEOUT_MS, or sooner when it has not moved for DRAIN_STALL_MS.
+ * Resolves with the last count and how long it took.
+ */
+export async function drain(
+  count: () => number | Promise<number>,
+  target: number,
+): Promise<{ count: number; ms: number }> {
+  const started = Date.now();
+  let last = await count();
+  let moved = started;
+  while (last < target) {
+    const now = Date.now();
+    if (now - started > DRAIN_TIMEOUT_MS || now - moved > DRAIN_STALL_MS) break;
+    await sleep(20);
+    const next = await count();
+    if (next !== last) moved = Date.now();
+    last = next;
+  }
+  return { count: last, ms: Date.now() - started };
+}
+
+/**
+ * A fresh directory for a bridge's DATA_DIR, readable by others like one made
+ * by `mkdir` (mkdtemp's 0700 would keep out an embedded server running as
+ * its own OS user); removed when the benchmark exits (an embedded database
+ * in it is tens of MiB).
+ */
+export function freshDataDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  dataDirs.push(dir);
+  return dir;
 }
