@@ -4,6 +4,7 @@ import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
 import { SimSource } from '../sandbox/flowdock/flowdock-state';
 import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.service';
 import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
+import { FlowdockOutbox } from '../src/flowdock/flowdock-outbox';
 import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
 import { freshDatabase } from './support/test-database';
@@ -243,11 +244,13 @@ describe('Flowdock delivery', () => {
     const other = await publish(b, s.id, snapshot(), 'other thread');
     await b.worker.runOnce({ sourceIds: [s.id] });
     expect(received(s.sim)).toHaveLength(0);
-    // Time passes (the wait is moved forward instead of sleeping 30 s).
+    // Time passes (the wait is moved forward instead of sleeping 30 s); the worker's
+    // repair finds the thread due again.
     await b.db.query(`UPDATE flowdock_message SET available_at = now() WHERE uuid = $1`, [
       first.uuid,
     ]);
     await b.db.query(`UPDATE flowdock_source SET paused_until = now() WHERE id = $1`, [s.id]);
+    expect(await b.t.app.get(FlowdockOutbox).repairDue()).toBeGreaterThanOrEqual(1);
     await drain(b, s.id);
     const titles = received(s.sim).map((m) => m.body.title);
     expect(titles.filter((t) => t !== 'other thread')).toEqual(['first', 'second']);
@@ -349,6 +352,7 @@ describe('Flowdock delivery across restarts and processes', () => {
       await second.db.query(`UPDATE flowdock_message SET available_at = now() WHERE uuid = $1`, [
         published.uuid,
       ]);
+      await second.t.app.get(FlowdockOutbox).repairDue();
       await drain(second, s.id);
       expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
     } finally {

@@ -5,6 +5,7 @@ import { AuthLinks1764500000000 } from './migrations/1764500000000-AuthLinks';
 import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWebhooks';
 import { FlowdockSetupState1764700000000 } from './migrations/1764700000000-FlowdockSetupState';
 import { WebhookInbox1764800000000 } from './migrations/1764800000000-WebhookInbox';
+import { FlowdockDueThreads1764800000001 } from './migrations/1764800000001-FlowdockDueThreads';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -18,4 +19,5 @@ export const migrations = [
   GitHubWebhooks1764600000000,
   FlowdockSetupState1764700000000,
   WebhookInbox1764800000000,
+  FlowdockDueThreads1764800000001,
 ];

@@ -102,6 +102,7 @@ export class FlowdockDeliveryService {
    */
   async publishMany(manager: EntityManager, batch: PublishBatch): Promise<PublishedMessage[]> {
     if (batch.snapshots.length === 0) return [];
+    const enqueuing = new Set(batch.messages.map((m) => `${m.sourceId} ${m.externalThreadId}`));
     const messages = batch.messages.map((m, ord) => ({
       ord,
       uuid: randomUUID(),
@@ -116,14 +117,16 @@ export class FlowdockDeliveryService {
     }));
     const rows: { id: string; uuid: string; thread_id: string }[] = await manager.query(
       `WITH threads AS (
-         INSERT INTO flowdock_thread (source_id, external_thread_id, snapshot)
-         SELECT t.source_id, t.external_thread_id, t.snapshot
+         INSERT INTO flowdock_thread (source_id, external_thread_id, snapshot, due_at)
+         SELECT t.source_id, t.external_thread_id, t.snapshot, CASE WHEN t.enqueues THEN now() END
          FROM jsonb_to_recordset($1::jsonb)
-           AS t(source_id uuid, external_thread_id text, snapshot jsonb, "create" boolean)
+           AS t(source_id uuid, external_thread_id text, snapshot jsonb, "create" boolean, enqueues boolean)
          WHERE t."create" OR EXISTS (SELECT 1 FROM flowdock_thread f
            WHERE f.source_id = t.source_id AND f.external_thread_id = t.external_thread_id)
          ON CONFLICT (source_id, external_thread_id) DO UPDATE
-           SET snapshot = EXCLUDED.snapshot, version = flowdock_thread.version + 1, updated_at = now()
+           SET snapshot = EXCLUDED.snapshot, version = flowdock_thread.version + 1, updated_at = now(),
+               -- New messages queue behind a head waiting for its retry: never sooner than it.
+               due_at = coalesce(flowdock_thread.due_at, EXCLUDED.due_at)
          RETURNING id, source_id, external_thread_id)
        INSERT INTO flowdock_message (uuid, thread_id, event, status, last_error, dead_at)
        SELECT m.uuid, t.id, m.event,
@@ -139,12 +142,16 @@ export class FlowdockDeliveryService {
        RETURNING id, uuid, thread_id`,
       [
         JSON.stringify(
-          batch.snapshots.map((t) => ({
-            source_id: t.sourceId,
-            external_thread_id: externalThreadId(t.snapshot),
-            snapshot: t.snapshot,
-            create: t.create,
-          })),
+          batch.snapshots.map((t) => {
+            const external = externalThreadId(t.snapshot);
+            return {
+              source_id: t.sourceId,
+              external_thread_id: external,
+              snapshot: t.snapshot,
+              create: t.create,
+              enqueues: enqueuing.has(`${t.sourceId} ${external}`),
+            };
+          }),
         ),
         JSON.stringify(messages),
       ],
@@ -201,15 +208,22 @@ export class FlowdockDeliveryService {
         'Name the dead letters to re-drive: message ids or a source id',
       );
     }
-    const result: [unknown[], number] = await this.dataSource.query(
-      `UPDATE flowdock_message m SET status = 'pending', attempts = 0, available_at = now(), dead_at = NULL
-       FROM flowdock_thread t
-       WHERE t.id = m.thread_id AND m.status = 'dead'
-         AND ($1::bigint[] IS NULL OR m.id = ANY($1::bigint[]))
-         AND ($2::uuid IS NULL OR t.source_id = $2)`,
+    const rows: { count: number }[] = await this.dataSource.query(
+      `WITH redriven AS (
+         UPDATE flowdock_message m SET status = 'pending', attempts = 0, available_at = now(), dead_at = NULL
+         FROM flowdock_thread t
+         WHERE t.id = m.thread_id AND m.status = 'dead'
+           AND ($1::bigint[] IS NULL OR m.id = ANY($1::bigint[]))
+           AND ($2::uuid IS NULL OR t.source_id = $2)
+         RETURNING m.thread_id),
+       due AS (
+         UPDATE flowdock_thread SET due_at = coalesce(due_at, now())
+         WHERE id IN (SELECT thread_id FROM redriven))
+       SELECT count(*)::int AS count FROM redriven`,
       [selection.messageIds?.length ? selection.messageIds : null, selection.sourceId ?? null],
     );
-    return result[1];
+    await this.dataSource.query(`SELECT pg_notify('flowdock_outbox', '')`);
+    return rows[0].count;
   }
 
   async counts(sourceId?: string): Promise<DeliveryCounts> {

@@ -18,13 +18,15 @@ import {
   FlowdockRateLimitedError,
   FlowdockRefusedError,
 } from './flowdock-errors';
-import { FlowdockOutbox, OutboxMessage } from './flowdock-outbox';
+import { FlowdockOutbox, OutboxMessage, ThreadBatch } from './flowdock-outbox';
 import { FlowdockSourceService } from './flowdock-sources.service';
 import { FlowdockThread } from './flowdock-api.types';
 import { renderMessage, renderThread } from './thread-rendering';
 
 /** Threads one worker delivers at the same time. */
 const CONCURRENT_THREADS = 32;
+/** How often threads whose pending messages were edited by hand are found (see FlowdockOutbox.repairDue). */
+const REPAIR_EVERY_MS = 60_000;
 /** While threads are in progress, the shortest time between two leases. */
 const FILL_INTERVAL_MS = 10;
 /** Messages delivered for one thread before its lease is given back to the pool. */
@@ -70,6 +72,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private delivering = 0;
   private leasing = false;
   private lastFill = 0;
+  private lastRepair = 0;
   private fillTimer: NodeJS.Timeout | undefined;
   private wanted = false;
   private stopped = false;
@@ -152,6 +155,11 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private async fill(): Promise<void> {
     let pollMs = this.delivery.pollIntervalMs;
     try {
+      if (Date.now() - this.lastRepair > REPAIR_EVERY_MS) {
+        this.lastRepair = Date.now();
+        const repaired = await this.outbox.repairDue();
+        if (repaired > 0) this.logger.log(`${repaired} thread(s) with due messages made due again`);
+      }
       while (!this.stopped && this.wanted && this.delivering < CONCURRENT_THREADS) {
         this.wanted = false;
         const leased = await this.outbox.leaseThreads(
@@ -191,14 +199,16 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
 
   /** Delivers a leased thread, starting from the read its lease came with; gives the lease back. */
   private async deliverThread(
-    { threadId, messages }: { threadId: string; messages: OutboxMessage[] },
+    first: ThreadBatch,
     tokens: Map<string, Promise<string>>,
   ): Promise<number> {
+    const { threadId } = first;
     let settled = 0;
     // Posted to Flowdock, not yet marked sent: marked a read at a time, with the lease renewed.
     const posted: string[] = [];
     let renewedAt = Date.now();
     let released = false;
+    let read = first;
     const markPosted = (release = false) => {
       renewedAt = Date.now();
       released = release;
@@ -206,12 +216,12 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         posted.splice(0),
         threadId,
         this.workerId,
-        release ? 'release' : { renewMs: this.leaseMs },
+        release ? { release: { version: read.version } } : { renewMs: this.leaseMs },
       );
     };
-    let batch = messages;
     try {
       reading: for (;;) {
+        const batch = read.messages;
         // The thread's state as every message of this read shows it, rendered once.
         const thread =
           batch.length > 0 ? renderThread(batch[0].snapshot, this.publicUrl) : undefined;
@@ -229,7 +239,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         const last =
           batch.length < MESSAGES_PER_READ || settled >= MESSAGES_PER_LEASE || this.stopped;
         if (!(await markPosted(last)) || last) return settled;
-        batch = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
+        read = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
       }
     } catch (error) {
       this.logger.error(`Delivering thread ${threadId} failed: ${(error as Error).message}`);

@@ -30,7 +30,7 @@ const ms = (param: string) => `${param} * interval '1 millisecond'`;
  * thread, the snapshot once.
  */
 const readThreads = (limit: string) => `
-  SELECT t.id, t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
+  SELECT t.id, t.version, t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
          coalesce(s.paused_until > now(), false) AS paused,
          (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
             SELECT id, uuid, event, attempts, available_at <= now() AS due
@@ -40,6 +40,7 @@ const readThreads = (limit: string) => `
 
 interface ThreadRead {
   id: string;
+  version: number;
   snapshot: ThreadSnapshot;
   source_id: string;
   external_thread_id: string;
@@ -55,8 +56,17 @@ interface ThreadRead {
   }[];
 }
 
-const toMessages = (row: ThreadRead): OutboxMessage[] =>
-  row.messages.map((m) => ({
+/** A read of one thread: its version then, and its oldest pending messages. */
+export interface ThreadBatch {
+  threadId: string;
+  version: number;
+  messages: OutboxMessage[];
+}
+
+const toBatch = (row: ThreadRead): ThreadBatch => ({
+  threadId: String(row.id),
+  version: row.version,
+  messages: row.messages.map((m) => ({
     id: String(m.id),
     threadId: String(row.id),
     uuid: m.uuid,
@@ -69,7 +79,8 @@ const toMessages = (row: ThreadRead): OutboxMessage[] =>
     disabled: row.disabled_at !== null,
     disabledReason: row.disabled_reason,
     paused: row.paused,
-  }));
+  })),
+});
 
 /**
  * The delivery worker's statements on the outbox tables: thread leases, the
@@ -83,7 +94,7 @@ export class FlowdockOutbox {
 
   /**
    * Leases up to `limit` threads whose oldest pending message is due, whose
-   * lease is free or expired and whose source is not paused, oldest first,
+   * lease is free or expired and whose source is not paused, longest due first,
    * and returns each with its first `read` pending messages (a read, as
    * nextMessages gives). SKIP LOCKED lets several processes lease at once
    * without taking the same thread.
@@ -94,73 +105,95 @@ export class FlowdockOutbox {
     limit: number,
     read: number,
     sourceIds?: string[],
-  ): Promise<{ threadId: string; messages: OutboxMessage[] }[]> {
-    // The threads with pending messages, one index probe each (a loose index
-    // scan): leasing costs what is pending, not how many threads exist.
+  ): Promise<ThreadBatch[]> {
+    // flowdock_thread_due: leasing costs what is due, not how many threads exist.
     const rows: ThreadRead[] = await this.dataSource.query(
-      `WITH RECURSIVE pending (thread_id) AS (
-         (SELECT thread_id FROM flowdock_message WHERE status = 'pending' ORDER BY thread_id LIMIT 1)
-         UNION ALL
-         SELECT (SELECT m.thread_id FROM flowdock_message m
-                 WHERE m.status = 'pending' AND m.thread_id > p.thread_id
-                 ORDER BY m.thread_id LIMIT 1)
-         FROM pending p WHERE p.thread_id IS NOT NULL),
-       leased AS (
-       UPDATE flowdock_thread SET lease_owner = $1, lease_until = now() + ${ms('$2')}
-       WHERE id IN (
-         SELECT t.id FROM pending p
-         JOIN flowdock_thread t ON t.id = p.thread_id
-         JOIN flowdock_source s ON s.id = t.source_id
-           AND (s.paused_until IS NULL OR s.paused_until <= now())
-         JOIN LATERAL (
-           SELECT m.id, m.available_at FROM flowdock_message m
-           WHERE m.thread_id = t.id AND m.status = 'pending' ORDER BY m.id LIMIT 1
-         ) head ON true
-         WHERE head.available_at <= now() AND (t.lease_until IS NULL OR t.lease_until < now())
-           AND ($5::uuid[] IS NULL OR t.source_id = ANY($5::uuid[]))
-         ORDER BY head.id LIMIT $3
-         FOR UPDATE OF t SKIP LOCKED
-       )
-       RETURNING id)
+      `WITH leased AS (
+         UPDATE flowdock_thread SET lease_owner = $1, lease_until = now() + ${ms('$2')}
+         WHERE id IN (
+           SELECT t.id FROM flowdock_thread t
+           JOIN flowdock_source s ON s.id = t.source_id
+             AND (s.paused_until IS NULL OR s.paused_until <= now())
+           WHERE t.due_at <= now() AND (t.lease_until IS NULL OR t.lease_until < now())
+             AND ($5::uuid[] IS NULL OR t.source_id = ANY($5::uuid[]))
+           ORDER BY t.due_at LIMIT $3
+           FOR UPDATE OF t SKIP LOCKED)
+         RETURNING id)
        ${readThreads('$4')} JOIN leased l ON l.id = t.id`,
       [owner, leaseMs, limit, read, sourceIds ?? null],
     );
-    return rows.map((row) => ({ threadId: String(row.id), messages: toMessages(row) }));
+    return rows.map(toBatch);
   }
 
   /** A thread's oldest pending messages, in order, each with the thread's snapshot as it is now. */
-  async nextMessages(threadId: string, limit: number): Promise<OutboxMessage[]> {
+  async nextMessages(threadId: string, limit: number): Promise<ThreadBatch> {
     const [row]: ThreadRead[] = await this.dataSource.query(
       `${readThreads('$2')} WHERE t.id = $1`,
       [threadId, limit],
     );
-    return row ? toMessages(row) : [];
+    return row ? toBatch(row) : { threadId, version: 0, messages: [] };
   }
 
   /**
    * Marks messages sent (those posted since the last call) and renews their
-   * thread's lease, or gives it back when `release`, in one statement; false
-   * if the lease was lost.
+   * thread's lease, or gives it back, in one statement; false if the lease
+   * was lost. Giving it back sets when the thread is due next: its oldest
+   * pending message's time, or never — unless the thread changed since
+   * `release.version` was read (messages may have been enqueued meanwhile,
+   * unseen by this statement's snapshot): then it is due now.
    */
   async markSent(
     messageIds: string[],
     threadId: string,
     owner: string,
-    lease: { renewMs: number } | 'release',
+    lease: { renewMs: number } | { release: { version: number } },
   ): Promise<boolean> {
+    const release = 'release' in lease ? lease.release : undefined;
     const rows: unknown[] = await this.dataSource.query(
       `WITH sent AS (
          UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
          WHERE id = ANY($1::bigint[]) AND status = 'pending'),
        lease AS (
-         UPDATE flowdock_thread
-         SET lease_until = CASE WHEN $4::int IS NULL THEN NULL ELSE now() + ${ms('$4')} END,
-             lease_owner = CASE WHEN $4::int IS NULL THEN NULL ELSE lease_owner END
+         UPDATE flowdock_thread t
+         SET lease_until = CASE WHEN $5::int IS NULL THEN now() + ${ms('$4')} END,
+             lease_owner = CASE WHEN $5::int IS NULL THEN lease_owner END,
+             due_at = CASE
+               WHEN $5::int IS NULL THEN due_at
+               WHEN t.version <> $5::int THEN now()
+               ELSE (SELECT m.available_at FROM flowdock_message m
+                     WHERE m.thread_id = t.id AND m.status = 'pending' AND NOT m.id = ANY($1::bigint[])
+                     ORDER BY m.id LIMIT 1)
+             END
          WHERE id = $2 AND lease_owner = $3 RETURNING id)
        SELECT id FROM lease`,
-      [messageIds, threadId, owner, lease === 'release' ? null : lease.renewMs],
+      [
+        messageIds,
+        threadId,
+        owner,
+        release ? null : (lease as { renewMs: number }).renewMs,
+        release?.version ?? null,
+      ],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * Makes threads due again whose oldest pending message is due sooner than
+   * the thread says (pending messages edited by hand, a crash between two
+   * statements); returns how many. Costs what is pending.
+   */
+  async repairDue(): Promise<number> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH heads AS (
+         SELECT DISTINCT ON (thread_id) thread_id, available_at FROM flowdock_message
+         WHERE status = 'pending' ORDER BY thread_id, id),
+       repaired AS (
+         UPDATE flowdock_thread t SET due_at = h.available_at FROM heads h
+         WHERE t.id = h.thread_id AND (t.due_at IS NULL OR t.due_at > h.available_at)
+         RETURNING t.id)
+       SELECT id FROM repaired`,
+    );
+    return rows.length;
   }
 
   async markDead(messageId: string, reason: string): Promise<void> {

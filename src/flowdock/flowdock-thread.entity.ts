@@ -26,4 +26,8 @@ export class FlowdockThreadEntity {
 
   @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
   leaseUntil: Date | null;
+
+  /** When the oldest pending message may be sent; null when nothing is pending. */
+  @Column({ name: 'due_at', type: 'timestamptz', nullable: true })
+  dueAt: Date | null;
 }
