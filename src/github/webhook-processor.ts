@@ -21,7 +21,7 @@ const THREADS_PER_BATCH = 100;
 /** Pending deliveries looked at to choose a batch's threads. */
 const CANDIDATE_WINDOW = 1_000;
 /** Deliveries per batch; a thread gets the oldest of its pending ones. */
-const DELIVERIES_PER_BATCH = 500;
+const DELIVERIES_PER_BATCH = 100;
 /** CI deliveries resolved to their threads per pass. */
 const CI_PER_PASS = 500;
 /**

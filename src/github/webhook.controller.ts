@@ -80,6 +80,10 @@ export class WebhookController {
       );
     }
     const entry = intake(deliveryId!, event!, parsePayload(req.body));
+    // The change is all that is stored: let the payload (up to 25 MB, parsed and raw)
+    // go before waiting for the commit, rather than keep it alive through the wait.
+    req.body = undefined;
+    req.rawBody = undefined;
     let status: AppendResult;
     try {
       status = await this.inbox.append(entry);
