@@ -3,12 +3,12 @@ import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app.config';
-import { DataDirInUseError } from './data-dir-lock';
 import { createDataSource, runMigrations } from './data-source';
+import { EmbeddedDatabaseError } from './embedded-database.error';
 
 /**
  * The TypeORM data source: the PostgreSQL server named by DATABASE_URL, or the
- * embedded database in DATA_DIR. Pending migrations are applied before the
+ * embedded server in DATA_DIR. Pending migrations are applied before the
  * application starts listening.
  */
 @Module({
@@ -19,8 +19,8 @@ import { createDataSource, runMigrations } from './data-source';
         autoLoadEntities: true,
         retryAttempts: config.get('databaseUrl', { infer: true }) ? 10 : 1,
         retryDelay: 3000,
-        // Another process holding the embedded database will not let go by retrying.
-        toRetry: (error: unknown) => !(error instanceof DataDirInUseError),
+        // What keeps the embedded server from starting needs a person, not a retry.
+        toRetry: (error: unknown) => !(error instanceof EmbeddedDatabaseError),
         databaseUrl: config.get('databaseUrl', { infer: true }),
         dataDir: config.get('dataDir', { infer: true }),
       }),
@@ -29,12 +29,18 @@ import { createDataSource, runMigrations } from './data-source';
           databaseUrl?: string;
           dataDir: string;
         };
-        const dataSource = await createDataSource(databaseUrl, dataDir, { entities });
+        const logger = new Logger('Database');
+        const dataSource = await createDataSource(
+          databaseUrl,
+          dataDir,
+          { entities },
+          { log: (line) => logger.warn(line) },
+        );
         try {
           await dataSource.initialize();
           const applied = await runMigrations(dataSource);
           if (applied.length > 0) {
-            new Logger('Database').log(`Applied migrations: ${applied.join(', ')}`);
+            logger.log(`Applied migrations: ${applied.join(', ')}`);
           }
           return dataSource;
         } catch (error) {

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -22,9 +22,18 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs a compiled script of the project with exactly the given environment (plus PATH). */
-export function run(script: string, env: Record<string, string>, args: string[] = []): Spawned {
+/**
+ * Runs a compiled script of the project with exactly the given environment
+ * (plus PATH); `as` runs it as another OS user (the test runs as root).
+ */
+export function run(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  as: Pick<SpawnOptions, 'uid' | 'gid'> = {},
+): Spawned {
   const child = spawn(process.execPath, [script, ...args], {
+    ...as,
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,4 +76,17 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`);
+}
+
+/** Polls `condition` until it holds; throws naming `what` after `timeoutMs` (a limit for a hang). */
+export async function waitUntil(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

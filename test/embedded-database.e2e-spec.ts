@@ -1,0 +1,145 @@
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isServerFor, readPostmaster } from '../src/database/postmaster-pid';
+import { isRunning } from '../src/database/processes';
+import { freePort, MAIN, run, Spawned, waitForStatus } from './support/processes';
+
+const asRoot = process.getuid?.() === 0;
+
+/**
+ * The compiled bridge on its embedded PostgreSQL server (DATA_DIR/postgres):
+ * what an operator meets when a process dies, and when DATA_DIR is not what
+ * it should be.
+ */
+describe('the embedded database', () => {
+  const started: Spawned[] = [];
+  const dataDirs: string[] = [];
+  afterAll(async () => {
+    for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    // A server a killed bridge left behind: stop it the way the next start would.
+    for (const dir of dataDirs) {
+      const postmaster = readPostmaster(join(dir, 'postgres'));
+      if (postmaster && isServerFor(postmaster.pid, join(dir, 'postgres'))) {
+        process.kill(postmaster.pid, 'SIGINT');
+      }
+    }
+  });
+
+  const newDataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-embedded-'));
+    dataDirs.push(dir);
+    return dir;
+  };
+
+  /** A bridge on DATA_DIR; resolves once it is ready. */
+  const startBridge = async (dataDir: string, as: { uid?: number; gid?: number } = {}) => {
+    const port = await freePort();
+    const env = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const bridge = run(MAIN, env, [], as);
+    started.push(bridge);
+    const ready = `http://127.0.0.1:${port}/health/ready`;
+    await waitForStatus(ready, 200, bridge);
+    return { bridge, ready };
+  };
+
+  const stopBridge = async (bridge: Spawned) => {
+    bridge.child.kill('SIGTERM');
+    const { code, signal } = await bridge.exited;
+    expect(code === 0 || signal === 'SIGTERM').toBe(true);
+  };
+
+  it('after a kill -9 of the bridge, the next start stops the server it left and is ready, saying so once', async () => {
+    const dataDir = newDataDir();
+    const pgdata = join(dataDir, 'postgres');
+    const { bridge: first } = await startBridge(dataDir);
+    const server = readPostmaster(pgdata)!;
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The server outlives a killed bridge: the case to handle.
+    expect(isServerFor(server.pid, pgdata)).toBe(true);
+
+    const { bridge: again } = await startBridge(dataDir);
+    const notices = again.output().match(/that an earlier process left running/g) ?? [];
+    expect(notices).toHaveLength(1);
+    expect(again.output()).toContain(`Stopped the PostgreSQL server (pid ${server.pid})`);
+    expect(isRunning(server.pid)).toBe(false);
+    expect(readPostmaster(pgdata)!.pid).not.toBe(server.pid);
+
+    expect(again.output()).not.toContain(password(dataDir));
+    await stopBridge(again);
+    // A clean stop leaves no server behind.
+    expect(existsSync(join(pgdata, 'postmaster.pid'))).toBe(false);
+  }, 240_000);
+
+  it('refuses a DATA_DIR of an older version (DATA_DIR/pgdata) with a message saying what to do, and exit code 1', async () => {
+    const dataDir = newDataDir();
+    mkdirSync(join(dataDir, 'pgdata'));
+    writeFileSync(join(dataDir, 'pgdata', 'PG_VERSION'), '17\n');
+    const bridge = run(MAIN, {
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+    });
+    started.push(bridge);
+    const { code } = await bridge.exited;
+    expect(code).toBe(1);
+    expect(bridge.output()).toContain('created by an older version');
+    expect(bridge.output()).toContain('move it away');
+    expect(bridge.output()).not.toMatch(/^\s+at /m); // a message, not a stack trace
+    expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+  }, 120_000);
+
+  (asRoot ? it : it.skip)(
+    'as root, names the directory the server user cannot enter',
+    async () => {
+      const closed = newDataDir(); // mkdtemp: 0700, owned by root
+      const dataDir = join(closed, 'data');
+      const bridge = run(MAIN, {
+        DATA_DIR: dataDir,
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+      });
+      started.push(bridge);
+      const { code } = await bridge.exited;
+      expect(code).toBe(1);
+      expect(bridge.output()).toContain(`cannot enter ${closed} (mode 0700, owner uid 0)`);
+      expect(bridge.output()).toContain('chmod o+x');
+    },
+    120_000,
+  );
+
+  (asRoot ? it : it.skip)(
+    'runs as a normal user: the server runs as that user, with its files owned by it',
+    async () => {
+      const nobody = { uid: 65534, gid: 65534 };
+      const dataDir = newDataDir();
+      chownSync(dataDir, nobody.uid, nobody.gid);
+      chmodSync(dataDir, 0o700);
+      const { bridge } = await startBridge(dataDir, nobody);
+      const pgdata = join(dataDir, 'postgres');
+      expect(statSync(pgdata).uid).toBe(nobody.uid);
+      expect(statSync(join(dataDir, 'postgres-password')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dataDir, 'postgres-password')).uid).toBe(nobody.uid);
+      await stopBridge(bridge);
+      expect(existsSync(join(pgdata, 'postmaster.pid'))).toBe(false);
+    },
+    240_000,
+  );
+});
+
+/** The embedded server's generated password: it must never be printed. */
+function password(dataDir: string): string {
+  const value = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();
+  expect(value.length).toBeGreaterThanOrEqual(32);
+  return value;
+}
