@@ -12,14 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isServerFor, readPostmaster } from '../src/database/postmaster-pid';
 import { isRunning } from '../src/database/processes';
-import { freePort, MAIN, run, Spawned, waitForStatus } from './support/processes';
+import { freePort, MAIN, ROOT, run, Spawned, waitForStatus } from './support/processes';
 
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
+const TYPEORM = join(ROOT, 'node_modules', 'typeorm', 'cli.js');
 const asRoot = process.getuid?.() === 0;
 
 /**
  * The compiled bridge on its embedded PostgreSQL server (DATA_DIR/postgres):
- * what an operator meets when a process dies, and when DATA_DIR is not what
- * it should be.
+ * what an operator meets when a process dies, when CLI commands run beside
+ * the bridge, and when DATA_DIR is not what it should be.
  */
 describe('the embedded database', () => {
   const started: Spawned[] = [];
@@ -79,6 +81,47 @@ describe('the embedded database', () => {
     await stopBridge(again);
     // A clean stop leaves no server behind.
     expect(existsSync(join(pgdata, 'postmaster.pid'))).toBe(false);
+  }, 240_000);
+
+  it('the CLI and the TypeORM CLI use the server of a running bridge; alone they run and stop their own', async () => {
+    const dataDir = newDataDir();
+    const pgdata = join(dataDir, 'postgres');
+    const show = () =>
+      run(TYPEORM, { DATA_DIR: dataDir }, ['-d', 'dist/ormconfig.js', 'migration:show']);
+
+    // No bridge: the command starts the server, and stops it when done.
+    const alone = show();
+    expect((await alone.exited).code).toBe(0);
+    expect(alone.output()).toContain('[ ] InitialSchema1764300000000');
+    expect(existsSync(join(pgdata, 'postmaster.pid'))).toBe(false);
+    expect(existsSync(join(dataDir, 'embedded-postgres.lock'))).toBe(false);
+
+    const { bridge, ready } = await startBridge(dataDir);
+    const server = readPostmaster(pgdata)!;
+
+    const beside = show();
+    expect((await beside.exited).code).toBe(0);
+    expect(beside.output()).toContain('[X] 1 InitialSchema1764300000000');
+
+    const add = run(CLI, { DATA_DIR: dataDir }, [
+      'subscriptions',
+      'add',
+      'acme/widgets',
+      '--flow-token',
+      'flow-token-of-acme-main',
+    ]);
+    expect((await add.exited).code).toBe(0);
+    const list = run(CLI, { DATA_DIR: dataDir }, ['subscriptions', 'list']);
+    expect((await list.exited).code).toBe(0);
+    expect(list.output()).toContain('acme/widgets');
+    for (const command of [alone, beside, add, list, bridge]) {
+      expect(command.output()).not.toContain(password(dataDir));
+    }
+
+    // The commands left the bridge's server alone.
+    expect(readPostmaster(pgdata)!.pid).toBe(server.pid);
+    await waitForStatus(ready, 200, bridge);
+    await stopBridge(bridge);
   }, 240_000);
 
   it('refuses a DATA_DIR of an older version (DATA_DIR/pgdata) with a message saying what to do, and exit code 1', async () => {

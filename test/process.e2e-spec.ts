@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, MAIN, ROOT, run, Spawned, waitForStatus } from './support/processes';
+import { freePort, MAIN, run, Spawned, waitForStatus } from './support/processes';
 
 /**
  * The compiled bridge as an operator runs it (`npm start` runs dist/src/main.js;
@@ -103,31 +103,4 @@ describe('the bridge process', () => {
     expect(p.output()).not.toContain('tiny-c00kie');
     expect(existsSync(join(dataDir, 'secrets.json'))).toBe(false);
   });
-
-  it('the TypeORM CLI shows migrations on the embedded database, and waits its turn', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'bridge-cli-'));
-    const cli = join(ROOT, 'node_modules', 'typeorm', 'cli.js');
-    const show = () =>
-      run(cli, { DATA_DIR: dataDir }, ['-d', 'dist/ormconfig.js', 'migration:show']);
-
-    const before = show();
-    await before.exited;
-    expect(before.output()).toContain('[ ] InitialSchema1764300000000');
-
-    const runIt = run(cli, { DATA_DIR: dataDir }, ['-d', 'dist/ormconfig.js', 'migration:run']);
-    expect((await runIt.exited).code).toBe(0);
-
-    const after = show();
-    expect((await after.exited).code).toBe(0);
-    expect(after.output()).toContain('[X]');
-
-    const port = await freePort();
-    const bridge = start({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
-    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, bridge);
-    const blocked = show();
-    expect((await blocked.exited).code).not.toBe(0);
-    expect(blocked.output()).toContain('in use by process');
-    bridge.child.kill('SIGTERM');
-    await bridge.exited;
-  }, 240_000);
 });

