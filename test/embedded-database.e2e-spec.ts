@@ -8,11 +8,13 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isServerFor, readPostmaster } from '../src/database/postmaster-pid';
 import { isRunning } from '../src/database/processes';
-import { freePort, MAIN, ROOT, run, Spawned, waitForStatus } from './support/processes';
+import { freePort, MAIN, ROOT, run, Spawned, waitForStatus, waitUntil } from './support/processes';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 const TYPEORM = join(ROOT, 'node_modules', 'typeorm', 'cli.js');
@@ -124,6 +126,36 @@ describe('the embedded database', () => {
     await stopBridge(bridge);
   }, 240_000);
 
+  it('when the server dies under a running bridge, readiness answers 503 until the bridge has restarted it', async () => {
+    const dataDir = newDataDir();
+    const pgdata = join(dataDir, 'postgres');
+    const { bridge, ready } = await startBridge(dataDir);
+    const server = readPostmaster(pgdata)!;
+
+    // Hold the bridge still while its server is killed and its port taken, so
+    // the restart cannot succeed before this test has seen readiness fail.
+    bridge.child.kill('SIGSTOP');
+    let blocker: Server;
+    try {
+      process.kill(server.pid, 'SIGKILL');
+      await waitUntil('the killed server gone', () => !isRunning(server.pid));
+      blocker = await holdPort(server.port);
+    } finally {
+      bridge.child.kill('SIGCONT');
+    }
+    await waitForStatus(ready, 503, bridge);
+    blocker.close();
+
+    await waitForStatus(ready, 200, bridge);
+    const restarted = readPostmaster(pgdata)!;
+    expect(restarted.pid).not.toBe(server.pid);
+    expect(restarted.port).toBe(server.port);
+    expect(bridge.output()).toContain(
+      `The embedded PostgreSQL server (pid ${server.pid}) stopped unexpectedly`,
+    );
+    await stopBridge(bridge);
+  }, 240_000);
+
   it('refuses a DATA_DIR of an older version (DATA_DIR/pgdata) with a message saying what to do, and exit code 1', async () => {
     const dataDir = newDataDir();
     mkdirSync(join(dataDir, 'pgdata'));
@@ -185,4 +217,22 @@ function password(dataDir: string): string {
   const value = readFileSync(join(dataDir, 'postgres-password'), 'utf8').trim();
   expect(value.length).toBeGreaterThanOrEqual(32);
   return value;
+}
+
+/** Listens on 127.0.0.1:port as soon as it is free, dropping every connection (a server that never answers). */
+async function holdPort(port: number): Promise<Server> {
+  for (let attempt = 0; ; attempt++) {
+    const server = createServer((socket) => socket.destroy());
+    server.listen(port, '127.0.0.1');
+    try {
+      await Promise.race([
+        once(server, 'listening'),
+        once(server, 'error').then(([error]) => Promise.reject(error as Error)),
+      ]);
+      return server;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt > 200) throw error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }

@@ -10,7 +10,7 @@ export interface DatabaseModuleOptions {
   /**
    * How this process uses the embedded database (no DATABASE_URL):
    * `exclusive` — the bridge: it holds DATA_DIR (a second process is refused)
-   * and runs the server; `shared` — CLI commands:
+   * and runs the server, restarting it if it dies; `shared` — CLI commands:
    * they use the server of the process holding DATA_DIR, or run one while
    * they work.
    */
@@ -76,5 +76,14 @@ function embeddedOptions(mode: DatabaseModuleOptions['embedded']): EmbeddedPostg
   return {
     mode,
     log: (line) => logger.warn(line),
+    // The bridge restarts a server that dies; when that fails it exits non-zero, so
+    // that whatever runs it (systemd, Docker, an operator) sees the failure.
+    onGiveUp:
+      mode === 'exclusive'
+        ? (error) => {
+            logger.error(error.message);
+            process.exit(1);
+          }
+        : undefined,
   };
 }

@@ -8,6 +8,7 @@ import { postgresBinaries } from './postgres-binaries';
 import { PostgresCluster } from './postgres-cluster';
 import { isServerFor, readPostmaster, removeStalePostmaster } from './postmaster-pid';
 import { isRunning } from './processes';
+import { ServerSupervisor } from './server-supervisor';
 import { assertReachable, openToServerUser, serverUser } from './server-user';
 
 export interface EmbeddedPostgresOptions {
@@ -20,8 +21,13 @@ export interface EmbeddedPostgresOptions {
   mode?: 'exclusive' | 'shared';
   /** Server settings on top of the defaults (the tests turn fsync off). */
   settings?: Record<string, string | number>;
-  /** Where notices go (a leftover server stopped); default stderr. */
+  /** Where notices go (a leftover server stopped, a restart); default stderr. */
   log?: (line: string) => void;
+  /**
+   * Watch the server and restart it when it dies (ServerSupervisor); called
+   * when it cannot be kept running. Without it nothing watches the server.
+   */
+  onGiveUp?: (error: Error) => void;
 }
 
 const DEFAULT_SETTINGS: Record<string, string | number> = {
@@ -52,6 +58,7 @@ export class EmbeddedPostgres {
     private readonly owned?: {
       cluster: PostgresCluster;
       lock: DataDirLock;
+      supervisor: ServerSupervisor | undefined;
     },
   ) {
     if (owned) process.on('exit', this.exitHook);
@@ -88,6 +95,7 @@ export class EmbeddedPostgres {
     if (!this.owned) return;
     process.off('exit', this.exitHook);
     try {
+      await this.owned.supervisor?.stop();
       await this.owned.cluster.stop();
     } finally {
       this.owned.lock.release();
@@ -132,7 +140,12 @@ export class EmbeddedPostgres {
 
     await stopLeftover(cluster, log);
     const port = await startOnFreePort(cluster, settings);
-    return new EmbeddedPostgres(urlFor(password, port), { cluster, lock });
+    const pid = cluster.postmaster()?.pid;
+    if (pid === undefined) throw new Error(`No postmaster.pid in ${dir.pgdata} after the start`);
+    const supervisor = options.onGiveUp
+      ? new ServerSupervisor(cluster, port, settings, pid, log, options.onGiveUp)
+      : undefined;
+    return new EmbeddedPostgres(urlFor(password, port), { cluster, lock, supervisor });
   }
 
   /** Another process (the bridge) holds DATA_DIR: use its server, once it is ready. */
