@@ -56,6 +56,16 @@ describe('the embedded database', () => {
     return { bridge, ready };
   };
 
+  /** A bridge on DATA_DIR that must refuse to start: exit code 1; resolves to its output. */
+  const failedStart = async (dataDir: string) => {
+    const env = { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' };
+    const bridge = run(MAIN, env);
+    started.push(bridge);
+    const { code } = await bridge.exited;
+    expect(code).toBe(1);
+    return bridge.output();
+  };
+
   const stopBridge = async (bridge: Spawned) => {
     bridge.child.kill('SIGTERM');
     const { code, signal } = await bridge.exited;
@@ -160,17 +170,10 @@ describe('the embedded database', () => {
     const dataDir = newDataDir();
     mkdirSync(join(dataDir, 'pgdata'));
     writeFileSync(join(dataDir, 'pgdata', 'PG_VERSION'), '17\n');
-    const bridge = run(MAIN, {
-      DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      HOST: '127.0.0.1',
-    });
-    started.push(bridge);
-    const { code } = await bridge.exited;
-    expect(code).toBe(1);
-    expect(bridge.output()).toContain('created by an older version');
-    expect(bridge.output()).toContain('move it away');
-    expect(bridge.output()).not.toMatch(/^\s+at /m); // a message, not a stack trace
+    const output = await failedStart(dataDir);
+    expect(output).toContain('created by an older version');
+    expect(output).toContain('move it away');
+    expect(output).not.toMatch(/^\s+at /m); // a message, not a stack trace
     expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
   }, 120_000);
 
@@ -179,16 +182,9 @@ describe('the embedded database', () => {
     async () => {
       const closed = newDataDir(); // mkdtemp: 0700, owned by root
       const dataDir = join(closed, 'data');
-      const bridge = run(MAIN, {
-        DATA_DIR: dataDir,
-        PORT: String(await freePort()),
-        HOST: '127.0.0.1',
-      });
-      started.push(bridge);
-      const { code } = await bridge.exited;
-      expect(code).toBe(1);
-      expect(bridge.output()).toContain(`cannot enter ${closed} (mode 0700, owner uid 0)`);
-      expect(bridge.output()).toContain('chmod o+x');
+      const output = await failedStart(dataDir);
+      expect(output).toContain(`cannot enter ${closed} (mode 0700, owner uid 0)`);
+      expect(output).toContain('chmod o+x');
     },
     120_000,
   );
