@@ -3,18 +3,25 @@ import {
   chownSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isServerFor, readPostmaster } from '../src/database/postmaster-pid';
 import { isRunning } from '../src/database/processes';
-import { freePort, MAIN, ROOT, run, Spawned, waitForStatus, waitUntil } from './support/processes';
+import {
+  freePort,
+  MAIN,
+  ROOT,
+  run,
+  Spawned,
+  temporaryDataDirs,
+  waitForStatus,
+  waitUntil,
+} from './support/processes';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 const TYPEORM = join(ROOT, 'node_modules', 'typeorm', 'cli.js');
@@ -30,23 +37,12 @@ const it = test.concurrent;
  */
 describe('the embedded database', () => {
   const started: Spawned[] = [];
-  const dataDirs: string[] = [];
+  const dataDirs = temporaryDataDirs('bridge-embedded-');
   afterAll(async () => {
     for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    // A server a killed bridge left behind: stop it the way the next start would.
-    for (const dir of dataDirs) {
-      const postmaster = readPostmaster(join(dir, 'postgres'));
-      if (postmaster && isServerFor(postmaster.pid, join(dir, 'postgres'))) {
-        process.kill(postmaster.pid, 'SIGINT');
-      }
-    }
+    await dataDirs.removeAll();
   });
-
-  const newDataDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bridge-embedded-'));
-    dataDirs.push(dir);
-    return dir;
-  };
+  const newDataDir = () => dataDirs.create();
 
   /** A bridge on DATA_DIR; resolves once it is ready. */
   const startBridge = async (dataDir: string, as: { uid?: number; gid?: number } = {}) => {
