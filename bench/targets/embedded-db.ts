@@ -8,7 +8,10 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-db-'));
   const db = await EmbeddedPostgres.start(dataDir);
   process.stdout.write(`${db.url}\n`);
+  // The server runs in processes of its own: nothing else keeps this one alive until SIGTERM.
+  const alive = setInterval(() => undefined, 60_000);
   process.on('SIGTERM', () => {
+    clearInterval(alive);
     void db.stop().then(() => {
       rmSync(dataDir, { recursive: true, force: true });
       process.exit(0);
