@@ -13,6 +13,12 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# Without DATABASE_URL the bridge runs its own PostgreSQL server (binaries from
+# the embedded-postgres package) with its files in DATA_DIR: mount a volume
+# there, and run with --init, which reaps what a PID 1 node leaves unreaped:
+#   docker run --init -v bridge-data:/app/data ...
+ENV DATA_DIR=/app/data
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \

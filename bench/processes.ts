@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,27 @@ export function progress(line: string): void {
 /** DATA_DIRs made by `freshDataDir`, removed when the benchmark exits. */
 const dataDirs: string[] = [];
 process.on('exit', () => {
-  children.forEach((c) => c.kill('SIGKILL'));
+  // SIGTERM first: a bridge on the embedded database (or the embedded-db target) stops its
+  // PostgreSQL server on the way out; SIGKILL would leave the server running. An exit
+  // handler cannot await, so wait synchronously, a little.
+  const alive = () =>
+    children.filter((c) => c.exitCode === null && c.signalCode === null && isRunning(c.pid));
+  alive().forEach((c) => c.kill('SIGTERM'));
+  for (let i = 0; i < 100 && alive().length > 0; i++) spawnSync('sleep', ['0.1']);
+  alive().forEach((c) => c.kill('SIGKILL'));
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** Alive and not a zombie (nobody reaps children while the exit handler runs). */
+function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');

@@ -28,7 +28,8 @@ export class AppModule {
         appConfigModule(config),
         LoggerModule.forRoot(loggerParams(config.logLevel, options.logStream)),
         CryptoModule,
-        DatabaseModule,
+        // The bridge holds DATA_DIR's embedded database and keeps its server running.
+        DatabaseModule.forRoot({ embedded: 'exclusive' }),
         HealthModule,
         AuthModule,
         FlowdockModule,

@@ -19,7 +19,12 @@ async function bootstrap(): Promise<void> {
   // SIGTERM/SIGINT close the application: shutdown hooks run, the database
   // pool closes, and the embedded database (if any) stops after it.
   app.enableShutdownHooks();
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close(); // stops the embedded database server
+    throw error;
+  }
   logger.log(
     `Listening on ${config.host}:${config.port} (public URL ${config.publicUrl}); ` +
       `database: ${config.databaseUrl ? 'server' : `embedded in ${config.dataDir}`}`,

@@ -24,7 +24,8 @@ export class CliModule {
         // Logs go to stderr so that stdout carries only the command's output.
         LoggerModule.forRoot(loggerParams('warn', pino.destination(2))),
         CryptoModule,
-        DatabaseModule,
+        // Works beside a running bridge: uses its embedded server instead of failing.
+        DatabaseModule.forRoot({ embedded: 'shared' }),
         TypeOrmModule.forFeature([Subscription, FlowdockSourceEntity]),
       ],
       // Flowdock's sources service only: the CLI must not start the delivery worker.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createDataDir } from './data-dir';
 
 /** Variables that are secrets: at least 32 bytes, never a placeholder. */
 export const SECRET_VARIABLES = [
@@ -55,7 +56,7 @@ export function loadDevelopmentSecrets(
   const created = needed.filter((name) => typeof stored[name] !== 'string' || !stored[name]);
   if (created.length > 0) {
     for (const name of created) stored[name] = generate(name);
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    createDataDir(dataDir);
     writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
     chmodSync(file, 0o600);
   }

@@ -1,21 +1,28 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { createDataDir } from '../config/data-dir';
+import { EmbeddedDatabaseError } from './embedded-database.error';
+import { isRunning } from './processes';
 
-export class DataDirInUseError extends Error {
-  constructor(dataDir: string, pid: number) {
+export class DataDirInUseError extends EmbeddedDatabaseError {
+  constructor(
+    dataDir: string,
+    readonly pid: number,
+  ) {
     super(
       `The embedded database in ${dataDir} is in use by process ${pid}. ` +
         'Stop that process, or give this one another DATA_DIR (or a DATABASE_URL).',
     );
-    this.name = 'DataDirInUseError';
   }
 }
 
 /**
- * An exclusive lock on a data directory, held by this process while it has the
- * embedded database open. Two processes opening the same PGlite directory
- * corrupt it, so the second one must fail. The lock file names the owner's pid;
- * a lock whose owner is gone (killed, crashed) is taken over.
+ * An exclusive lock on a data directory, held by the process that runs its
+ * embedded PostgreSQL server (the bridge, or a CLI command while no bridge
+ * runs). Two processes managing one server would stop and restart it under
+ * each other, so the second one must fail, or use the holder's server. The
+ * lock file names the owner's pid; a lock whose owner is gone (killed,
+ * crashed) is taken over.
  */
 export class DataDirLock {
   private released = false;
@@ -23,7 +30,7 @@ export class DataDirLock {
   private constructor(private readonly file: string) {}
 
   static acquire(dataDir: string, name = 'embedded-postgres.lock'): DataDirLock {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    createDataDir(dataDir);
     const file = join(dataDir, name);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -35,7 +42,7 @@ export class DataDirLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const owner = readOwner(file);
-      if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+      if (owner !== undefined && owner !== process.pid && isRunning(owner)) {
         throw new DataDirInUseError(dataDir, owner);
       }
       // The owner is gone (or the file is half-written by a dead process): stale.
@@ -65,14 +72,5 @@ function readOwner(file: string): number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,5 +1,5 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { EmbeddedPostgres } from './embedded-postgres';
+import { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
 import { migrations } from './migrations';
 
 /** Options shared by the application and the TypeORM CLI (ormconfig.ts). */
@@ -21,7 +21,10 @@ export function dataSourceOptions(url: string): DataSourceOptions {
   };
 }
 
-/** A DataSource that owns the embedded database it connects to and stops it when destroyed. */
+/**
+ * A DataSource on the embedded database: destroy() closes the pool first, then
+ * stops the server (if this process started it), so no session is cut off.
+ */
 class EmbeddedDataSource extends DataSource {
   constructor(
     options: DataSourceOptions,
@@ -41,20 +44,22 @@ class EmbeddedDataSource extends DataSource {
 
 /**
  * Builds the data source: the server at `databaseUrl`, or, when it is unset,
- * the embedded database in `dataDir` (started here, stopped by destroy()).
- * The caller initializes it.
+ * the embedded database in `dataDir` (started here, or the running server of
+ * the process holding `dataDir` with `embedded.mode` 'shared'; stopped by
+ * destroy() when started here). The caller initializes it.
  */
 export async function createDataSource(
   databaseUrl: string | undefined,
   dataDir: string,
   extra: Partial<DataSourceOptions> = {},
+  embedded: EmbeddedPostgresOptions = {},
 ): Promise<DataSource> {
   if (databaseUrl) {
     return new DataSource({ ...dataSourceOptions(databaseUrl), ...extra } as DataSourceOptions);
   }
-  const embedded = await EmbeddedPostgres.start(dataDir);
-  const options = { ...dataSourceOptions(embedded.url), ...extra } as DataSourceOptions;
-  return new EmbeddedDataSource(options, embedded);
+  const server = await EmbeddedPostgres.start(dataDir, embedded);
+  const options = { ...dataSourceOptions(server.url), ...extra } as DataSourceOptions;
+  return new EmbeddedDataSource(options, server);
 }
 
 const MIGRATION_LOCK_KEY = 7_301_202_611; // any constant shared by every replica

@@ -1,7 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isServerFor, readPostmaster } from '../../src/database/postmaster-pid';
+import { isRunning } from '../../src/database/processes';
 
 export const ROOT = join(__dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -22,9 +26,18 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs a compiled script of the project with exactly the given environment (plus PATH). */
-export function run(script: string, env: Record<string, string>, args: string[] = []): Spawned {
+/**
+ * Runs a compiled script of the project with exactly the given environment
+ * (plus PATH); `as` runs it as another OS user (the test runs as root).
+ */
+export function run(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  as: Pick<SpawnOptions, 'uid' | 'gid'> = {},
+): Spawned {
   const child = spawn(process.execPath, [script, ...args], {
+    ...as,
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,4 +80,44 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`);
+}
+
+/** Polls `condition` until it holds; throws naming `what` after `timeoutMs` (a limit for a hang). */
+export async function waitUntil(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Temporary DATA_DIRs for bridges, removed by `removeAll()` (an embedded
+ * cluster is 40 MB). A server a killed bridge left running in one is stopped
+ * first, as the next start would stop it, so none outlives the test run.
+ */
+export function temporaryDataDirs(prefix: string) {
+  const dirs: string[] = [];
+  return {
+    create(): string {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+    async removeAll(): Promise<void> {
+      for (const dir of dirs) {
+        const pgdata = join(dir, 'postgres');
+        const server = readPostmaster(pgdata);
+        if (server && isServerFor(server.pid, pgdata)) {
+          process.kill(server.pid, 'SIGINT'); // a fast shutdown
+          await waitUntil(`the server left in ${dir} stopped`, () => !isRunning(server.pid));
+        }
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
 }
