@@ -1,15 +1,15 @@
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DataDirInUseError, DataDirLock } from './data-dir-lock';
 import { EmbeddedDataDir } from './embedded-data-dir';
 import { EmbeddedDatabaseError } from './embedded-database.error';
-import { postgresBinaries } from './postgres-binaries';
+import { copiedForEveryone, postgresBinaries } from './postgres-binaries';
 import { PostgresCluster } from './postgres-cluster';
 import { isServerFor, readPostmaster, removeStalePostmaster } from './postmaster-pid';
 import { isRunning } from './processes';
 import { ServerSupervisor } from './server-supervisor';
-import { assertReachable, openToServerUser, serverUser } from './server-user';
+import { assertReachable, firstUnreachable, openToServerUser, serverUser } from './server-user';
 
 export interface EmbeddedPostgresOptions {
   /**
@@ -115,7 +115,7 @@ export class EmbeddedPostgres {
     options: EmbeddedPostgresOptions,
   ): Promise<EmbeddedPostgres> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const binaries = postgresBinaries();
+    let binaries = postgresBinaries();
     const user = serverUser(log);
     if (user) {
       openToServerUser(dir.dir);
@@ -123,6 +123,12 @@ export class EmbeddedPostgres {
         'let it in (chmod o+x on that directory), use a DATA_DIR and a project checkout it ' +
         'can reach, or set DATABASE_URL.';
       assertReachable(dir.dir, user, advice);
+      if (firstUnreachable(binaries.dir, user)) {
+        binaries = copiedForEveryone(binaries);
+        log(
+          `The OS user "${user.name}" cannot reach node_modules: running PostgreSQL from a copy in ${dirname(binaries.dir)}`,
+        );
+      }
       assertReachable(binaries.dir, user, advice);
     }
     dir.preparePgdata(user);

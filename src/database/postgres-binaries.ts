@@ -1,4 +1,15 @@
-import { lstatSync, readFileSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { EmbeddedDatabaseError } from './embedded-database.error';
 
@@ -35,8 +46,43 @@ export function postgresBinaries(): PostgresBinaries {
   }
   const packageDir = join(dirname(entry), '..');
   restoreLibraryLinks(packageDir, name);
-  const dir = join(packageDir, 'native', 'bin');
+  return inNative(join(packageDir, 'native'));
+}
+
+const inNative = (native: string): PostgresBinaries => {
+  const dir = join(native, 'bin');
   return { dir, initdb: join(dir, 'initdb'), pgCtl: join(dir, 'pg_ctl') };
+};
+
+/**
+ * The same programs copied (once per version) under the system's temporary
+ * directory, for a server user that cannot reach node_modules (as root, a
+ * checkout under /root). Readable and executable by everyone; made in a
+ * private directory first, then renamed, so a half-made copy is never used.
+ */
+export function copiedForEveryone(
+  binaries: PostgresBinaries,
+  under: string = tmpdir(),
+): PostgresBinaries {
+  const native = dirname(binaries.dir);
+  const version = (
+    JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  const target = join(
+    under,
+    `flowdock-bridge-postgres-${process.platform}-${process.arch}-${version}`,
+  );
+  if (!existsSync(join(target, 'bin', 'postgres'))) {
+    const staging = mkdtempSync(`${target}.partial-`);
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, target);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another process made it first
+    }
+  }
+  return inNative(target);
 }
 
 /**

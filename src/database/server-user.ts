@@ -63,12 +63,11 @@ export function openToServerUser(dataDir: string): void {
   if (uid === 0 && (mode & 0o011) !== 0o011) chmodSync(dataDir, (mode & 0o7777) | 0o011);
 }
 
-/**
- * Throws, naming the first directory in the way, when `user` cannot enter
- * `path` (search permission on it and every directory above). The spawned
- * server has only its primary group (Node drops supplementary groups).
- */
-export function assertReachable(path: string, user: ServerUser, advice: string): void {
+/** The first directory on the way to `path` that `user` cannot enter, if any. */
+export function firstUnreachable(
+  path: string,
+  user: ServerUser,
+): { dir: string; uid: number; mode: number } | undefined {
   const dirs: string[] = [];
   for (let dir = path; ; dir = dirname(dir)) {
     dirs.unshift(dir);
@@ -77,12 +76,23 @@ export function assertReachable(path: string, user: ServerUser, advice: string):
   for (const dir of dirs) {
     const { uid, gid, mode } = statSync(dir);
     const bits = uid === user.uid ? mode >> 6 : gid === user.gid ? mode >> 3 : mode;
-    if ((bits & 0o1) === 0) {
-      throw new EmbeddedDatabaseError(
-        `The embedded PostgreSQL server runs as the OS user "${user.name}" (uid ${user.uid}), since ` +
-          `PostgreSQL refuses to run as root, and that user cannot enter ${dir} (mode ` +
-          `${(mode & 0o777).toString(8).padStart(4, '0')}, owner uid ${uid}): ${advice}`,
-      );
-    }
+    if ((bits & 0o1) === 0) return { dir, uid, mode };
+  }
+  return undefined;
+}
+
+/**
+ * Throws, naming the first directory in the way, when `user` cannot enter
+ * `path` (search permission on it and every directory above). The spawned
+ * server has only its primary group (Node drops supplementary groups).
+ */
+export function assertReachable(path: string, user: ServerUser, advice: string): void {
+  const blocked = firstUnreachable(path, user);
+  if (blocked) {
+    throw new EmbeddedDatabaseError(
+      `The embedded PostgreSQL server runs as the OS user "${user.name}" (uid ${user.uid}), since ` +
+        `PostgreSQL refuses to run as root, and that user cannot enter ${blocked.dir} (mode ` +
+        `${(blocked.mode & 0o777).toString(8).padStart(4, '0')}, owner uid ${blocked.uid}): ${advice}`,
+    );
   }
 }
