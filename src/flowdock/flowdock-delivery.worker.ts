@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
+import { GroupCommit } from '../database/group-commit';
 import { retryDelayMs } from './delivery-backoff';
 import { FlowdockClient } from './flowdock-client';
 import {
@@ -18,7 +19,7 @@ import {
   FlowdockRateLimitedError,
   FlowdockRefusedError,
 } from './flowdock-errors';
-import { FlowdockOutbox, OutboxMessage, ThreadBatch } from './flowdock-outbox';
+import { FlowdockOutbox, OutboxMessage, SentMark, ThreadBatch } from './flowdock-outbox';
 import { FlowdockSourceService } from './flowdock-sources.service';
 import { FlowdockThread } from './flowdock-api.types';
 import { renderMessage, renderThread } from './thread-rendering';
@@ -28,7 +29,7 @@ const CONCURRENT_THREADS = 32;
 /** How often threads whose pending messages were edited by hand are found (see FlowdockOutbox.repairDue). */
 const REPAIR_EVERY_MS = 60_000;
 /** While threads are in progress, the shortest time between two leases. */
-const FILL_INTERVAL_MS = 10;
+const FILL_INTERVAL_MS = 25;
 /** Messages delivered for one thread before its lease is given back to the pool. */
 const MESSAGES_PER_LEASE = 200;
 /** Messages of a thread read (and marked sent) at once; each is rendered from the snapshot of its read. */
@@ -71,6 +72,11 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   /** Threads this worker is delivering now. */
   private delivering = 0;
   private leasing = false;
+  /** Threads' marks (sent messages, lease renewed or given back) share statements under load. */
+  private readonly marks = new GroupCommit<SentMark, boolean>(
+    (marks) => this.outbox.markSent(marks),
+    { maxBatch: CONCURRENT_THREADS, maxInFlight: 1 },
+  );
   private lastFill = 0;
   private lastRepair = 0;
   private fillTimer: NodeJS.Timeout | undefined;
@@ -212,12 +218,12 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     const markPosted = (release = false) => {
       renewedAt = Date.now();
       released = release;
-      return this.outbox.markSent(
-        posted.splice(0),
+      return this.marks.add({
         threadId,
-        this.workerId,
-        release ? { release: { version: read.version } } : { renewMs: this.leaseMs },
-      );
+        owner: this.workerId,
+        messageIds: posted.splice(0),
+        lease: release ? { release: { version: read.version } } : { renewMs: this.leaseMs },
+      });
     };
     try {
       reading: for (;;) {

@@ -56,6 +56,14 @@ interface ThreadRead {
   }[];
 }
 
+/** Messages of one thread posted since its last mark, and what becomes of its lease. */
+export interface SentMark {
+  threadId: string;
+  owner: string;
+  messageIds: string[];
+  lease: { renewMs: number } | { release: { version: number } };
+}
+
 /** A read of one thread: its version then, and its oldest pending messages. */
 export interface ThreadBatch {
   threadId: string;
@@ -135,46 +143,49 @@ export class FlowdockOutbox {
   }
 
   /**
-   * Marks messages sent (those posted since the last call) and renews their
-   * thread's lease, or gives it back, in one statement; false if the lease
-   * was lost. Giving it back sets when the thread is due next: its oldest
-   * pending message's time, or never — unless the thread changed since
-   * `release.version` was read (messages may have been enqueued meanwhile,
-   * unseen by this statement's snapshot): then it is due now.
+   * For each thread: marks messages sent (those posted since its last mark)
+   * and renews the thread's lease, or gives it back, all in one statement;
+   * per thread, false if the lease was lost. Giving a lease back sets when
+   * the thread is due next: its oldest pending message's time, or never —
+   * unless the thread changed since `release.version` was read (messages may
+   * have been enqueued meanwhile, unseen by this statement's snapshot): then now.
    */
-  async markSent(
-    messageIds: string[],
-    threadId: string,
-    owner: string,
-    lease: { renewMs: number } | { release: { version: number } },
-  ): Promise<boolean> {
-    const release = 'release' in lease ? lease.release : undefined;
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH sent AS (
+  async markSent(marks: SentMark[]): Promise<boolean[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS i(thread_id bigint, owner text, message_ids bigint[], renew_ms int, version int)),
+       sent AS (
          UPDATE flowdock_message SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
-         WHERE id = ANY($1::bigint[]) AND status = 'pending'),
+         WHERE id = ANY($2::bigint[]) AND status = 'pending'),
        lease AS (
          UPDATE flowdock_thread t
-         SET lease_until = CASE WHEN $5::int IS NULL THEN now() + ${ms('$4')} END,
-             lease_owner = CASE WHEN $5::int IS NULL THEN lease_owner END,
+         SET lease_until = CASE WHEN i.version IS NULL THEN now() + ${ms('i.renew_ms')} END,
+             lease_owner = CASE WHEN i.version IS NULL THEN t.lease_owner END,
              due_at = CASE
-               WHEN $5::int IS NULL THEN due_at
-               WHEN t.version <> $5::int THEN now()
+               WHEN i.version IS NULL THEN t.due_at
+               WHEN t.version <> i.version THEN now()
                ELSE (SELECT m.available_at FROM flowdock_message m
-                     WHERE m.thread_id = t.id AND m.status = 'pending' AND NOT m.id = ANY($1::bigint[])
+                     WHERE m.thread_id = t.id AND m.status = 'pending' AND NOT m.id = ANY(i.message_ids)
                      ORDER BY m.id LIMIT 1)
              END
-         WHERE id = $2 AND lease_owner = $3 RETURNING id)
+         FROM input i WHERE t.id = i.thread_id AND t.lease_owner = i.owner RETURNING t.id)
        SELECT id FROM lease`,
       [
-        messageIds,
-        threadId,
-        owner,
-        release ? null : (lease as { renewMs: number }).renewMs,
-        release?.version ?? null,
+        JSON.stringify(
+          marks.map((m) => ({
+            thread_id: m.threadId,
+            owner: m.owner,
+            message_ids: m.messageIds,
+            renew_ms: 'renewMs' in m.lease ? m.lease.renewMs : null,
+            version: 'release' in m.lease ? m.lease.release.version : null,
+          })),
+        ),
+        marks.flatMap((m) => m.messageIds),
       ],
     );
-    return rows.length === 1;
+    const kept = new Set(rows.map((r) => String(r.id)));
+    return marks.map((m) => kept.has(m.threadId));
   }
 
   /**

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../database/database-notifications';
+import { GroupCommit } from '../database/group-commit';
 import { extraPool } from '../database/pg-connection';
 import { InboxEntry } from './delivery-intake';
 
@@ -14,12 +15,6 @@ export class InboxUnavailableError extends Error {
     super(`The database did not store the delivery: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'InboxUnavailableError';
   }
-}
-
-interface Waiting {
-  entry: InboxEntry;
-  resolve: (result: AppendResult) => void;
-  reject: (error: Error) => void;
 }
 
 /** Rows per INSERT. */
@@ -52,63 +47,48 @@ const INSERT = `
 export class WebhookInbox implements OnApplicationShutdown {
   private readonly logger = new Logger('WebhookInbox');
   private pool: Pool | undefined;
-  private queue: Waiting[] = [];
-  private flushing = 0;
+  private readonly batches = new GroupCommit<InboxEntry, AppendResult>(
+    (entries) => this.store(entries),
+    { maxBatch: MAX_BATCH, maxInFlight: MAX_FLUSHES },
+  );
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly notifications: DatabaseNotifications,
   ) {}
 
-  append(entry: InboxEntry): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      this.flushMore();
-    });
+  async append(entry: InboxEntry): Promise<AppendResult> {
+    try {
+      return await this.batches.add(entry);
+    } catch (error) {
+      throw new InboxUnavailableError(error);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.pool?.end().catch(() => undefined);
   }
 
-  private flushMore(): void {
-    while (this.flushing < MAX_FLUSHES && this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.flushing++;
-      void this.flush(batch).finally(() => {
-        this.flushing--;
-        this.flushMore();
-      });
-    }
-  }
-
-  private async flush(batch: Waiting[]): Promise<void> {
-    // The same id twice in one batch (GitHub retrying while the first is in flight).
-    const first = new Map<string, Waiting>();
-    const repeats: Waiting[] = [];
-    for (const waiting of batch) {
-      if (first.has(waiting.entry.deliveryId)) repeats.push(waiting);
-      else first.set(waiting.entry.deliveryId, waiting);
-    }
-    const unique = [...first.values()];
+  /** One batch: one INSERT; the same id twice in a batch (GitHub retrying meanwhile) is a duplicate. */
+  private async store(entries: InboxEntry[]): Promise<AppendResult[]> {
+    const unique = [...new Map(entries.map((e) => [e.deliveryId, e])).values()];
     let stored: Set<string>;
     try {
-      stored = await this.insert(unique.map((w) => w.entry));
+      stored = await this.insert(unique);
     } catch (error) {
       this.logger.error(
-        `Storing ${batch.length} webhook deliveries failed: ${(error as Error).message}`,
+        `Storing ${entries.length} webhook deliveries failed: ${(error as Error).message}`,
       );
-      const unavailable = new InboxUnavailableError(error);
-      for (const waiting of batch) waiting.reject(unavailable);
-      return;
+      throw error;
     }
-    for (const waiting of unique) {
-      waiting.resolve(stored.has(waiting.entry.deliveryId) ? 'accepted' : 'duplicate');
-    }
-    for (const waiting of repeats) waiting.resolve('duplicate');
-    if (unique.some((w) => w.entry.work !== null && stored.has(w.entry.deliveryId))) {
+    if (unique.some((e) => e.work !== null && stored.has(e.deliveryId))) {
       this.notifications.notify('github_inbox');
     }
+    // The first of a repeated id in the batch is the one stored.
+    return entries.map((e) => {
+      const accepted = stored.delete(e.deliveryId);
+      return accepted ? 'accepted' : 'duplicate';
+    });
   }
 
   private async insert(entries: InboxEntry[]): Promise<Set<string>> {

@@ -28,8 +28,10 @@ export class WebhookInbox1764800000000 implements MigrationInterface {
       `UPDATE "github_webhook_delivery" SET "processed_at" = "received_at" WHERE "processed_at" IS NULL`,
     );
     await queryRunner.query(`DROP INDEX "github_webhook_delivery_received_at"`);
+    // For the retention only; partial, so pending rows (NULL) never use it.
     await queryRunner.query(
-      `CREATE INDEX "github_webhook_delivery_processed_at" ON "github_webhook_delivery" ("processed_at")`,
+      `CREATE INDEX "github_webhook_delivery_processed_at" ON "github_webhook_delivery" ("processed_at")
+       WHERE "processed_at" IS NOT NULL`,
     );
     // Pending rows, oldest first: where the processor looks for threads to work on, and for
     // deliveries without a thread yet (CI signals, revocations).

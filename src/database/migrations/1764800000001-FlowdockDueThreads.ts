@@ -8,7 +8,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * The snapshot moves out of line (TOAST) even when small, so the worker's
  * frequent lease updates rewrite a narrow row, not the thread's whole state;
- * the free space per page lets those updates stay on their page (HOT).
+ * the free space per page lets those updates stay on their page (HOT). The
+ * queue tables are vacuumed often.
  */
 export class FlowdockDueThreads1764800000001 implements MigrationInterface {
   name = 'FlowdockDueThreads1764800000001';
@@ -26,9 +27,23 @@ export class FlowdockDueThreads1764800000001 implements MigrationInterface {
     await queryRunner.query(
       `ALTER TABLE "flowdock_thread" SET (toast_tuple_target = 128, fillfactor = 80)`,
     );
+    // Queue tables: every row is updated soon after it is written. Vacuum them after a
+    // thousand dead rows, not a fifth of the table, so their indexes stay small.
+    for (const table of ['github_webhook_delivery', 'flowdock_message', 'flowdock_thread']) {
+      await queryRunner.query(
+        `ALTER TABLE "${table}" SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+           autovacuum_analyze_scale_factor = 0.02)`,
+      );
+    }
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    for (const table of ['github_webhook_delivery', 'flowdock_message', 'flowdock_thread']) {
+      await queryRunner.query(
+        `ALTER TABLE "${table}" RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold,
+           autovacuum_analyze_scale_factor)`,
+      );
+    }
     await queryRunner.query(`ALTER TABLE "flowdock_thread" RESET (toast_tuple_target, fillfactor)`);
     await queryRunner.query(`DROP INDEX "flowdock_thread_due"`);
     await queryRunner.query(`ALTER TABLE "flowdock_thread" DROP COLUMN "due_at"`);
