@@ -266,6 +266,7 @@ async function worldSections(db: Database): Promise<WorldSection | undefined> {
         : new ThreadRowWatcher(reader, deliveryBench.repository);
 
     progress(`delivery and processing lag: steady ${STEADY_RATE}/s (${db})`);
+    await deliveryBench.warmUp();
     const steady = await deliveryBench.steady(watcher);
     if (watcher) {
       const lag = await watcher.finish(DRAIN_TIMEOUT_MS);
