@@ -12,27 +12,21 @@ import { TcpProxy } from './support/tcp-proxy';
 import { freshDatabase, TestDatabase } from './support/test-database';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { outcomeOf } from './support/webhook-deliveries';
+import { inRepo, postWebhook, uniqueRepo as anyRepo } from './support/webhook-requests';
 
 const SECRET = 'inbox-webhook-secret-0123456789abcdef';
 
 type Webhook = ReturnType<typeof signedWebhook>;
 
 const post = (t: TestApp, webhook: { headers: Record<string, string>; body: string }) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/github/webhooks',
-    headers: webhook.headers,
-    payload: webhook.body,
-  });
+  postWebhook(t.app, webhook);
 
-const uniqueRepo = () =>
-  `inbox${randomBytes(4).toString('hex')}/repo-${randomBytes(4).toString('hex')}`;
+const uniqueRepo = () => anyRepo(`inbox${randomBytes(4).toString('hex')}`);
 
 /** The `issues.labeled` example for `repo`, issue `number`, adding `label` at `second` past a fixed minute. */
 function labeled(repo: string, number: number, label: string, second: number) {
   const payload = examplePayload('issues', 'labeled') as IssuesLabeledEvent;
-  payload.repository.full_name = repo;
-  payload.repository.name = repo.split('/')[1];
+  inRepo(payload, repo);
   payload.issue.number = number;
   payload.issue.updated_at = new Date(Date.UTC(2030, 0, 1, 0, 0, second)).toISOString();
   payload.label = { ...payload.label!, name: label };

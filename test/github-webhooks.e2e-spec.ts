@@ -8,6 +8,7 @@ import { SubscriptionService } from '../src/github/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { freshDatabase } from './support/test-database';
 import { outcomeOf } from './support/webhook-deliveries';
+import { inRepo, postWebhook, uniqueRepo } from './support/webhook-requests';
 
 interface MessageRow {
   source_id: string;
@@ -21,20 +22,6 @@ interface MessageRow {
 
 const SECRET = 'current-webhook-secret-0123456789abcdef';
 const PREVIOUS = 'previous-webhook-secret-0123456789abcdef';
-
-/** A repository name no other test uses, so the shared database never interferes. */
-const uniqueRepo = (owner = `org${randomBytes(4).toString('hex')}`) =>
-  `${owner}/repo-${randomBytes(4).toString('hex')}`;
-
-/** An example payload moved to another repository (and optionally another number). */
-function inRepo<P extends { repository?: { full_name: string; name: string } }>(
-  payload: P,
-  repository: string,
-): P {
-  payload.repository!.full_name = repository;
-  payload.repository!.name = repository.split('/')[1];
-  return payload;
-}
 
 describe('POST /github/webhooks', () => {
   let t: TestApp;
@@ -51,12 +38,7 @@ describe('POST /github/webhooks', () => {
   afterAll(() => t?.app.close());
 
   const post = (webhook: { headers: Record<string, string>; body: string }) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/github/webhooks',
-      headers: webhook.headers,
-      payload: webhook.body,
-    });
+    postWebhook(t.app, webhook);
 
   const deliveryRow = async (id: string): Promise<{ outcome: string | null } | undefined> =>
     (
@@ -320,12 +302,7 @@ describe('POST /github/webhooks', () => {
         'issues',
         inRepo(examplePayload('issues', 'opened'), repo),
       );
-      const res = await other.app.inject({
-        method: 'POST',
-        url: '/github/webhooks',
-        headers: webhook.headers,
-        payload: webhook.body,
-      });
+      const res = await postWebhook(other.app, webhook);
       expect(res.statusCode).toBe(202);
       const otherDb = other.app.get(DataSource);
       expect(await outcomeOf(otherDb, webhook.deliveryId)).toMatchObject({
