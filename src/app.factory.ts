@@ -1,4 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -29,6 +30,28 @@ export async function createApp(
   // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
   adapter.getInstance().addHook('onRoute', (route) => {
     if (route.url === WEBHOOK_PATH) route.bodyLimit = config.webhookBodyLimit;
+  });
+  // Webhook requests skip the request log (see loggerParams); a refused one is still said,
+  // in one line with what identifies it (never its signature or body).
+  const webhooks = new NestLogger('GitHubWebhooks');
+  adapter.getInstance().addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode >= 400 && request.routeOptions.url === WEBHOOK_PATH) {
+      const header = (name: string) => {
+        const value = request.headers[name];
+        return typeof value === 'string' ? value.slice(0, 100) : undefined;
+      };
+      webhooks.warn(
+        {
+          requestId: request.id,
+          statusCode: reply.statusCode,
+          deliveryId: header('x-github-delivery'),
+          event: header('x-github-event'),
+          userAgent: header('user-agent'),
+        },
+        'GitHub webhook refused',
+      );
+    }
+    done();
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options),

@@ -166,6 +166,25 @@ describe('POST /github/webhooks', () => {
       message: expect.stringContaining('GITHUB_WEBHOOK_SECRET'),
     });
     expect(await deliveryRow(webhook.deliveryId)).toBeUndefined();
+    // One line says so, naming the delivery, never the signature or the body.
+    const lines = t.logs.filter((line) => line.includes(webhook.deliveryId));
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({
+        msg: 'GitHub webhook refused',
+        statusCode: 401,
+        deliveryId: webhook.deliveryId,
+        event: 'issues',
+      }),
+    ]);
+    expect(lines[0]).not.toContain(webhook.headers['x-hub-signature-256']);
+  });
+
+  it('an accepted webhook logs its outcome, not the request with its headers', async () => {
+    const webhook = signedWebhook(SECRET, 'ping', examplePayload('ping'));
+    expect((await post(webhook)).statusCode).toBe(202);
+    const lines = t.logs.filter((line) => line.includes(webhook.deliveryId));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('"msg":"GitHub delivery"');
   });
 
   it('a signature over other bytes (body altered after signing) -> 401', async () => {

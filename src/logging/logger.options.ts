@@ -94,5 +94,8 @@ export function loggerParams(level: string, stream?: DestinationStream): Params 
     pinoHttp: stream ? [options, stream] : options,
     // nestjs-pino's default route pattern does not match under the Fastify adapter.
     forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+    // GitHub's webhooks: a line per delivery comes from the bridge itself (its outcome), and a
+    // refusal is logged by app.factory; the full request line per webhook cost ~15 % of ingest.
+    exclude: [{ path: 'github/webhooks', method: RequestMethod.POST }],
   };
 }
