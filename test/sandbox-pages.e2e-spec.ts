@@ -1,6 +1,6 @@
 import Fastify, { FastifyInstance } from 'fastify';
 import { createHash, createHmac } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -291,6 +291,24 @@ describe('demo start-up', () => {
       `Port ${port} for the Flowdock simulator is not free (EADDRINUSE): stop what uses it or set DEMO_FLOWDOCK_PORT to another port.`,
     );
   });
+
+  it('runs on the embedded database in ./data/demo of a fresh checkout (as root too)', async () => {
+    // A checkout is world-readable (0755); ./data and ./data/demo do not exist yet.
+    const checkout = mkdtempSync(join(tmpdir(), 'checkout-'));
+    chmodSync(checkout, 0o755);
+    const demo = await startDemo({
+      ports: { bridge: 0, flowdock: 0, github: 0 },
+      dataDir: join(checkout, 'data', 'demo'),
+      freshDataDir: true,
+    });
+    try {
+      expect((await fetch(`${demo.bridgeUrl}/health/ready`)).status).toBe(200);
+      expect(existsSync(join(checkout, 'data', 'demo', 'postgres', 'PG_VERSION'))).toBe(true);
+    } finally {
+      await demo.stop();
+      rmSync(checkout, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('never deletes a data directory it did not create', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'not-the-demo-'));

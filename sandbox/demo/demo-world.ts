@@ -1,11 +1,12 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AddressInfo, createServer } from 'node:net';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app.config';
+import { createDataDir } from '../../src/config/data-dir';
 import { SubscriptionService } from '../../src/github/subscription.service';
 import { FlowdockSimulator } from '../flowdock/flowdock-simulator';
 import { SimUser as FlowdockUser } from '../flowdock/flowdock-state';
@@ -113,7 +114,8 @@ function recreateDemoDataDir(dataDir: string): void {
     }
     rmSync(dataDir, { recursive: true, force: true });
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // As the bridge makes DATA_DIR: as root, the embedded server's OS user must get through.
+  createDataDir(dataDir);
   writeFileSync(join(dataDir, MARKER), 'Made by npm run demo: deleted at its next start.\n');
 }
 
