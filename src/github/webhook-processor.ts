@@ -14,7 +14,7 @@ import { DeliveryWork } from './delivery-intake';
 import { isThreadKey, MappedEvent, ThreadKey } from './github-event.types';
 import { Echo, GitHubThreadStore, threadKeyId, threadLockKey } from './github-thread.store';
 import { ChangeResult, ThreadChange, ThreadChanges } from './thread-changes';
-import { DeliveryOutcome } from './webhook-delivery.entity';
+import { DeliveryLogEntry, logDelivery } from './delivery-log';
 
 /** Threads per batch (one transaction). */
 const THREADS_PER_BATCH = 100;
@@ -38,19 +38,16 @@ const RETRY_MS = 1_000;
 const BUSY_MS = 20;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
+interface Outcome extends DeliveryLogEntry {
+  messages: number;
+}
+
+/** A pending delivery of a locked thread. */
 interface Pending {
   deliveryId: string;
   event: string;
-  work: DeliveryWork;
-}
-
-interface Outcome {
-  deliveryId: string;
-  event: string;
-  outcome: DeliveryOutcome;
-  reason: string | null;
-  messages: number;
-  item?: ThreadKey;
+  key: ThreadKey;
+  work: DeliveryWork | null;
 }
 
 /** SQLSTATE classes of errors a retry cannot mend: data exceptions, integrity violations. */
@@ -255,40 +252,49 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** Pending deliveries of locked threads, oldest first (read after locking: nobody else can take them). */
-  private async pendingOf(manager: EntityManager, keys: ThreadKey[]) {
-    const rows: (Omit<Pending, 'work'> & { work: string } & ThreadKey)[] = await manager.query(
-      `SELECT d.delivery_id AS "deliveryId", d.event, d.work, d.repository,
+  private async pendingOf(manager: EntityManager, keys: ThreadKey[]): Promise<Pending[]> {
+    const rows: (ThreadKey & { deliveryId: string; event: string; work: string | null })[] =
+      await manager.query(
+        `SELECT d.delivery_id AS "deliveryId", d.event, d.work, d.repository,
               d.item_kind AS kind, d.item_number AS number
        FROM github_webhook_delivery d
        JOIN jsonb_to_recordset($1::jsonb) AS k(repository text, kind text, number int)
          ON d.repository = k.repository AND d.item_kind = k.kind AND d.item_number = k.number
        WHERE d.processed_at IS NULL
        ORDER BY d.seq LIMIT $2`,
-      [JSON.stringify(keys), DELIVERIES_PER_BATCH],
-    );
-    return rows.map(({ repository, kind, number, work, ...rest }) => ({
-      ...rest,
+        [JSON.stringify(keys), DELIVERIES_PER_BATCH],
+      );
+    return rows.map(({ repository, kind, number, work, deliveryId, event }) => ({
+      deliveryId,
+      event,
       key: { repository, kind, number },
       work: work === null ? null : (JSON.parse(work) as DeliveryWork),
     }));
   }
 
-  private async apply(
-    manager: EntityManager,
-    pending: { deliveryId: string; event: string; key: ThreadKey; work: DeliveryWork | null }[],
-  ): Promise<Outcome[]> {
+  private async apply(manager: EntityManager, pending: Pending[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
-    const batch = new Map<string, { key: ThreadKey; changes: ThreadChange[]; ids: Pending[] }>();
+    const batch = new Map<
+      string,
+      { key: ThreadKey; changes: ThreadChange[]; ids: { deliveryId: string; event: string }[] }
+    >();
     for (const p of pending) {
       if (p.work?.type !== 'thread' && p.work?.type !== 'ci') {
-        outcomes.push({ ...p, outcome: 'failed', reason: 'nothing to apply', messages: 0 });
+        const { deliveryId, event } = p;
+        outcomes.push({
+          deliveryId,
+          event,
+          outcome: 'failed',
+          reason: 'nothing to apply',
+          messages: 0,
+        });
         continue;
       }
       const id = threadKeyId(p.key);
       let entry = batch.get(id);
       if (!entry) batch.set(id, (entry = { key: p.key, changes: [], ids: [] }));
       entry.changes.push(changeOf(p.work.event));
-      entry.ids.push({ deliveryId: p.deliveryId, event: p.event, work: p.work });
+      entry.ids.push({ deliveryId: p.deliveryId, event: p.event });
     }
     const applied = await this.changes.apply(manager, [...batch.values()]);
     [...batch.values()].forEach((entry, i) => {
@@ -411,8 +417,9 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     const outcomes: Outcome[] = await this.dataSource.transaction(async (manager) => {
       await this.changes.lock(manager, [key], true);
       const pending = await this.pendingOf(manager, [key]);
-      const failed = pending.map((p) => ({
-        ...p,
+      const failed = pending.map(({ deliveryId, event }) => ({
+        deliveryId,
+        event,
         outcome: 'failed' as const,
         reason,
         messages: 0,
@@ -425,21 +432,8 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private report(outcomes: Outcome[]): void {
-    let messages = 0;
-    for (const o of outcomes) {
-      messages += o.messages;
-      const fields = {
-        deliveryId: o.deliveryId,
-        event: o.event,
-        outcome: o.outcome,
-        ...(o.reason ? { reason: o.reason } : {}),
-        ...(o.messages ? { messages: o.messages } : {}),
-        ...(o.item ? { item: `${o.item.repository}#${o.item.number}` } : {}),
-      };
-      if (o.outcome === 'failed') this.logger.warn(fields, 'GitHub delivery');
-      else this.logger.log(fields, 'GitHub delivery');
-    }
-    if (messages > 0) this.notifications.notify('flowdock_outbox');
+    for (const outcome of outcomes) logDelivery(this.logger, outcome);
+    if (outcomes.some((o) => o.messages > 0)) this.notifications.notify('flowdock_outbox');
   }
 
   private async pruneNowAndThen(): Promise<void> {

@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { intake } from './delivery-intake';
+import { logDelivery } from './delivery-log';
 import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inbox';
 import { WebhookVerifier } from './webhook-verifier';
 
@@ -98,11 +99,12 @@ export class WebhookController {
       // A redelivery was already accepted: GitHub needs a 2xx, nothing new happens.
       void reply.status(200);
     } else if (entry.outcome) {
-      const log = entry.outcome === 'failed' ? 'warn' : 'log';
-      this.logger[log](
-        { deliveryId, event, outcome: entry.outcome, reason: entry.reason ?? undefined },
-        'GitHub delivery',
-      );
+      logDelivery(this.logger, {
+        deliveryId: entry.deliveryId,
+        event: entry.event,
+        outcome: entry.outcome,
+        reason: entry.reason,
+      });
     }
     return { status };
   }
