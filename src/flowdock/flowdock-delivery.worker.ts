@@ -34,6 +34,8 @@ const FILL_INTERVAL_MS = 25;
 const MESSAGES_PER_LEASE = 200;
 /** Messages of a thread read (and marked sent) at once; each is rendered from the snapshot of its read. */
 const MESSAGES_PER_READ = 25;
+/** Decrypted flow tokens kept; a source's token never changes (another token is another source). */
+const FLOW_TOKENS_KEPT = 1_000;
 
 /**
  * After an attempt: posted (the next may follow; marked sent with the others
@@ -82,6 +84,10 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private fillTimer: NodeJS.Timeout | undefined;
   private wanted = false;
   private stopped = false;
+  /** Counts notifications: a thread whose delivery saw one arrive looks for more work when it is done. */
+  private notified = 0;
+  /** Flow tokens by source id, decrypted once per process rather than once per lease. */
+  private readonly flowTokens = new Map<string, Promise<string>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -101,7 +107,10 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
 
   onApplicationBootstrap(): void {
     if (this.delivery.pollIntervalMs <= 0) return;
-    this.notifications.on('flowdock_outbox', () => this.wake());
+    this.notifications.on('flowdock_outbox', () => {
+      this.notified++;
+      this.wake();
+    });
     this.wake();
   }
 
@@ -127,8 +136,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
           MESSAGES_PER_READ,
           options.sourceIds,
         );
-        const tokens = new Map<string, Promise<string>>();
-        const settled = await Promise.all(leased.map((l) => this.deliverThread(l, tokens)));
+        const settled = await Promise.all(leased.map((l) => this.deliverThread(l)));
         return settled.reduce((a, b) => a + b, 0);
       })(),
     );
@@ -168,23 +176,33 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       }
       while (!this.stopped && this.wanted && this.delivering < CONCURRENT_THREADS) {
         this.wanted = false;
+        const places = CONCURRENT_THREADS - this.delivering;
         const leased = await this.outbox.leaseThreads(
           this.workerId,
           this.leaseMs,
-          CONCURRENT_THREADS - this.delivering,
+          places,
           MESSAGES_PER_READ,
         );
-        // Flow tokens decrypted once per lease, not per message.
-        const tokens = new Map<string, Promise<string>>();
         for (const thread of leased) {
           this.delivering++;
-          void this.track(this.deliverThread(thread, tokens)).finally(() => {
-            this.delivering--;
-            this.wake();
-          });
+          const notifiedBefore = this.notified;
+          void this.track(this.deliverThread(thread)).then(
+            (settled) => {
+              this.delivering--;
+              // Look for more only when there may be some: a notification came meanwhile
+              // (its lease could not take this thread), the thread's lease ended before
+              // its backlog did, or a lease took every place (more due threads than places).
+              if (this.notified !== notifiedBefore || settled >= MESSAGES_PER_LEASE || this.wanted)
+                this.wake();
+            },
+            () => {
+              this.delivering--;
+              this.wake();
+            },
+          );
         }
         // A full lease may leave more due threads behind.
-        if (leased.length > 0) this.wanted = true;
+        if (leased.length === places) this.wanted = true;
       }
     } catch (error) {
       this.logger.error(`Leasing threads to deliver failed: ${(error as Error).message}`);
@@ -204,10 +222,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   }
 
   /** Delivers a leased thread, starting from the read its lease came with; gives the lease back. */
-  private async deliverThread(
-    first: ThreadBatch,
-    tokens: Map<string, Promise<string>>,
-  ): Promise<number> {
+  private async deliverThread(first: ThreadBatch): Promise<number> {
     const { threadId } = first;
     let settled = 0;
     // Posted to Flowdock, not yet marked sent: marked a read at a time, with the lease renewed.
@@ -233,7 +248,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
           batch.length > 0 ? renderThread(batch[0].snapshot, this.publicUrl) : undefined;
         for (const next of batch) {
           if (!next.due || next.paused || this.stopped) break reading;
-          const outcome = await this.deliver(next, thread!, tokens);
+          const outcome = await this.deliver(next, thread!);
           settled++;
           if (outcome === 'posted') posted.push(next.id);
           if (outcome === 'stop') break reading;
@@ -256,11 +271,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   }
 
   /** Sends one message: 'posted' (to be marked sent), 'next' (settled otherwise), or 'stop' the thread. */
-  private async deliver(
-    next: OutboxMessage,
-    thread: FlowdockThread,
-    tokens: Map<string, Promise<string>>,
-  ): Promise<Outcome> {
+  private async deliver(next: OutboxMessage, thread: FlowdockThread): Promise<Outcome> {
     if (next.disabled) {
       await this.outbox.markDead(
         next.id,
@@ -270,7 +281,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     }
     try {
       await this.client.postMessage(
-        await this.flowToken(next.sourceId, tokens),
+        await this.flowToken(next.sourceId),
         renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl, thread),
       );
     } catch (error) {
@@ -279,12 +290,13 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     return 'posted';
   }
 
-  private flowToken(sourceId: string, tokens: Map<string, Promise<string>>): Promise<string> {
-    let flowToken = tokens.get(sourceId);
+  private flowToken(sourceId: string): Promise<string> {
+    let flowToken = this.flowTokens.get(sourceId);
     if (!flowToken) {
+      if (this.flowTokens.size >= FLOW_TOKENS_KEPT) this.flowTokens.clear();
       flowToken = this.sources.flowToken(sourceId);
-      tokens.set(sourceId, flowToken);
-      flowToken.catch(() => tokens.delete(sourceId));
+      this.flowTokens.set(sourceId, flowToken);
+      flowToken.catch(() => this.flowTokens.delete(sourceId));
     }
     return flowToken;
   }
