@@ -1,14 +1,18 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { FlowdockRefusedError, FlowdockUnavailableError } from '../flowdock/flowdock-errors';
-import { FAILURE_PAGES, FailureKind, sendPage } from './auth-pages';
+import { FAILURE_PAGES, FailureKind, Page, sendPage } from './auth-pages';
 import { ClaimError } from './claim.service';
 import { GitHubRefusedError, GitHubUnavailableError } from './github-oauth.service';
 import { StateError } from './oauth-state.service';
 
 /** A failure with its page; thrown by the linking controllers. */
 export class AuthPageException extends Error {
-  constructor(readonly kind: FailureKind) {
+  constructor(
+    readonly kind: FailureKind,
+    /** Sentences naming the people involved, in place of the page's general ones. */
+    readonly details?: Pick<Page, 'message' | 'next'>,
+  ) {
     super(`Linking failed: ${kind}`);
     this.name = 'AuthPageException';
   }
@@ -47,6 +51,7 @@ export class AuthPageFilter implements ExceptionFilter {
       this.logger.error(exception);
     }
     if (reply.sent) return;
-    void sendPage(reply, FAILURE_PAGES[kind]);
+    const details = exception instanceof AuthPageException ? exception.details : undefined;
+    void sendPage(reply, { ...FAILURE_PAGES[kind], ...details });
   }
 }

@@ -75,8 +75,9 @@ export const FAILURE_PAGES = {
   'claim-spent': {
     status: 410,
     title: 'This link was already used',
-    message: 'An account was already linked with this link, and each link works once.',
-    next: 'If you linked your account, go back to Flowdock and click the action again. Otherwise click it again for a new link.',
+    message:
+      'An account was already linked with this link (and the action it was made for was done then), and each link works once.',
+    next: 'If you linked your account, your next click in Flowdock works at once. Otherwise click the action again for a new link.',
   },
   'state-missing-cookie': {
     status: 400,

@@ -7,6 +7,7 @@ import { CLAIM_ISSUER } from '../flowdock/claim-issuer';
 import { FlowdockModule } from '../flowdock/flowdock.module';
 import { AccountSessionService } from './account-session.service';
 import { AccountController } from './account.controller';
+import { ClaimedActions } from './claimed-actions';
 import { ClaimService } from './claim.service';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
 import { GitHubOctokitFactory } from './github-octokit.factory';
@@ -48,8 +49,11 @@ import { SpentClaim } from './spent-claim.entity';
     GitHubOctokitFactory,
     GitHubOAuthService,
     LinkedAccountService,
+    ClaimedActions,
   ],
   exports: [
+    // The module that performs thread actions plugs in, for the end of the linking flow.
+    ClaimedActions,
     LinkedAccountService,
     ClaimService,
     CLAIM_ISSUER,

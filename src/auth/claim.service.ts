@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
+import type { ClaimContext, ClaimedAction } from '../flowdock/claim-issuer';
 import { SpentClaim } from './spent-claim.entity';
 
 /**
@@ -16,12 +17,39 @@ export const CLAIM_LIFETIME_SECONDS = 15 * 60;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FLOWDOCK_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ACTION = /^[a-z-]{1,32}$/;
+/** Longest display name carried (Flowdock's are far shorter). */
+const MAX_NAME = 100;
 
-/** A verified claim: "whoever proves to be this Flowdock user may link a GitHub account". */
-export interface Claim {
+/**
+ * A verified claim: "whoever proves to be this Flowdock user may link a
+ * GitHub account" (and then have `then` done as that account).
+ */
+export interface Claim extends ClaimContext {
   flowdockUserId: string;
   jti: string;
   expiresAt: Date;
+}
+
+/** A claimed action as the claim carries it, or undefined when it is not one. */
+export function claimedAction(value: unknown): ClaimedAction | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const { owner, repo, kind, number, action } = value as Record<string, unknown>;
+  if (
+    typeof owner !== 'string' ||
+    !NAME.test(owner) ||
+    typeof repo !== 'string' ||
+    !NAME.test(repo) ||
+    (kind !== 'pulls' && kind !== 'issues') ||
+    !Number.isSafeInteger(number) ||
+    (number as number) <= 0 ||
+    typeof action !== 'string' ||
+    !ACTION.test(action)
+  ) {
+    return undefined;
+  }
+  return { owner, repo, kind, number: number as number, action };
 }
 
 export type ClaimProblem = 'missing' | 'invalid' | 'expired' | 'spent';
@@ -46,12 +74,20 @@ export class ClaimService {
   ) {}
 
   /** A new claim for a Flowdock user (the ClaimIssuer the Flowdock challenge uses). */
-  async issueClaim(flowdockUserId: string): Promise<string> {
+  async issueClaim(flowdockUserId: string, context: ClaimContext = {}): Promise<string> {
     if (!FLOWDOCK_USER_ID.test(flowdockUserId)) {
       throw new Error('A claim needs a Flowdock user id of letters, digits, "-" or "_"');
     }
+    if (context.then && !claimedAction(context.then)) {
+      throw new Error('A claimed action needs owner, repo, kind, number and action');
+    }
+    const name = context.name?.trim().slice(0, MAX_NAME);
     return this.jwt.signAsync(
-      { user: flowdockUserId },
+      {
+        user: flowdockUserId,
+        ...(name ? { name } : {}),
+        ...(context.then ? { then: context.then } : {}),
+      },
       {
         algorithm: 'HS256',
         audience: CLAIM_AUDIENCE,
@@ -73,18 +109,26 @@ export class ClaimService {
     } catch (error) {
       throw new ClaimError((error as Error).name === 'TokenExpiredError' ? 'expired' : 'invalid');
     }
-    const { user, jti, exp } = payload;
+    const { user, jti, exp, name, then } = payload;
     if (
       typeof user !== 'string' ||
       !FLOWDOCK_USER_ID.test(user) ||
       typeof jti !== 'string' ||
       !UUID.test(jti) ||
-      typeof exp !== 'number'
+      typeof exp !== 'number' ||
+      (name !== undefined && (typeof name !== 'string' || name.length > MAX_NAME)) ||
+      (then !== undefined && !claimedAction(then))
     ) {
       throw new ClaimError('invalid');
     }
     if (await this.isSpent(jti)) throw new ClaimError('spent');
-    return { flowdockUserId: user, jti, expiresAt: new Date(exp * 1000) };
+    return {
+      flowdockUserId: user,
+      jti,
+      expiresAt: new Date(exp * 1000),
+      name,
+      then: claimedAction(then),
+    };
   }
 
   async isSpent(jti: string): Promise<boolean> {

@@ -3,9 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { TokenCipher } from '../crypto/token-cipher';
 import { AccountSessionService } from './account-session.service';
+import type { FlowdockUser } from '../flowdock/flowdock-api.types';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml, sendPage } from './auth-pages';
 import { ClaimService } from './claim.service';
+import { ClaimedActionOutcome, ClaimedActions } from './claimed-actions';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
 import { GitHubOAuthService } from './github-oauth.service';
 import { LinkedAccountService } from './linked-account.service';
@@ -14,6 +16,19 @@ import { OAuthStateService } from './oauth-state.service';
 type CallbackQuery = Record<string, unknown>;
 
 const verifierContext = (flowdockUserId: string) => `pkce-verifier:${flowdockUserId}`;
+
+const person = (user: { name: string; nick: string }) => `${user.name} (@${user.nick})`;
+
+/** Signed in as someone else than the user the link was made for: name both, say what to do. */
+function wrongUser(claimedId: string, claimedName: string | undefined, signedIn: FlowdockUser) {
+  const claimed = claimedName
+    ? `${claimedName} (Flowdock user ${claimedId})`
+    : `Flowdock user ${claimedId}`;
+  return new AuthPageException('wrong-flowdock-user', {
+    message: `This link was made for ${claimed}, who clicked the action, but you signed in to Flowdock as ${person(signedIn)}, so nothing was linked.`,
+    next: `If you are ${claimedName ?? `Flowdock user ${claimedId}`}, sign out of Flowdock, open the link again and sign in as yourself. Otherwise click the action in Flowdock yourself to get your own link.`,
+  });
+}
 
 /** A provider's callback: its code, or the page for its error (access_denied: declined). */
 function codeFrom(query: CallbackQuery, denied: 'flowdock-denied' | 'github-denied'): string {
@@ -24,9 +39,16 @@ function codeFrom(query: CallbackQuery, denied: 'flowdock-denied' | 'github-deni
   return query.code;
 }
 
+/** The clicked action's outcome as the page shows it, with the item's link. */
+function outcomeHtml(outcome: ClaimedActionOutcome): string {
+  return `<p id="action-outcome" data-done="${outcome.done}"><a href="${escapeHtml(outcome.itemUrl)}">Open it on GitHub</a></p>
+`;
+}
+
 /**
  * The challenge link, in one browser trip: claim -> Flowdock sign-in (which
- * must be the claimed user) -> GitHub authorization (PKCE) -> link stored.
+ * must be the claimed user) -> GitHub authorization (PKCE) -> link stored ->
+ * the action the user clicked (carried by the claim) performed, once.
  * Every failure ends on a page (AuthPageFilter) and stores nothing.
  */
 @Controller()
@@ -40,6 +62,7 @@ export class LinkingController {
     private readonly links: LinkedAccountService,
     private readonly sessions: AccountSessionService,
     private readonly cipher: TokenCipher,
+    private readonly claimedActions: ClaimedActions,
   ) {}
 
   @Get('authorization')
@@ -49,6 +72,7 @@ export class LinkingController {
       purpose: 'link-flowdock',
       flowdockUserId: claim.flowdockUserId,
       claimJti: claim.jti,
+      context: { name: claim.name, then: claim.then },
     });
     return reply
       .header('cache-control', 'no-store')
@@ -65,7 +89,9 @@ export class LinkingController {
       await this.sessions.start(reply, user.id);
       return reply.header('cache-control', 'no-store').redirect('/account', 302);
     }
-    if (user.id !== step.flowdockUserId) throw new AuthPageException('wrong-flowdock-user');
+    if (user.id !== step.flowdockUserId) {
+      throw wrongUser(step.flowdockUserId!, step.context?.name, user);
+    }
     if (await this.claims.isSpent(step.claimJti!)) throw new AuthPageException('claim-spent');
 
     const verifier = randomBytes(32).toString('base64url');
@@ -74,6 +100,7 @@ export class LinkingController {
       flowdockUserId: user.id,
       claimJti: step.claimJti!,
       codeVerifier: this.cipher.encrypt(verifier, verifierContext(user.id)),
+      context: { ...step.context, signedIn: { name: user.name, nick: user.nick } },
     });
     return reply
       .header('cache-control', 'no-store')
@@ -95,12 +122,23 @@ export class LinkingController {
       tokens,
     });
     if (outcome === 'claim-spent') throw new AuthPageException('claim-spent');
+    // The claim is spent with the link: the action it carries is performed once, here.
+    const then = step.context?.then;
+    const done = then ? await this.claimedActions.perform(flowdockUserId, then) : undefined;
+    const signedIn = step.context?.signedIn;
+    const who = signedIn ? person(signedIn) : `Flowdock user ${flowdockUserId}`;
     return sendPage(reply, {
       status: 200,
-      title: 'Your accounts are linked',
-      message: `Flowdock user ${flowdockUserId} is now linked to the GitHub account @${githubUser.login}. Actions you click in Flowdock will be done on GitHub as @${githubUser.login}.`,
-      next: 'Go back to Flowdock and click the action again. You can close this page.',
-      extraHtml: `<p><a href="/account">Manage or unlink</a> · GitHub user id <code id="github-user-id">${escapeHtml(String(githubUser.id))}</code></p>`,
+      title: done?.done ? 'Linked, and done' : 'Your accounts are linked',
+      message: `${who} is now linked to the GitHub account @${githubUser.login}. Actions you click in Flowdock will be done on GitHub as @${githubUser.login}.`,
+      next: done
+        ? done.done
+          ? `${done.message} You can close this page and go back to Flowdock.`
+          : `${done.message} Go back to Flowdock to try again: your next click works without linking.`
+        : 'Go back to Flowdock and click the action again. You can close this page.',
+      extraHtml:
+        (done ? outcomeHtml(done) : '') +
+        `<p><a href="/account">Manage or unlink</a> · GitHub user id <code id="github-user-id">${escapeHtml(String(githubUser.id))}</code></p>`,
     });
   }
 }

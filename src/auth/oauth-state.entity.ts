@@ -1,4 +1,10 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import type { ClaimContext } from '../flowdock/claim-issuer';
+
+/** Carried by a linking flow's steps: see ClaimContext; `signedIn` is the Flowdock user of the GitHub step. */
+export interface LinkingContext extends ClaimContext {
+  signedIn?: { name: string; nick: string };
+}
 
 export type OAuthPurpose =
   | 'link-flowdock'
@@ -31,6 +37,10 @@ export class OAuthState {
   /** PKCE verifier of the GitHub step, encrypted with TokenCipher. */
   @Column({ name: 'code_verifier', type: 'text', nullable: true })
   codeVerifier: string | null;
+
+  /** What the linking flow carries from its claim to its end (linking only). */
+  @Column({ type: 'jsonb', nullable: true })
+  context: LinkingContext | null;
 
   /** The Flowdock flow being set up (the setup flow only). */
   @Column({ name: 'flow_id', type: 'text', nullable: true })

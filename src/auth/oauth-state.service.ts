@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LessThan, Repository } from 'typeorm';
 import { AppConfig } from '../config/app.config';
-import { OAuthPurpose, OAuthState } from './oauth-state.entity';
+import { LinkingContext, OAuthPurpose, OAuthState } from './oauth-state.entity';
 
 /** The cookie that binds a sign-in in progress to the browser that started it. */
 export const STATE_COOKIE = 'bridge_oauth_state';
@@ -29,6 +29,7 @@ export interface StepData {
   /** Already encrypted by the caller. */
   codeVerifier?: string;
   flowId?: string;
+  context?: LinkingContext;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -69,6 +70,7 @@ export class OAuthStateService {
       claimJti: step.claimJti ?? null,
       codeVerifier: step.codeVerifier ?? null,
       flowId: step.flowId ?? null,
+      context: step.context ?? null,
       expiresAt: new Date(Date.now() + STATE_LIFETIME_MS),
     });
     void reply.setCookie(STATE_COOKIE, state, {
@@ -117,6 +119,7 @@ export class OAuthStateService {
       claimJti: row.claim_jti as string | null,
       codeVerifier: row.code_verifier as string | null,
       flowId: row.flow_id as string | null,
+      context: row.context as LinkingContext | null,
       expiresAt: new Date(row.expires_at as string),
     });
     if (step.expiresAt.getTime() <= Date.now()) throw new StateError('used-or-expired');

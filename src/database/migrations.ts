@@ -6,6 +6,7 @@ import { GitHubWebhooks1764600000000 } from './migrations/1764600000000-GitHubWe
 import { FlowdockSetupState1764700000000 } from './migrations/1764700000000-FlowdockSetupState';
 import { WebhookInbox1764800000000 } from './migrations/1764800000000-WebhookInbox';
 import { FlowdockDueThreads1764800000001 } from './migrations/1764800000001-FlowdockDueThreads';
+import { LinkingContext1764900000000 } from './migrations/1764900000000-LinkingContext';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -20,4 +21,5 @@ export const migrations = [
   FlowdockSetupState1764700000000,
   WebhookInbox1764800000000,
   FlowdockDueThreads1764800000001,
+  LinkingContext1764900000000,
 ];

@@ -9,7 +9,7 @@ import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../config/app.config';
-import { CLAIM_ISSUER, ClaimIssuer } from './claim-issuer';
+import { CLAIM_ISSUER, ClaimContext, ClaimIssuer } from './claim-issuer';
 
 /**
  * Flowdock's authentication challenge (thread-actions.md): the user must link
@@ -47,9 +47,15 @@ export class FlowdockChallenges {
     this.publicUrl = config.get('publicUrl', { infer: true });
   }
 
-  /** `throw await challenges.challenge(userId)` from an action handler. */
-  async challenge(flowdockUserId: string): Promise<FlowdockChallengeException> {
-    const claim = await this.issuer().issueClaim(flowdockUserId);
+  /**
+   * `throw await challenges.challenge(userId, context)` from an action handler;
+   * the context (the user's name, the clicked action) comes from the verified request.
+   */
+  async challenge(
+    flowdockUserId: string,
+    context?: ClaimContext,
+  ): Promise<FlowdockChallengeException> {
+    const claim = await this.issuer().issueClaim(flowdockUserId, context);
     return new FlowdockChallengeException(
       `${this.publicUrl}/authorization?claim=${encodeURIComponent(claim)}`,
     );

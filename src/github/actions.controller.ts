@@ -80,8 +80,10 @@ export class ActionsController {
     @Req() req: FastifyRequest,
   ): Promise<{ status: ThreadState; assignees: string[] }> {
     const { target: item, action } = target(params);
+    // An unlinked user's claim carries the click, to be performed once the link is stored.
+    const context = { name: clicked.action.agent?.name, then: { ...item, action } };
     const actor = await this.accounts.actingAs(clicked.userId);
-    if (!actor) throw await this.challenges.challenge(clicked.userId);
+    if (!actor) throw await this.challenges.challenge(clicked.userId, context);
     try {
       const snapshot = await this.actions.perform(
         actor.octokit,
@@ -95,7 +97,7 @@ export class ActionsController {
       if (!(error instanceof GitHubUnauthorizedError)) throw error;
       // actingAs's 401 hook has removed the link (only the one holding that token).
       this.logger.warn(`GitHub refused the token of Flowdock user ${clicked.userId}; challenging`);
-      throw await this.challenges.challenge(clicked.userId);
+      throw await this.challenges.challenge(clicked.userId, context);
     }
   }
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
 import { DatabaseNotificationsModule } from '../database/database-notifications.module';
 import { FlowdockModule } from '../flowdock/flowdock.module';
+import { ActionAfterLink } from './action-after-link';
 import { ActionsController } from './actions.controller';
 import { FlowdockSetupController } from './flowdock-setup.controller';
 import { FlowdockSetupService } from './flowdock-setup.service';
@@ -35,6 +36,7 @@ import { WebhookController } from './webhook.controller';
     ThreadChanges,
     SubscriptionService,
     GitHubActionsService,
+    ActionAfterLink,
     FlowdockSetupService,
   ],
   exports: [SubscriptionService, GitHubActionsService],

@@ -2,8 +2,10 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { FlowdockSimulator } from '../../sandbox/flowdock/flowdock-simulator';
 import { GitHubOAuthState, SimOAuthApp } from '../../sandbox/github/github-oauth-state';
+import { GitHubReposState } from '../../sandbox/github/github-repos-state';
 import { GitHubSimulator } from '../../sandbox/github/github-simulator';
 import { githubOAuthRoutes } from '../../sandbox/github/oauth.routes';
+import { githubRepoRoutes } from '../../sandbox/github/repos.routes';
 import { ClaimService } from '../../src/auth/claim.service';
 import { LinkedAccountService } from '../../src/auth/linked-account.service';
 import { DataSource } from 'typeorm';
@@ -56,9 +58,11 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
     users: Object.values(fdUsers),
   });
   const githubOAuth = new GitHubOAuthState(githubApp);
+  // Repositories for the actions a test performs (none until a test adds them).
+  const repos = new GitHubReposState();
   const github = await GitHubSimulator.start({
     users: Object.values(ghUsers),
-    routes: [githubOAuthRoutes(githubOAuth)],
+    routes: [githubOAuthRoutes(githubOAuth), githubRepoRoutes(repos)],
   });
   const env = testEnvironment({
     LOG_LEVEL: 'debug',
@@ -159,6 +163,7 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
     flowdock,
     github,
     githubOAuth,
+    repos,
     fdUsers,
     ghUsers,
     fd,
