@@ -290,6 +290,38 @@ describe('GitHub <-> Flowdock end to end', () => {
     );
   });
 
+  it('an item number or repository GitHub would not write -> 400, nothing done on GitHub', async () => {
+    const { name } = await repoWithItems();
+    const [owner, repo] = name.split('/');
+    const { flowdockUserId } = await linked('octocat');
+    const before = repos.calls.length;
+    // Number() would read these as #16, #1000, #6 and #6.
+    for (const number of ['0x10', '1e3', '%20%206', '6.0', '06', '0', '99999999999']) {
+      const res = await click(
+        `/flowdock/actions/${name}/issues/${number}/close`,
+        flowdockUserId,
+        'Close',
+      );
+      expect({ number, status: res.statusCode }).toEqual({ number, status: 400 });
+      expect(res.json().message).toContain('number must be a positive integer in decimal digits');
+    }
+    for (const [o, r, problem] of [
+      ['-acme', repo, 'owner is not a GitHub account name'],
+      ['ac--me', repo, 'owner is not a GitHub account name'],
+      [owner, 'wid%20gets', 'repo is not a GitHub repository name'],
+    ]) {
+      const res = await click(
+        `/flowdock/actions/${o}/${r}/issues/6/close`,
+        flowdockUserId,
+        'Close',
+      );
+      expect(res.statusCode).toBe(400);
+      expect(res.json().message).toContain(problem);
+    }
+    expect(repos.calls.length).toBe(before);
+    expect(repos.repo(name)!.items.get(6)!.state).toBe('open');
+  });
+
   it('github_app_authorization.revoked removes the links of that GitHub user', async () => {
     const { flowdockUserId, user } = await linked('hubot');
     const payload = examplePayload('github_app_authorization', 'revoked');

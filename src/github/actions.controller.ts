@@ -30,16 +30,20 @@ interface ActionParams {
   action: string;
 }
 
-const NAME = /^[A-Za-z0-9._-]{1,100}$/;
+/** GitHub's account names: letters, digits, inner "_" (managed users) and single inner hyphens, up to 39. */
+const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_])){0,38}$/;
+/** GitHub's repository names: letters, digits, ".", "_", "-", up to 100; not "." or "..". */
+const REPO = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
+/** Written in decimal digits only: "0x10", "1e3" or " 2" name no item. */
+const NUMBER = /^[1-9][0-9]{0,9}$/;
 
 function target(params: ActionParams): { target: ActionTarget; action: ThreadAction } {
-  const number = Number(params.number);
+  const number = NUMBER.test(params.number) ? Number(params.number) : NaN;
   const problems = [
-    NAME.test(params.owner) && NAME.test(params.repo)
-      ? null
-      : 'owner/repo is not a repository name',
+    OWNER.test(params.owner) ? null : 'owner is not a GitHub account name',
+    REPO.test(params.repo) ? null : 'repo is not a GitHub repository name',
     params.kind === 'pulls' || params.kind === 'issues' ? null : 'kind must be pulls or issues',
-    Number.isSafeInteger(number) && number > 0 ? null : 'number must be a positive integer',
+    Number.isSafeInteger(number) ? null : 'number must be a positive integer in decimal digits',
     (THREAD_ACTIONS as readonly string[]).includes(params.action)
       ? null
       : `action must be one of ${THREAD_ACTIONS.join(', ')}`,
