@@ -7,6 +7,7 @@ import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signBody, signedWebhook } from '../sandbox/github/webhook-sender';
 import { DatabaseNotifications } from '../src/database/database-notifications';
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
+import { MAX_TEXT_LENGTH, TRUNCATED_MARKER } from '../src/github/bounded-text';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { TcpProxy } from './support/tcp-proxy';
 import { freshDatabase, TestDatabase } from './support/test-database';
@@ -106,6 +107,31 @@ describe('the webhook inbox and its processing', () => {
     );
     expect(row.snapshot.title).toBe('null \uFFFD byte');
     expect(row.snapshot.body).toBe('lone \uFFFD surrogate');
+  });
+
+  it('a body of megabytes is kept to what Flowdock shows, and nothing of the payload stays', async () => {
+    const repo = await subscribed();
+    const payload = examplePayload('issues', 'opened');
+    payload.repository.full_name = repo;
+    payload.issue.body = 'A long story. '.repeat(150_000); // 2.1 MB
+    const webhook = signedWebhook(SECRET, 'issues', payload);
+    expect((await post(t, webhook)).statusCode).toBe(202);
+    expect(await outcomeOf(db, webhook.deliveryId)).toMatchObject({ outcome: 'published' });
+
+    const [row] = await db.query<{ body: string; stored: number }[]>(
+      `SELECT g.snapshot->>'body' AS body,
+              (pg_column_size(g.snapshot) + pg_column_size(t.snapshot)
+                + (SELECT coalesce(sum(pg_column_size(m.event)), 0) FROM flowdock_message m WHERE m.thread_id = t.id)
+                + (SELECT coalesce(pg_column_size(d.work), 0) FROM github_webhook_delivery d WHERE d.delivery_id = $2)
+                )::int AS stored
+         FROM github_thread g JOIN flowdock_thread t ON t.external_thread_id = 'github:' || g.repository || ':issue:' || g.number
+        WHERE g.repository = $1`,
+      [repo, webhook.deliveryId],
+    );
+    expect(row.body.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+    expect(row.body.endsWith(TRUNCATED_MARKER)).toBe(true);
+    // Two snapshots and a message, each with at most the bounded body (jsonb may compress it).
+    expect(row.stored).toBeLessThan(3 * MAX_TEXT_LENGTH + 10_000);
   });
 
   it('a storm on one thread: applied in arrival order, one message each, the newest state kept', async () => {

@@ -1,4 +1,5 @@
 import { examplePayload } from '../../sandbox/github/webhook-examples';
+import { boundedText, MAX_TEXT_LENGTH, TRUNCATED_MARKER } from './bounded-text';
 import { mapGitHubEvent } from './github-event.mapper';
 import { isThreadKey, MappedEvent } from './github-event.types';
 import { applyUpdate } from './thread-state';
@@ -284,5 +285,36 @@ describe('HTML in titles, bodies, labels and branch names', () => {
     expect(s.branches?.head).toBe('feat/<b>x</b>');
     expect(s.labels).toEqual(['"><svg onload=alert(1)>']);
     expect(m.message?.title).toBe('added label "><svg onload=alert(1)>');
+  });
+});
+
+describe('GitHub text kept to what Flowdock shows', () => {
+  const long = (n: number) => 'word '.repeat(n / 5);
+
+  it('a body or comment over MAX_TEXT_LENGTH is cut, with the marker at its end', () => {
+    const payload = examplePayload('pull_request', 'opened');
+    payload.pull_request.body = long(100_000);
+    const body = snapshotOf(map('pull_request', payload)).body!;
+    expect(body.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+    expect(body.endsWith(`\n\n${TRUNCATED_MARKER}`)).toBe(true);
+    expect(body.startsWith('word word')).toBe(true);
+
+    const comment = examplePayload('issue_comment', 'created');
+    comment.comment.body = long(20_000);
+    const message = map('issue_comment', comment).message as { body: string };
+    expect(message.body.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+    expect(message.body.endsWith(TRUNCATED_MARKER)).toBe(true);
+  });
+
+  it('text that fits is kept whole; a cut never splits a surrogate pair', () => {
+    expect(boundedText('short')).toBe('short');
+    const fits = 'x'.repeat(MAX_TEXT_LENGTH);
+    expect(boundedText(fits)).toBe(fits);
+    // One ASCII character first: the cut falls after the first half of a pair.
+    const emoji = `a${'😀'.repeat(MAX_TEXT_LENGTH)}`;
+    const cut = boundedText(emoji);
+    expect(cut.length).toBeLessThanOrEqual(MAX_TEXT_LENGTH);
+    expect(cut.isWellFormed()).toBe(true);
+    expect(cut.replace(`\n\n${TRUNCATED_MARKER}`, '')).toMatch(/^a(😀)+$/u);
   });
 });

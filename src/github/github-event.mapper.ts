@@ -1,5 +1,6 @@
 import { ThreadSnapshot } from '../flowdock/thread-snapshot';
 import { CiSignal, MappedEvent, ThreadMessage } from './github-event.types';
+import { boundedText } from './bounded-text';
 import {
   GhCheckSuite,
   GhComment,
@@ -35,7 +36,7 @@ const activity = (sender: GhUser, title: string): ThreadMessage => ({
 const discussion = (sender: GhUser, title: string, body: string | null | undefined) => ({
   event: 'discussion' as const,
   title,
-  body: body ?? '',
+  body: boundedText(body ?? ''),
   author: author(sender),
 });
 

@@ -1,4 +1,5 @@
 import { ThreadSnapshot } from '../flowdock/thread-snapshot';
+import { boundedText } from './bounded-text';
 import { GhIssue, GhPullRequest, GhUser } from './github-payload.types';
 
 const logins = (users: (GhUser | null)[] | null | undefined): string[] =>
@@ -23,7 +24,7 @@ export function pullRequestSnapshot(pr: GhPullRequest, repository: string): Thre
     kind: 'pull',
     number: pr.number,
     title: pr.title,
-    body: pr.body ?? null,
+    body: pr.body == null ? null : boundedText(pr.body),
     url: pr.html_url,
     state,
     author: pr.user?.login ?? 'ghost',
@@ -42,7 +43,7 @@ export function issueSnapshot(issue: GhIssue, repository: string): ThreadSnapsho
     kind: issue.pull_request ? 'pull' : 'issue',
     number: issue.number,
     title: issue.title,
-    body: issue.body ?? null,
+    body: issue.body == null ? null : boundedText(issue.body),
     url: issue.html_url,
     state: issue.state === 'closed' ? 'closed' : 'open',
     author: issue.user?.login ?? 'ghost',
