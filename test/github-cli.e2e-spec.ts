@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -12,6 +13,7 @@ const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 function cli(
   args: string[],
   stdin = '',
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
@@ -20,6 +22,7 @@ function cli(
       NODE_ENV: 'test',
       DATABASE_URL: process.env.E2E_DATABASE_URL!,
       DATA_DIR: mkdtempSync(join(tmpdir(), 'bridge-cli-')),
+      ...env,
     },
   });
   let stdout = '';
@@ -29,6 +32,111 @@ function cli(
   child.stdin.end(stdin);
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A database of its own on the run's server, empty but for the migrations the CLI applies. */
+async function withEmptyDatabase(use: (url: string) => Promise<void>): Promise<void> {
+  const name = `cli_empty_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const url = new URL(process.env.E2E_DATABASE_URL!);
+    url.pathname = `/${name}`;
+    await use(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+describe('npm run cli: help, usage errors and exit codes', () => {
+  it('--help, help and no command at all list every command with examples and exit 0, without a database', async () => {
+    const unreachable = `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`;
+    const runs = await Promise.all(
+      [['--help'], ['help'], []].map((args) => cli(args, '', { DATABASE_URL: unreachable })),
+    );
+    for (const run of runs) {
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toContain('Usage: npm run cli -- <command> [options]');
+      expect(run.stdout).toMatch(
+        /^ {2}subscriptions add \[options\] <repository> +post the events/m,
+      );
+      expect(run.stdout).toMatch(/^ {2}subscriptions list \[options\] +list subscriptions/m);
+      expect(run.stdout).toMatch(/^ {2}subscriptions remove <id> +remove a subscription/m);
+      expect(run.stdout).toContain('Examples:');
+      expect(run.stdout).toContain(
+        'echo "$FLOW_TOKEN" | npm run cli -- subscriptions add acme/widgets',
+      );
+      expect(run.stdout).toContain('1 usage error');
+    }
+    expect(runs[1].stdout).toBe(runs[0].stdout);
+
+    const add = await cli(['subscriptions', 'add', '--help'], '', { DATABASE_URL: unreachable });
+    expect(add).toMatchObject({ code: 0, stderr: '' });
+    expect(add.stdout).toContain('Usage: npm run cli -- subscriptions add [options] <repository>');
+    expect(add.stdout).toContain('--flow-token <token>');
+  }, 90_000);
+
+  it('usage errors print one line on stderr and exit 1, before touching the database', async () => {
+    const unreachable = `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`;
+    const cases: [string[], string][] = [
+      [['bogus'], "error: unknown command 'bogus'"],
+      [['subscription'], "error: unknown command 'subscription' (Did you mean subscriptions?)"],
+      [['subscriptions', 'bogus'], "error: unknown command 'subscriptions bogus'"],
+      [['subscriptions', 'list', '--bogus'], "error: unknown option '--bogus'"],
+      [['subscriptions', 'remove'], "error: missing required argument 'id'"],
+    ];
+    for (const [args, message] of cases) {
+      const run = await cli(args, '', { DATABASE_URL: unreachable });
+      expect({ args, ...run }).toEqual({ args, code: 1, stdout: '', stderr: `${message}\n` });
+    }
+  }, 90_000);
+
+  it('an empty list says so (and --json prints [])', async () => {
+    await withEmptyDatabase(async (url) => {
+      const listed = await cli(['subscriptions', 'list'], '', { DATABASE_URL: url });
+      expect(listed).toEqual({ code: 0, stdout: 'No subscriptions.\n', stderr: '' });
+      const json = await cli(['subscriptions', 'list', '--json'], '', { DATABASE_URL: url });
+      expect(json).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+    });
+  }, 90_000);
+
+  it('runtime errors exit 2 with one line per failure: database unreachable, bad configuration', async () => {
+    const password = `pw-${randomBytes(6).toString('hex')}`;
+    const port = await closedPort();
+    const started = Date.now();
+    const unreachable = await cli(['subscriptions', 'list'], '', {
+      DATABASE_URL: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    });
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stdout).toBe('');
+    expect(unreachable.stderr).toBe(
+      `error: cannot open the database: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
+    expect(unreachable.stderr).not.toContain(password);
+    // No retries: the server's half minute of reconnecting is not the CLI's.
+    expect(Date.now() - started).toBeLessThan(25_000);
+
+    const misconfigured = await cli(['subscriptions', 'list'], '', {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'not a url',
+    });
+    expect(misconfigured.code).toBe(2);
+    expect(misconfigured.stdout).toBe('');
+    const lines = misconfigured.stderr.trimEnd().split('\n');
+    expect(lines).toContain('error: invalid configuration: DATABASE_URL: must be a URL address');
+    for (const line of lines) expect(line).toMatch(/^error: invalid configuration: [A-Z_]+: /);
+  }, 90_000);
+});
 
 describe('npm run cli -- subscriptions', () => {
   const owner = `cli${randomBytes(4).toString('hex')}`;
@@ -101,6 +209,6 @@ describe('npm run cli -- subscriptions', () => {
   it('remove of an unknown id says so', async () => {
     const res = await cli(['subscriptions', 'remove', '00000000-0000-4000-8000-000000000000']);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('No subscription 00000000-0000-4000-8000-000000000000');
+    expect(res.stderr).toBe('error: No subscription 00000000-0000-4000-8000-000000000000\n');
   });
 });

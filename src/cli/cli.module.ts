@@ -5,13 +5,16 @@ import pino from 'pino';
 import { AppConfig } from '../config/app.config';
 import { appConfigModule } from '../config/config.module';
 import { CryptoModule } from '../crypto/crypto.module';
-import { DatabaseModule } from '../database/database.module';
 import { FlowdockSourceEntity } from '../flowdock/flowdock-source.entity';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { Subscription } from '../github/subscription.entity';
 import { SubscriptionService } from '../github/subscription.service';
 import { loggerParams } from '../logging/logger.options';
+import { cliDatabase } from './cli-database';
+import { CliProgram } from './cli-program';
 import { SubscriptionsCommand } from './subscriptions.command';
+
+const COMMANDS = [SubscriptionsCommand, ...SubscriptionsCommand.subCommands];
 
 /** The operator CLI: the same configuration and database as the server, no HTTP. */
 @Module({})
@@ -24,17 +27,23 @@ export class CliModule {
         // Logs go to stderr so that stdout carries only the command's output.
         LoggerModule.forRoot(loggerParams('warn', pino.destination(2))),
         CryptoModule,
-        // Works beside a running bridge: uses its embedded server instead of failing.
-        DatabaseModule.forRoot({ embedded: 'shared' }),
+        cliDatabase(),
         TypeOrmModule.forFeature([Subscription, FlowdockSourceEntity]),
       ],
       // Flowdock's sources service only: the CLI must not start the delivery worker.
-      providers: [
-        FlowdockSourceService,
-        SubscriptionService,
-        SubscriptionsCommand,
-        ...SubscriptionsCommand.subCommands,
-      ],
+      providers: [FlowdockSourceService, SubscriptionService, CliProgram, ...COMMANDS],
+    };
+  }
+
+  /**
+   * The command tree alone, to check a command line (and show help) before any
+   * configuration or database is needed. Its commands are parsed, never run, so
+   * the services they would call are left empty.
+   */
+  static forUsage(): DynamicModule {
+    return {
+      module: CliModule,
+      providers: [{ provide: SubscriptionService, useValue: {} }, CliProgram, ...COMMANDS],
     };
   }
 }

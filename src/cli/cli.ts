@@ -1,28 +1,87 @@
 import 'reflect-metadata';
+import { HttpException } from '@nestjs/common';
 import { CommandFactory } from 'nest-commander';
 import { ConfigError, loadConfig } from '../config/app.config';
+import { errorText } from './cli-database';
 import { CliModule } from './cli.module';
+import { CliProgram, EXIT, isCommanderExit, prepareProgram } from './cli-program';
 
-/** `npm run cli -- subscriptions add|remove|list ...` with the server's configuration. */
-async function main(): Promise<void> {
+/** Stops the usage check once the command line names a command to run. */
+class ReadyToRun extends Error {}
+
+/**
+ * `npm run cli -- <command> ...` with the server's configuration and database.
+ * The command line is checked first, without either, so help and usage errors
+ * need neither; then the command runs. Each failure is one line on stderr.
+ */
+async function main(argv: string[]): Promise<number> {
+  const args = argv.length > 0 ? argv : ['--help'];
+  const checked = await checkUsage(args);
+  if (checked !== 'run') return checked;
+
   let config;
   try {
     config = loadConfig().config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
+    for (const problem of error.problems) fail(`invalid configuration: ${problem}`);
+    return EXIT.runtime;
   }
-  await CommandFactory.run(CliModule.forRoot(config), {
-    logger: ['error', 'warn'],
-    errorHandler: (error) => {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    },
+  const app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config), {
+    logger: ['warn'],
+    abortOnError: false,
   });
+  try {
+    const program = app.get(CliProgram).root;
+    prepareProgram(program);
+    await program.parseAsync(args, { from: 'user' });
+    return EXIT.ok;
+  } finally {
+    await app.close();
+  }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error)?.message ?? String(error)}\n`);
-  process.exit(1);
-});
+/** Parses the command line on the bare command tree: 'run', or the exit code once help or an error was shown. */
+async function checkUsage(args: string[]): Promise<'run' | number> {
+  const app = await CommandFactory.createWithoutRunning(CliModule.forUsage(), {
+    logger: false,
+    abortOnError: false,
+  });
+  try {
+    const program = app.get(CliProgram).root;
+    prepareProgram(program);
+    // Commands with subcommands only show help or name an unknown subcommand: they run here.
+    program.hook('preAction', (_hooked, action) => {
+      if (action.commands.length === 0) throw new ReadyToRun();
+    });
+    await program.parseAsync(args, { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof ReadyToRun) return 'run';
+    throw error;
+  } finally {
+    await app.close();
+  }
+}
+
+function fail(message: string): void {
+  process.stderr.write(`error: ${message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
+}
+
+/** 1 for what the person typed (commander's usage errors, refusals of a value), 2 for the rest. */
+function report(error: unknown): number {
+  if (isCommanderExit(error)) {
+    // Help was shown already; usage errors were not (their output is silenced to print them once).
+    const helpShown = error.code === 'commander.help' || error.code === 'commander.helpDisplayed';
+    if (!helpShown) fail(error.message);
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  fail(errorText(error));
+  if (error instanceof HttpException && error.getStatus() < 500) return EXIT.usage;
+  return EXIT.runtime;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => (process.exitCode = report(error)),
+);

@@ -1,5 +1,4 @@
-import { HttpException } from '@nestjs/common';
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { Subscription } from '../github/subscription.entity';
 import { SubscriptionService } from '../github/subscription.service';
 
@@ -15,15 +14,6 @@ async function readStdin(): Promise<string> {
   let data = '';
   for await (const chunk of process.stdin) data += String(chunk);
   return data.trim();
-}
-
-/** Refusals of the service (bad pattern, unknown id) become one line and exit code 1. */
-function fail(error: unknown): never {
-  if (error instanceof HttpException) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
 }
 
 function describe(s: Subscription): string {
@@ -46,8 +36,7 @@ interface AddOptions {
 @SubCommand({
   name: 'add',
   arguments: '<repository>',
-  description:
-    'post events of owner/repo (or every repository of owner/*) to a flow; the flow token is read from stdin unless --flow-token is given',
+  description: 'post the events of owner/repo, or of every repository of owner/*, to a flow',
 })
 export class AddSubscriptionCommand extends CommandRunner {
   constructor(private readonly subscriptions: SubscriptionService) {
@@ -56,16 +45,25 @@ export class AddSubscriptionCommand extends CommandRunner {
 
   async run([repository]: string[], options: AddOptions): Promise<void> {
     const flowToken = options.flowToken ?? (await readStdin());
-    const added = await this.subscriptions
-      .add({
-        repositoryPattern: repository,
-        flowToken,
-        eventKinds: options.events,
-        ignoreBots: options.ignoreBots,
-        requiredLabels: options.labels,
-      })
-      .catch(fail);
+    const added = await this.subscriptions.add({
+      repositoryPattern: repository,
+      flowToken,
+      eventKinds: options.events,
+      ignoreBots: options.ignoreBots,
+      requiredLabels: options.labels,
+    });
     process.stdout.write(options.json ? `${JSON.stringify(added)}\n` : `${describe(added)}\n`);
+  }
+
+  @Help('after')
+  examples(): string {
+    return `
+The flow token is read from stdin unless --flow-token is given.
+A bad repository, an empty token or the same repository and flow twice is refused (exit code 1).
+
+Examples:
+  echo "$FLOW_TOKEN" | npm run cli -- subscriptions add acme/widgets
+  npm run cli -- subscriptions add 'acme/*' --flow-token "$FLOW_TOKEN" --events pull_request,issues.opened --ignore-bots --labels frontend --json`;
   }
 
   @Option({ flags: '--flow-token <token>', description: 'the flow source token (prefer stdin)' })
@@ -104,14 +102,14 @@ export class RemoveSubscriptionCommand extends CommandRunner {
   }
 
   async run([id]: string[]): Promise<void> {
-    await this.subscriptions.remove(id).catch(fail);
+    await this.subscriptions.remove(id);
     process.stdout.write(`removed ${id}\n`);
   }
 }
 
 @SubCommand({
   name: 'list',
-  description: 'list subscriptions (flows are shown by their source id, never the token)',
+  description: 'list subscriptions (a flow is shown by its source id, never its token)',
 })
 export class ListSubscriptionsCommand extends CommandRunner {
   constructor(private readonly subscriptions: SubscriptionService) {
@@ -120,9 +118,9 @@ export class ListSubscriptionsCommand extends CommandRunner {
 
   async run(_args: string[], options: { json?: boolean }): Promise<void> {
     const all = await this.subscriptions.list();
-    process.stdout.write(
-      options.json ? `${JSON.stringify(all)}\n` : all.map((s) => `${describe(s)}\n`).join(''),
-    );
+    if (options.json) process.stdout.write(`${JSON.stringify(all)}\n`);
+    else if (all.length === 0) process.stdout.write('No subscriptions.\n');
+    else process.stdout.write(all.map((s) => `${describe(s)}\n`).join(''));
   }
 
   @Option({ flags: '--json', description: 'print JSON' })
@@ -143,7 +141,20 @@ export class SubscriptionsCommand extends CommandRunner {
     ListSubscriptionsCommand,
   ];
 
-  async run(): Promise<void> {
-    this.command.help();
+  /** Without a subcommand: its help. Commander hands an unknown subcommand to this command. */
+  async run([unknown]: string[]): Promise<void> {
+    if (unknown === undefined) this.command.help();
+    this.command.error(`error: unknown command 'subscriptions ${unknown}'`, {
+      code: 'commander.unknownCommand',
+    });
+  }
+
+  @Help('after')
+  examples(): string {
+    return `
+Examples:
+  echo "$FLOW_TOKEN" | npm run cli -- subscriptions add acme/widgets
+  npm run cli -- subscriptions list --json
+  npm run cli -- subscriptions remove 3f1c2a9e-5b7d-4c1e-9a2f-0d6e8b4c7a11`;
   }
 }
