@@ -5,12 +5,12 @@ import pino from 'pino';
 import { AppConfig } from '../config/app.config';
 import { appConfigModule } from '../config/config.module';
 import { CryptoModule } from '../crypto/crypto.module';
+import { DatabaseModule } from '../database/database.module';
 import { FlowdockSourceEntity } from '../flowdock/flowdock-source.entity';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { Subscription } from '../github/subscription.entity';
 import { SubscriptionService } from '../github/subscription.service';
 import { loggerParams } from '../logging/logger.options';
-import { cliDatabase } from './cli-database';
 import { CliProgram } from './cli-program';
 import { SubscriptionsCommand } from './subscriptions.command';
 
@@ -27,7 +27,7 @@ export class CliModule {
         // Logs go to stderr so that stdout carries only the command's output.
         LoggerModule.forRoot(loggerParams('warn', pino.destination(2))),
         CryptoModule,
-        cliDatabase(),
+        DatabaseModule.forRoot({ embedded: 'shared', retry: false }),
         TypeOrmModule.forFeature([Subscription, FlowdockSourceEntity]),
       ],
       // Flowdock's sources service only: the CLI must not start the delivery worker.

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { HttpException } from '@nestjs/common';
 import { CommandFactory } from 'nest-commander';
 import { ConfigError, loadConfig } from '../config/app.config';
-import { errorText } from './cli-database';
 import { CliModule } from './cli.module';
 import { CliProgram, EXIT, isCommanderExit, prepareProgram } from './cli-program';
 
@@ -27,10 +26,17 @@ async function main(argv: string[]): Promise<number> {
     for (const problem of error.problems) fail(`invalid configuration: ${problem}`);
     return EXIT.runtime;
   }
-  const app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config), {
-    logger: ['warn'],
-    abortOnError: false,
-  });
+  let app;
+  try {
+    app = await CommandFactory.createWithoutRunning(CliModule.forRoot(config), {
+      logger: ['warn'],
+      abortOnError: false,
+    });
+  } catch (error) {
+    // Opening the database is all the start does that can fail.
+    fail(`cannot open the database: ${errorText(error)}`);
+    return EXIT.runtime;
+  }
   try {
     const program = app.get(CliProgram).root;
     prepareProgram(program);
@@ -62,6 +68,16 @@ async function checkUsage(args: string[]): Promise<'run' | number> {
   } finally {
     await app.close();
   }
+}
+
+/** An error's message; connection errors to several addresses (AggregateError) have none. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.message) return error.message;
+  const inner = (error as Partial<AggregateError>).errors;
+  if (Array.isArray(inner) && inner.length > 0)
+    return [...new Set(inner.map(errorText))].join('; ');
+  return (error as Error & { code?: string }).code ?? error.name;
 }
 
 function fail(message: string): void {

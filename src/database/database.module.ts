@@ -15,6 +15,12 @@ export interface DatabaseModuleOptions {
    * they work.
    */
   embedded: 'exclusive' | 'shared';
+  /**
+   * Whether a DATABASE_URL server that cannot be reached is tried again (10
+   * times, 3 s apart: it may come up later). CLI commands say `false`: whoever
+   * runs a command wants the failure now.
+   */
+  retry?: boolean;
 }
 
 /**
@@ -37,7 +43,7 @@ export class DatabaseModule {
               retryAttempts: 10,
               retryDelay: 3000,
               // A server may come up later; an embedded one that failed to start will not.
-              toRetry: () => Boolean(databaseUrl),
+              toRetry: () => Boolean(databaseUrl) && options.retry !== false,
               databaseUrl,
               dataDir: config.get('dataDir', { infer: true }),
             };
