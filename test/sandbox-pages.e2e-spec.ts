@@ -272,6 +272,99 @@ describe('GitHub simulator page', () => {
     expect(page.body).toContain('<p id="note">&#60;script&#62;</p>');
     expect(page.body).not.toMatch(/<b>Bold|<script>/);
   });
+  it("links the webhooks' items, diffs, repository and users to the simulator's own pages", async () => {
+    const opened = await act({
+      repo: 'acme/page',
+      as: 'octocat',
+      op: 'open',
+      kind: 'pull',
+      title: 'Teach <the> widgets to count',
+      body: 'Counts <i>up</i>.',
+    });
+    const number = Number(/Opened #(\d+)/.exec(note(opened) ?? '')?.[1]);
+    const pr = hooks.at(-1)!.body.pull_request as Record<string, string> & {
+      user: { html_url: string };
+    };
+    expect(pr.html_url).toBe(`${gh.url}/acme/page/pull/${number}`);
+    expect(pr.diff_url).toBe(`${gh.url}/acme/page/pull/${number}.diff`);
+    expect((hooks.at(-1)!.body.repository as { html_url: string }).html_url).toBe(
+      `${gh.url}/acme/page`,
+    );
+    expect(pr.user.html_url).toBe(`${gh.url}/octocat`);
+
+    const item = await fetch(pr.html_url);
+    expect(item.status).toBe(200);
+    const itemHtml = await item.text();
+    expect(itemHtml).toContain(
+      '<span class="item-title">Teach &#60;the&#62; widgets to count</span>',
+    );
+    expect(itemHtml).toContain('Counts &#60;i&#62;up&#60;/i&#62;.');
+    expect(itemHtml).toContain(`href="/acme/page/pull/${number}/files?as=octocat"`);
+
+    // What the bridge's "View diff" opens, and the raw diff of diff_url.
+    const files = await fetch(`${pr.html_url}/files`);
+    expect(files.status).toBe(200);
+    expect(await files.text()).toContain(
+      `<span class="add">+- Teach &#60;the&#62; widgets to count (#${number})</span>`,
+    );
+    const raw = await fetch(pr.diff_url);
+    expect(raw.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await raw.text()).toContain(`+- Teach <the> widgets to count (#${number})\n`);
+
+    // A pull request's issue URL redirects to it, as on GitHub.
+    const asIssue = await fetch(`${gh.url}/acme/page/issues/${number}`, { redirect: 'manual' });
+    expect(asIssue.status).toBe(302);
+    expect(asIssue.headers.get('location')).toBe(`/acme/page/pull/${number}`);
+
+    // A comment's html_url points at its anchor on the item page.
+    await act({
+      repo: 'acme/page',
+      as: 'monalisa',
+      op: 'comment',
+      number: String(number),
+      text: 'Nice',
+    });
+    const commentUrl = (hooks.at(-1)!.body.comment as { html_url: string }).html_url;
+    expect(commentUrl).toMatch(
+      new RegExp(`^${gh.url}/acme/page/pull/${number}#issuecomment-\\d+$`),
+    );
+    const anchor = new URL(commentUrl).hash.slice(1);
+    expect(await (await fetch(commentUrl)).text()).toContain(`id="${anchor}"`);
+
+    // Changes made on the item page come back to it.
+    const closed = await act({
+      repo: 'acme/page',
+      as: 'octocat',
+      op: 'close',
+      number: String(number),
+      back: `/acme/page/pull/${number}`,
+    });
+    expect(closed.headers.location).toMatch(
+      new RegExp(`^/acme/page/pull/${number}\\?as=octocat&note=`),
+    );
+    const elsewhere = await act({
+      repo: 'acme/page',
+      as: 'octocat',
+      op: 'reopen',
+      number: String(number),
+      back: '//evil.example/x',
+    });
+    expect(String(elsewhere.headers.location)).toMatch(/^\/\?as=octocat&note=/);
+
+    const repoPage = await fetch(`${gh.url}/acme/page`);
+    expect(await repoPage.text()).toContain('data-repo="acme/page"');
+    const profile = await fetch(`${gh.url}/octocat`);
+    expect(profile.status).toBe(200);
+    expect(await profile.text()).toContain(`acme/page#${number}</a>`);
+    for (const missing of [
+      '/acme/nope',
+      '/nobody',
+      '/acme/page/pull/999',
+      '/acme/page/pull/x/files',
+    ]) {
+      expect((await fetch(gh.url + missing)).status).toBe(404);
+    }
+  });
 });
 
 describe('demo start-up', () => {
