@@ -22,6 +22,7 @@ td, th { border-bottom: 1px solid #d0d7de; padding: 6px; text-align: left; verti
 form.inline { display: inline; } input[type=text] { width: 9em; }
 fieldset { background: #fff; border: 1px solid #d0d7de; margin: 12px 0; }
 .box { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; margin: 12px 0; }
+.box dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; } .box dd { margin: 0; }
 .item-body, .comment p { white-space: pre-wrap; }
 pre.diff { background: #fff; border: 1px solid #d0d7de; padding: 8px; overflow-x: auto; }
 pre.diff .add { background: #dafbe1; display: block; }
