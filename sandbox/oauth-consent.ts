@@ -48,6 +48,8 @@ export interface ConsentPage {
   forwarded: string[];
   query: Fields;
   users: { id: number; name: string; handle: string }[];
+  /** The user checked at first (e.g. the one chosen in the team inbox); else the first. */
+  selected?: number;
   approve: string;
   deny: string;
 }
@@ -61,10 +63,13 @@ export function consentPage(page: ConsentPage): string {
         `<input type="hidden" name="${name}" value="${escapeHtml(page.query[name] ?? '')}">`,
     )
     .join('\n    ');
+  const selected = page.users.some((u) => u.id === page.selected)
+    ? page.selected
+    : page.users[0]?.id;
   const users = page.users
     .map(
-      (user, i) =>
-        `<label><input type="radio" name="user_id" value="${user.id}"${i === 0 ? ' checked' : ''}> ` +
+      (user) =>
+        `<label><input type="radio" name="user_id" value="${user.id}"${user.id === selected ? ' checked' : ''}> ` +
         `${escapeHtml(user.name)} (@${escapeHtml(user.handle)})</label><br>`,
     )
     .join('\n    ');

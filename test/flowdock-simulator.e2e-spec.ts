@@ -43,6 +43,20 @@ describe('Flowdock simulator OAuth', () => {
     expect(html).not.toContain('abc"<x>');
   });
 
+  it('pre-selects the user chosen in the team inbox (its cookie), else the first user', async () => {
+    const page = async (cookie?: string) => {
+      const response = await fetch(`${sim.url}/oauth/authorize?${authorizeQuery().toString()}`, {
+        headers: cookie ? { cookie } : {},
+      });
+      return [...(await response.text()).matchAll(/value="(\d+)" checked/g)].map((m) => m[1]);
+    };
+    expect(await page('flowdock-sandbox-user=1002')).toEqual(['1002']);
+    expect(await page()).toEqual(['1001']);
+    // Not a sandbox user, or not a number: the first user, as without a choice.
+    expect(await page('flowdock-sandbox-user=999')).toEqual(['1001']);
+    expect(await page('flowdock-sandbox-user=1002abc')).toEqual(['1001']);
+  });
+
   it.each([
     ['an unknown client_id', { client_id: 'other' }, /Unknown client_id/],
     ['response_type token', { response_type: 'token' }, /response_type/],

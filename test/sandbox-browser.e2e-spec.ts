@@ -128,6 +128,10 @@ describeInBrowser(
       await expect(card.locator('.body').textContent()).resolves.toBe(
         'Adds <b>sparkle</b> to every widget.',
       );
+      // The title links to the GitHub simulator's page of the pull request.
+      await expect(card.locator('.title a').getAttribute('href')).resolves.toBe(
+        `${demo.github.url}/${demo.repository}/pull/5`,
+      );
       await shot(inbox, '03-inbox-thread-appears');
 
       // Unlinked: "Assign to me" answers with a challenge link.

@@ -57,7 +57,10 @@ describe('sandbox pages', () => {
       external_thread_id: 'hostile',
       thread: {
         title: '#7 &lt;svg onload=alert(3)&gt; <svg onload=alert(8)>',
-        body: '<p>Hi <script>alert(4)</script><b>there</b></p>',
+        body:
+          '<p>Hi <script>alert(4)</script><b>there</b> <strong>you</strong></p>\n' +
+          '<ul><li><a href="https://example.test/doc" onclick="alert(9)">doc</a></li></ul>' +
+          '<style>body{display:none}</style><iframe src="https://example.test/"></iframe>',
         status: { color: 'red;background:url(x)', value: '<i>weird</i>' },
         fields: [{ label: 'Author', value: '<a href="javascript:alert(5)">x</a>' }],
         external_url: 'javascript:alert(6)',
@@ -87,21 +90,109 @@ describe('sandbox pages', () => {
     expect(page.statusCode).toBe(200);
     const html = page.body;
     const threads = html.slice(html.indexOf('<section id="threads">'), html.indexOf('</section>'));
-    expect(threads).not.toMatch(/<script|<img|<svg|<i>|<b>|javascript:|url\(x\)/);
+    expect(threads).not.toMatch(
+      /<script|alert\(4\)|<img|<svg|<i>|<b>|<style|<iframe|onclick|javascript:|url\(x\)/,
+    );
     expect(threads).toContain('#7 &lt;svg onload=alert(3)&gt;');
     expect(threads).toContain('data-color="grey"');
     expect(threads).toContain('&#60;img src=x onerror=alert(2)&#62;');
     expect(threads).toContain('href="https://github.example.test/pull/7"');
     expect(html).toContain('<option value="1002" selected>');
-    const fragment = await fd.app.inject({ method: 'GET', url: '/inbox/threads' });
-    expect(fragment.body).toContain(
-      'data-thread="1:hostile"'.replace('1', threadKey.split(':')[0]),
+  });
+
+  it('renders the body as sanitized HTML and field links as links', async () => {
+    const html = (await fd.app.inject({ method: 'GET', url: '/' })).body;
+    const body = /<div class="body" data-part="body" data-hash="[\w-]+">([^]*?)<\/div>/.exec(
+      html,
+    )?.[1];
+    expect(body).toBe(
+      '<p>Hi there <strong>you</strong></p>\n<ul><li><a href="https://example.test/doc" ' +
+        'rel="noopener noreferrer nofollow" target="_blank">doc</a></li></ul>',
     );
+    // A field link without an http(s) target keeps its text only.
+    expect(html).toContain(
+      '<dt>Author</dt><dd><a rel="noopener noreferrer nofollow" target="_blank">x</a></dd>',
+    );
+  });
+
+  it('pre-selects "You are" from ?as=, else from the cookie the page sets', async () => {
+    const get = (url: string, cookie?: string) =>
+      fd.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
+    const fromCookie = await get('/', 'other=1; flowdock-sandbox-user=1003');
+    expect(fromCookie.body).toContain('<option value="1003" selected>');
+    expect(fromCookie.body).toContain("document.cookie = 'flowdock-sandbox-user='");
+    const queryWins = await get('/inbox?as=1001', 'flowdock-sandbox-user=1003');
+    expect(queryWins.body).toContain('<option value="1001" selected>');
+    expect(queryWins.body).not.toContain('<option value="1003" selected>');
+    for (const bad of ['flowdock-sandbox-user=4242', 'flowdock-sandbox-user=%E0%A4%A']) {
+      expect((await get('/', bad)).body).not.toMatch(/<option value="\d+" selected>/);
+    }
+  });
+
+  it('serves the threads as JSON with per-part hashes, and 304 while nothing changed', async () => {
+    const first = await fd.app.inject({ method: 'GET', url: '/inbox/threads' });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toMatch(/^application\/json/);
+    const { threads } = first.json<{ threads: { key: string; hash: string; html: string }[] }>();
+    expect(threads.map((t) => t.key)).toEqual([threadKey]);
+    // The page starts with exactly the articles the JSON has: the first poll patches nothing.
+    const page = (await fd.app.inject({ method: 'GET', url: '/' })).body;
+    expect(page).toContain(threads[0].html);
+    const etag = String(first.headers.etag);
+    const same = await fd.app.inject({
+      method: 'GET',
+      url: '/inbox/threads',
+      headers: { 'if-none-match': etag },
+    });
+    expect(same.statusCode).toBe(304);
+    expect(same.body).toBe('');
+
+    // A new message that only changes the status: the status and timeline parts change, not the body.
+    const source = fd.state.sources.get(Number(threadKey.split(':')[0]))!;
+    const before = fd.state.threads.get(threadKey)!.thread;
+    fd.state.recordMessage(source, {
+      event: 'activity',
+      title: 'closed',
+      author: { name: 'octocat' },
+      external_thread_id: 'hostile',
+      thread: { ...before, status: { color: 'red', value: 'closed' } },
+    });
+    try {
+      const changed = await fd.app.inject({
+        method: 'GET',
+        url: '/inbox/threads',
+        headers: { 'if-none-match': etag },
+      });
+      expect(changed.statusCode).toBe(200);
+      expect(changed.headers.etag).not.toBe(etag);
+      const next = changed.json<{ threads: { hash: string; html: string }[] }>().threads[0];
+      expect(next.hash).not.toBe(threads[0].hash);
+      const parts = (html: string) =>
+        Object.fromEntries(
+          [...html.matchAll(/data-part="(\w+)" data-hash="([\w-]+)"/g)].map((m) => [m[1], m[2]]),
+        );
+      const was = parts(threads[0].html);
+      const now = parts(next.html);
+      expect(Object.keys(now)).toEqual([
+        'head',
+        'fields',
+        'body',
+        'actions',
+        'summary',
+        'timeline',
+      ]);
+      expect(now.head).not.toBe(was.head);
+      expect(now.timeline).not.toBe(was.timeline);
+      expect(now.summary).not.toBe(was.summary);
+      expect([now.fields, now.body, now.actions]).toEqual([was.fields, was.body, was.actions]);
+    } finally {
+      fd.state.threads.get(threadKey)!.thread = before;
+    }
   });
 
   it('an UpdateAction goes out as Flowdock sends it: agent, 30 s token for the user, body digest', async () => {
     target.answer({ status: 200, body: { ok: true } });
-    const res = await click({ thread: threadKey, action: 0, user: 1002 });
+    const res = await click({ thread: threadKey, action: 0, name: 'Assign to me', user: 1002 });
     expect(res.json()).toEqual({ outcome: 'success', message: 'Assign to me: done', status: 200 });
     const sent = target.received.at(-1)!;
     const body = JSON.parse(sent.body) as Record<string, unknown>;
@@ -163,6 +254,9 @@ describe('sandbox pages', () => {
     expect(unknownThread.statusCode).toBe(404);
     const viewAction = await click({ thread: threadKey, action: 1, user: 1001 });
     expect(viewAction.statusCode).toBe(400);
+    const stale = await click({ thread: threadKey, action: 0, name: 'Close', user: 1001 });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json()).toMatchObject({ outcome: 'error' });
     const noUser = await click({ thread: threadKey, action: 0, user: 4242 });
     expect(noUser.statusCode).toBe(400);
     expect(noUser.json()).toEqual({ outcome: 'error', message: 'Choose who you are first' });
@@ -271,6 +365,99 @@ describe('GitHub simulator page', () => {
     expect(page.body).toContain('&#60;b&#62;Bold&#60;/b&#62; move');
     expect(page.body).toContain('<p id="note">&#60;script&#62;</p>');
     expect(page.body).not.toMatch(/<b>Bold|<script>/);
+  });
+  it("links the webhooks' items, diffs, repository and users to the simulator's own pages", async () => {
+    const opened = await act({
+      repo: 'acme/page',
+      as: 'octocat',
+      op: 'open',
+      kind: 'pull',
+      title: 'Teach <the> widgets to count',
+      body: 'Counts <i>up</i>.',
+    });
+    const number = Number(/Opened #(\d+)/.exec(note(opened) ?? '')?.[1]);
+    const pr = hooks.at(-1)!.body.pull_request as Record<string, string> & {
+      user: { html_url: string };
+    };
+    expect(pr.html_url).toBe(`${gh.url}/acme/page/pull/${number}`);
+    expect(pr.diff_url).toBe(`${gh.url}/acme/page/pull/${number}.diff`);
+    expect((hooks.at(-1)!.body.repository as { html_url: string }).html_url).toBe(
+      `${gh.url}/acme/page`,
+    );
+    expect(pr.user.html_url).toBe(`${gh.url}/octocat`);
+
+    const item = await fetch(pr.html_url);
+    expect(item.status).toBe(200);
+    const itemHtml = await item.text();
+    expect(itemHtml).toContain(
+      '<span class="item-title">Teach &#60;the&#62; widgets to count</span>',
+    );
+    expect(itemHtml).toContain('Counts &#60;i&#62;up&#60;/i&#62;.');
+    expect(itemHtml).toContain(`href="/acme/page/pull/${number}/files?as=octocat"`);
+
+    // What the bridge's "View diff" opens, and the raw diff of diff_url.
+    const files = await fetch(`${pr.html_url}/files`);
+    expect(files.status).toBe(200);
+    expect(await files.text()).toContain(
+      `<span class="add">+- Teach &#60;the&#62; widgets to count (#${number})</span>`,
+    );
+    const raw = await fetch(pr.diff_url);
+    expect(raw.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await raw.text()).toContain(`+- Teach <the> widgets to count (#${number})\n`);
+
+    // A pull request's issue URL redirects to it, as on GitHub.
+    const asIssue = await fetch(`${gh.url}/acme/page/issues/${number}`, { redirect: 'manual' });
+    expect(asIssue.status).toBe(302);
+    expect(asIssue.headers.get('location')).toBe(`/acme/page/pull/${number}`);
+
+    // A comment's html_url points at its anchor on the item page.
+    await act({
+      repo: 'acme/page',
+      as: 'monalisa',
+      op: 'comment',
+      number: String(number),
+      text: 'Nice',
+    });
+    const commentUrl = (hooks.at(-1)!.body.comment as { html_url: string }).html_url;
+    expect(commentUrl).toMatch(
+      new RegExp(`^${gh.url}/acme/page/pull/${number}#issuecomment-\\d+$`),
+    );
+    const anchor = new URL(commentUrl).hash.slice(1);
+    expect(await (await fetch(commentUrl)).text()).toContain(`id="${anchor}"`);
+
+    // Changes made on the item page come back to it.
+    const closed = await act({
+      repo: 'acme/page',
+      as: 'octocat',
+      op: 'close',
+      number: String(number),
+      back: `/acme/page/pull/${number}`,
+    });
+    expect(closed.headers.location).toMatch(
+      new RegExp(`^/acme/page/pull/${number}\\?as=octocat&note=`),
+    );
+    const elsewhere = await act({
+      repo: 'acme/page',
+      as: 'octocat',
+      op: 'reopen',
+      number: String(number),
+      back: '//evil.example/x',
+    });
+    expect(String(elsewhere.headers.location)).toMatch(/^\/\?as=octocat&note=/);
+
+    const repoPage = await fetch(`${gh.url}/acme/page`);
+    expect(await repoPage.text()).toContain('data-repo="acme/page"');
+    const profile = await fetch(`${gh.url}/octocat`);
+    expect(profile.status).toBe(200);
+    expect(await profile.text()).toContain(`acme/page#${number}</a>`);
+    for (const missing of [
+      '/acme/nope',
+      '/nobody',
+      '/acme/page/pull/999',
+      '/acme/page/pull/x/files',
+    ]) {
+      expect((await fetch(gh.url + missing)).status).toBe(404);
+    }
   });
 });
 

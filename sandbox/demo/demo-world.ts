@@ -148,6 +148,7 @@ export async function startDemo(options: DemoOptions) {
     const flowdock = await FlowdockSimulator.start({
       ...flowdockApp,
       port: options.ports.flowdock,
+      users: options.flowdockUsers,
     });
     stops.push(() => flowdock.stop());
     const repos = new GitHubReposState();

@@ -7,6 +7,7 @@ import {
   withParams as redirectWith,
 } from '../oauth-consent';
 import { FlowdockState } from './flowdock-state';
+import { chosenUser } from './sandbox-user';
 
 /** Checks the parameters the authorize page and its form share; an error text or undefined. */
 function authorizeProblem(state: FlowdockState, f: Fields): string | undefined {
@@ -27,7 +28,7 @@ function errorPage(reply: FastifyReply, message: string) {
   return authorizeErrorPage(reply, 'Flowdock', message);
 }
 
-function authorizePage(state: FlowdockState, f: Fields): string {
+function authorizePage(state: FlowdockState, f: Fields, selected: number | undefined): string {
   return consentPage({
     service: 'Flowdock (sandbox)',
     request: 'to access your Flowdock account',
@@ -36,6 +37,7 @@ function authorizePage(state: FlowdockState, f: Fields): string {
     forwarded: ['client_id', 'redirect_uri', 'response_type', 'state', 'scope'],
     query: f,
     users: [...state.users.values()].map((u) => ({ id: u.id, name: u.name, handle: u.nick })),
+    selected,
     approve: 'Approve',
     deny: 'Deny',
   });
@@ -64,7 +66,9 @@ export function flowdockOAuthRoutes(app: FastifyInstance, state: FlowdockState):
     const f = fields(request.query);
     const problem = authorizeProblem(state, f);
     if (problem) return errorPage(reply, problem);
-    return reply.type('text/html; charset=utf-8').send(authorizePage(state, f));
+    // The user chosen in the team inbox (its cookie), not ?as=: the query belongs to the app.
+    const selected = chosenUser(state, { query: {}, headers: request.headers });
+    return reply.type('text/html; charset=utf-8').send(authorizePage(state, f, selected));
   });
 
   app.post('/oauth/authorize', async (request, reply) => {

@@ -4,7 +4,8 @@
  *
  * OAuth (authentication.md)
  * - GET  /oauth/authorize?client_id&redirect_uri&response_type=code&state&scope
- *        -> HTML page: pick a sandbox user (radio `user_id`), Approve or Deny.
+ *        -> HTML page: pick a sandbox user (radio `user_id`; the one chosen in
+ *        the team inbox, by its cookie, is checked), Approve or Deny.
  *        Unknown client_id, response_type other than `code`, missing or
  *        non-http(s) redirect_uri -> 400 HTML page with `<p id="error">`.
  * - POST /oauth/authorize (urlencoded form, what that page submits): fields
@@ -30,11 +31,15 @@
  *        POST /flows/:org/:flow/sources (Bearer; `state.sourceFaults` makes it fail).
  *
  * Team inbox page (inbox.routes.ts)
- * - GET  / and /inbox (?as=<user id>): threads with status, fields, body,
- *        timeline and actions; GET /inbox/threads: the list alone (polled).
- * - POST /inbox/actions {thread, action, user}: sends that UpdateAction as
- *        Flowdock does (signed FLOWDOCK-TOKEN for the user) and answers
- *        {outcome: success|error|challenge, message, url?}.
+ * - GET  / and /inbox (?as=<user id>, else the `flowdock-sandbox-user`
+ *        cookie the page sets): threads with status, fields (links kept), body
+ *        (the bridge's HTML, sanitized again), timeline and actions.
+ * - GET  /inbox/threads: {threads: [{key, hash, html}]} with an ETag (304 to
+ *        If-None-Match); the page polls it and patches the parts that changed.
+ * - POST /inbox/actions {thread, action, name?, user}: sends that UpdateAction
+ *        as Flowdock does (signed FLOWDOCK-TOKEN for the user) and answers
+ *        {outcome: success|error|challenge, message, url?}; 409 when `name` no
+ *        longer matches the action at that index.
  *
  * Seeded: users 1001 alice, 1002 bob, 1003 carol; flow acme/main. Add sources
  * (flow tokens) with state.addSource().

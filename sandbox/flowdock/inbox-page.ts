@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import sanitizeHtml from 'sanitize-html';
 import { FlowdockState, SimThread } from './flowdock-state';
+import { INBOX_SCRIPT } from './inbox-script';
 
 type Json = Record<string, unknown>;
 
@@ -34,6 +36,30 @@ const htmlText = (value: unknown): string =>
     ? sanitizeHtml(String(value), { allowedTags: [], allowedAttributes: {} })
     : '';
 
+const LINKS: sanitizeHtml.IOptions = {
+  allowedAttributes: { a: ['href', 'rel', 'target'] },
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowProtocolRelative: false,
+  transformTags: {
+    a: sanitizeHtml.simpleTransform('a', { rel: 'noopener noreferrer nofollow', target: '_blank' }),
+  },
+};
+
+/** What a thread body may hold (Flowdock renders the bridge's HTML, sanitized on its side too). */
+const BODY_TAGS = [
+  ...['p', 'br', 'hr', 'strong', 'em', 'del', 's', 'code', 'pre', 'blockquote'],
+  ...['ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'a'],
+  ...['table', 'thead', 'tbody', 'tr', 'th', 'td'],
+];
+
+/**
+ * An HTML value from the bridge as markup the page may show: only `allowedTags`
+ * survive (scripts, styles and their text go entirely), links only to http(s)
+ * and mailto, opening in a new tab.
+ */
+const safeHtml = (value: unknown, allowedTags: string[]): string =>
+  typeof value === 'string' ? sanitizeHtml(value, { ...LINKS, allowedTags }).trim() : '';
+
 const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 const list = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isObject) : []);
@@ -58,7 +84,7 @@ function actions(key: string, thread: Json): string {
     if (action['@type'] === 'UpdateAction') {
       return (
         `<button type="button" class="action" data-thread="${escapeHtml(key)}" ` +
-        `data-action="${index}">${htmlText(action.name)}</button>`
+        `data-action="${index}" data-name="${escapeHtml(action.name)}">${htmlText(action.name)}</button>`
       );
     }
     const url = httpUrl(action.url);
@@ -66,7 +92,7 @@ function actions(key: string, thread: Json): string {
       ? `<a class="view-action" href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${htmlText(action.name)}</a>`
       : '';
   });
-  return `<div class="actions">${items.join(' ')}</div>`;
+  return items.join(' ');
 }
 
 function timeline(state: FlowdockState, thread: SimThread): string {
@@ -78,97 +104,65 @@ function timeline(state: FlowdockState, thread: SimThread): string {
     .map((m) => {
       const author = isObject(m.body.author) ? m.body.author.name : '';
       const when = new Date(m.receivedAt).toISOString().slice(11, 19);
-      const body = m.body.event === 'discussion' ? `<div>${htmlText(m.body.body)}</div>` : '';
+      const body =
+        m.body.event === 'discussion' ? `<div>${safeHtml(m.body.body, BODY_TAGS)}</div>` : '';
       return (
         `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <strong>${escapeHtml(author)}</strong> ` +
         `${htmlText(m.body.title)}${body}</li>`
       );
     });
-  return `<ol class="timeline">${entries.reverse().join('')}</ol>`;
+  return entries.reverse().join('');
 }
 
-/** One thread as the team inbox shows it. Every value from the bridge is escaped. */
-function threadHtml(state: FlowdockState, thread: SimThread): string {
+const hash = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 16);
+
+/**
+ * One thread as the team inbox shows it. Titles, status and names are text;
+ * field values keep their links, the body its sanitized markup. Each
+ * `data-part` carries a hash of its content, so the page patches only the
+ * parts that changed.
+ */
+function threadHtml(state: FlowdockState, thread: SimThread): { html: string; hash: string } {
   const key = threadKey(thread);
   const t = thread.thread;
   const fields = list(t.fields)
-    .map((f) => `<dt>${htmlText(f.label)}</dt><dd>${htmlText(f.value)}</dd>`)
+    .map((f) => `<dt>${htmlText(f.label)}</dt><dd>${safeHtml(f.value, ['a'])}</dd>`)
     .join('');
   const external = httpUrl(t.external_url);
   const title = external
     ? `<a href="${escapeHtml(external)}" target="_blank" rel="noopener noreferrer">${htmlText(t.title)}</a>`
     : htmlText(t.title);
-  return `<article class="thread" data-thread="${escapeHtml(key)}">
-  <h2>${status(t)} <span class="title">${title}</span></h2>
-  <dl class="fields">${fields}</dl>
-  <div class="body">${htmlText(t.body)}</div>
-  ${actions(key, t)}
-  <details><summary>Activity (${thread.activities + thread.discussions})</summary>${timeline(state, thread)}</details>
-</article>`;
+  const part = (tag: string, name: string, content: string, attributes = '') =>
+    `<${tag}${attributes} data-part="${name}" data-hash="${hash(content)}">${content}</${tag}>`;
+  const inner = [
+    part('h2', 'head', `${status(t)} <span class="title">${title}</span>`),
+    part('dl', 'fields', fields, ' class="fields"'),
+    part('div', 'body', safeHtml(t.body, BODY_TAGS), ' class="body"'),
+    part('div', 'actions', actions(key, t), ' class="actions"'),
+    `<details>${part('summary', 'summary', `Activity (${thread.activities + thread.discussions})`)}` +
+      `${part('ol', 'timeline', timeline(state, thread), ' class="timeline"')}</details>`,
+  ].join('\n');
+  const articleHash = hash(inner);
+  return {
+    hash: articleHash,
+    html: `<article class="thread" data-thread="${escapeHtml(key)}" data-hash="${articleHash}">\n${inner}\n</article>`,
+  };
 }
 
-/** The thread list, newest activity first: the part of the page that refreshes. */
-export function threadsHtml(state: FlowdockState): string {
+/** The threads, newest activity first, each as its article and that article's hash. */
+export function inboxThreads(state: FlowdockState): { key: string; hash: string; html: string }[] {
   const lastActivity = new Map<string, number>();
   for (const m of state.messages) {
     if (typeof m.body.external_thread_id === 'string') {
       lastActivity.set(`${m.sourceId}:${m.body.external_thread_id}`, m.id);
     }
   }
-  const threads = [...state.threads.values()].sort(
-    (a, b) => (lastActivity.get(threadKey(b)) ?? 0) - (lastActivity.get(threadKey(a)) ?? 0),
-  );
-  if (threads.length === 0) return '<p class="empty">No threads yet.</p>';
-  return threads.map((thread) => threadHtml(state, thread)).join('\n');
+  return [...state.threads.values()]
+    .sort((a, b) => (lastActivity.get(threadKey(b)) ?? 0) - (lastActivity.get(threadKey(a)) ?? 0))
+    .map((thread) => ({ key: threadKey(thread), ...threadHtml(state, thread) }));
 }
 
-const SCRIPT = `
-const user = document.getElementById('user');
-const outcome = document.getElementById('outcome');
-user.value = localStorage.getItem('sandbox-user') || user.value;
-user.addEventListener('change', () => localStorage.setItem('sandbox-user', user.value));
-function show(kind, text, link) {
-  outcome.className = kind;
-  outcome.textContent = text;
-  if (link) {
-    const a = document.createElement('a');
-    a.id = 'challenge-link';
-    a.href = link;
-    a.target = '_blank';
-    a.textContent = 'Link your GitHub account';
-    outcome.append(' ', a);
-  }
-}
-document.addEventListener('click', async (event) => {
-  const button = event.target.closest('button.action');
-  if (!button) return;
-  show('pending', 'Sending "' + button.textContent + '"…');
-  try {
-    const res = await fetch('/inbox/actions', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ thread: button.dataset.thread, action: Number(button.dataset.action), user: user.value }),
-    });
-    const answer = await res.json();
-    show(answer.outcome, answer.message, answer.outcome === 'challenge' ? answer.url : undefined);
-  } catch (error) {
-    show('error', 'The simulator did not answer: ' + error);
-  }
-});
-async function refresh() {
-  try {
-    const res = await fetch('/inbox/threads');
-    if (res.ok) {
-      const open = new Set([...document.querySelectorAll('details[open]')].map((d) => d.closest('.thread').dataset.thread));
-      document.getElementById('threads').innerHTML = await res.text();
-      for (const d of document.querySelectorAll('details')) if (open.has(d.closest('.thread').dataset.thread)) d.open = true;
-    }
-  } finally {
-    setTimeout(refresh, 1500);
-  }
-}
-setTimeout(refresh, 1500);
-`;
+const EMPTY = '<p class="empty">No threads yet.</p>';
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #222; }
@@ -183,13 +177,16 @@ main { max-width: 900px; margin: 16px auto; padding: 0 16px; }
 .badge { color: #fff; border-radius: 3px; padding: 1px 6px; font-size: 12px; text-transform: uppercase; }
 .fields { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; color: #555; }
 .fields dt { font-weight: 600; } .fields dd { margin: 0; }
-.body { white-space: pre-wrap; color: #333; margin: 6px 0; max-height: 6em; overflow: hidden; }
+.body { color: #333; margin: 6px 0; max-height: 12em; overflow: auto; }
+.body p, .body ul, .body ol, .body pre, .body blockquote { margin: 0 0 4px; }
+button.action:disabled { opacity: 0.6; cursor: progress; }
 .actions { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
 .timeline { color: #555; font-size: 13px; }
 `;
 
 /** The whole team inbox page of a flow. */
 export function inboxPage(state: FlowdockState, flowName: string, selectedUser?: number): string {
+  const threads = inboxThreads(state);
   const users = [...state.users.values()]
     .map(
       (u) =>
@@ -204,8 +201,8 @@ export function inboxPage(state: FlowdockState, flowName: string, selectedUser?:
 <label>You are <select id="user">${users}</select></label></header>
 <main>
 <div id="outcome" role="status"></div>
-<section id="threads">${threadsHtml(state)}</section>
+<section id="threads">${threads.map((t) => t.html).join('\n') || EMPTY}</section>
 </main>
-<script>${SCRIPT}</script>
+<script>${INBOX_SCRIPT}</script>
 </body></html>`;
 }

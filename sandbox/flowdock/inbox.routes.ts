@@ -1,7 +1,9 @@
-import { FastifyInstance } from 'fastify';
+import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
 import { signActionRequest } from './flowdock-action-signer';
 import { FlowdockState } from './flowdock-state';
-import { inboxPage, threadsHtml } from './inbox-page';
+import { inboxPage, inboxThreads } from './inbox-page';
+import { chosenUser } from './sandbox-user';
 
 type Json = Record<string, unknown>;
 
@@ -30,31 +32,34 @@ function challengeUrl(header: string | null): string | undefined {
 }
 
 /**
- * The team inbox page (GET / and /inbox, fragment GET /inbox/threads) and what
- * clicking an UpdateAction does there (POST /inbox/actions {thread, action,
- * user}): the simulator sends the action as Flowdock does, signed with the
- * application secret for that sandbox user, and reports the outcome.
+ * The team inbox page (GET / and /inbox; `?as=<user id>` or the inbox's cookie
+ * picks "You are"), its threads as JSON for in-place updates (GET
+ * /inbox/threads: `{threads: [{key, hash, html}]}` with an ETag; 304 to a
+ * matching If-None-Match), and what clicking an UpdateAction does there (POST
+ * /inbox/actions {thread, action, name?, user}): the simulator sends the action
+ * as Flowdock does, signed with the application secret for that sandbox user,
+ * and reports the outcome. A `name` that no longer matches the action at that
+ * index (the thread changed under the click) is refused with 409.
  */
 export function flowdockInboxRoutes(app: FastifyInstance, state: FlowdockState): void {
   const flowName = () => {
     const flow = [...state.flows.values()][0];
     return flow ? `${flow.organization}/${flow.flow}` : 'flow';
   };
-  const page = async (request: { query: unknown }, reply: import('fastify').FastifyReply) => {
-    const as = isObject(request.query) ? Number(request.query.as) : NaN;
-    return reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(inboxPage(state, flowName(), state.users.has(as) ? as : undefined));
-  };
-  app.get('/', page);
-  app.get('/inbox', page);
-  app.get('/inbox/threads', async (_request, reply) =>
+  const page = async (request: FastifyRequest, reply: FastifyReply) =>
     reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(threadsHtml(state)),
-  );
+      .send(inboxPage(state, flowName(), chosenUser(state, request)));
+  app.get('/', page);
+  app.get('/inbox', page);
+  app.get('/inbox/threads', async (request, reply) => {
+    const body = JSON.stringify({ threads: inboxThreads(state) });
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 24)}"`;
+    void reply.header('cache-control', 'no-store').header('etag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(body);
+  });
 
   app.post('/inbox/actions', async (request, reply) => {
     const body = isObject(request.body) ? request.body : {};
@@ -66,6 +71,9 @@ export function flowdockInboxRoutes(app: FastifyInstance, state: FlowdockState):
     const action = Number.isInteger(body.action) ? actions[body.action as number] : undefined;
     if (!isObject(action) || action['@type'] !== 'UpdateAction') {
       return fail(400, 'No such action on this thread (the thread may have changed: try again)');
+    }
+    if (body.name !== undefined && body.name !== String(action.name)) {
+      return fail(409, 'The thread changed before the click arrived: look again and retry');
     }
     const user = state.users.get(Number(body.user));
     if (!user) return fail(400, 'Choose who you are first');

@@ -1,5 +1,12 @@
 export type SimPermission = 'read' | 'triage' | 'write' | 'admin';
 
+export interface SimComment {
+  id: number;
+  author: string;
+  body: string;
+  createdAt: string;
+}
+
 export interface SimItem {
   number: number;
   kind: 'pull' | 'issue';
@@ -14,6 +21,7 @@ export interface SimItem {
   head?: { ref: string; sha: string };
   base?: { ref: string };
   updatedAt: string;
+  comments: SimComment[];
 }
 
 export interface SimRepo {
@@ -47,6 +55,11 @@ export class GitHubReposState {
   webhookTarget?: { url: string; secret: string };
   /** Answer every REST call with this status (to simulate an outage), when set. */
   failWith?: number;
+  /**
+   * Where the web pages of items, repositories and users live (the `html_url`s
+   * of payloads): the simulator's own address once its pages are served.
+   */
+  webUrl = 'https://github.example.test';
   private clock = Date.parse('2030-01-01T00:00:00Z');
 
   addRepo(
@@ -78,6 +91,7 @@ export class GitHubReposState {
       author: repo.owner,
       assignees: [],
       labels: [],
+      comments: [],
       updatedAt: this.tick(),
       ...(item.kind === 'pull'
         ? {

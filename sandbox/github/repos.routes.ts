@@ -8,45 +8,61 @@ import { examplePayload } from './webhook-examples';
 type Params = { owner: string; repo: string; number: string };
 type ItemRequest = FastifyRequest<{ Params: Params; Body: unknown }>;
 
-export const userJson = (login: string) => ({
+export const userJson = (login: string, web: string) => ({
   login,
   id: login.length * 1000 + login.charCodeAt(0),
   type: login.endsWith('[bot]') ? 'Bot' : 'User',
   avatar_url: `https://avatars.example.test/${login}`,
+  html_url: `${web}/${encodeURIComponent(login)}`,
 });
 
-export const repoJson = (repo: SimRepo) => ({
+/** The web address of a repository (`<webUrl>/owner/name`), as `html_url`s carry it. */
+export const repoWebUrl = (web: string, repo: SimRepo) =>
+  `${web}/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}`;
+
+export const repoJson = (web: string, repo: SimRepo) => ({
   name: repo.name,
   full_name: `${repo.owner}/${repo.name}`,
-  owner: userJson(repo.owner),
+  owner: userJson(repo.owner, web),
   private: repo.private,
-  html_url: `https://github.example.test/${repo.owner}/${repo.name}`,
+  html_url: repoWebUrl(web, repo),
 });
 
 /** The issues API's view of an item (pull requests included, as GitHub does). */
-export function issueJson(repo: SimRepo, item: SimItem, pullLink = true) {
-  const base = `https://github.example.test/${repo.owner}/${repo.name}`;
+export function issueJson(web: string, repo: SimRepo, item: SimItem, pullLink = true) {
+  const base = repoWebUrl(web, repo);
+  const user = (login: string) => userJson(login, web);
   return {
     number: item.number,
     title: item.title,
     body: item.body,
     state: item.state,
     html_url: `${base}/${item.kind === 'pull' ? 'pull' : 'issues'}/${item.number}`,
-    user: userJson(item.author),
-    assignee: item.assignees[0] ? userJson(item.assignees[0]) : null,
-    assignees: item.assignees.map(userJson),
+    user: user(item.author),
+    assignee: item.assignees[0] ? user(item.assignees[0]) : null,
+    assignees: item.assignees.map(user),
     labels: item.labels.map((name) => ({ name })),
+    comments: item.comments.length,
     updated_at: item.updatedAt,
     ...(item.kind === 'pull' && pullLink
-      ? { pull_request: { html_url: `${base}/pull/${item.number}` } }
+      ? {
+          pull_request: {
+            html_url: `${base}/pull/${item.number}`,
+            diff_url: `${base}/pull/${item.number}.diff`,
+            patch_url: `${base}/pull/${item.number}.patch`,
+          },
+        }
       : {}),
   };
 }
 
 /** The pulls API's view of a pull request. */
-export function pullJson(repo: SimRepo, item: SimItem) {
+export function pullJson(web: string, repo: SimRepo, item: SimItem) {
+  const html = `${repoWebUrl(web, repo)}/pull/${item.number}`;
   return {
-    ...issueJson(repo, item, false),
+    ...issueJson(web, repo, item, false),
+    diff_url: `${html}.diff`,
+    patch_url: `${html}.patch`,
     merged: item.merged,
     merged_at: item.merged ? item.updatedAt : null,
     draft: item.draft,
@@ -76,14 +92,15 @@ export async function emitItemEvent(
   if (!repos.webhookTarget) return undefined;
   const event = item.kind === 'pull' ? 'pull_request' : 'issues';
   const example = examplePayload(event, 'opened') as unknown as Record<string, unknown>;
+  const web = repos.webUrl;
   const payload = {
     ...example,
     action,
     ...(item.kind === 'pull'
-      ? { pull_request: pullJson(repo, item) }
-      : { issue: issueJson(repo, item) }),
-    repository: repoJson(repo),
-    sender: userJson(senderLogin),
+      ? { number: item.number, pull_request: pullJson(web, repo, item) }
+      : { issue: issueJson(web, repo, item) }),
+    repository: repoJson(web, repo),
+    sender: userJson(senderLogin, web),
     ...extra,
   };
   return sendWebhook(repos.webhookTarget.url, repos.webhookTarget.secret, event, payload);
@@ -177,10 +194,10 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
         }
       }
       if (changed.length > 0) item.updatedAt = repos.tick();
-      await reply.code(adding ? 201 : 200).send(issueJson(repo, item));
+      await reply.code(adding ? 201 : 200).send(issueJson(repos.webUrl, repo, item));
       for (const login of changed) {
         await emit(repo, item, user, adding ? 'assigned' : 'unassigned', {
-          assignee: userJson(login),
+          assignee: userJson(login, repos.webUrl),
         });
       }
       return reply;
@@ -214,7 +231,8 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
         item.state = state;
         item.updatedAt = repos.tick();
       }
-      await reply.code(200).send(kind ? pullJson(repo, item) : issueJson(repo, item));
+      const web = repos.webUrl;
+      await reply.code(200).send(kind ? pullJson(web, repo, item) : issueJson(web, repo, item));
       if (changed) await emit(repo, item, user, state === 'closed' ? 'closed' : 'reopened');
       return reply;
     };
@@ -222,9 +240,9 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
     const get = (kind?: 'pull') => async (req: ItemRequest, reply: FastifyReply) => {
       const found = resolve(req, reply, kind);
       if (!found) return reply;
-      return reply.send(
-        kind ? pullJson(found.repo, found.item) : issueJson(found.repo, found.item),
-      );
+      const { repo, item } = found;
+      const web = repos.webUrl;
+      return reply.send(kind ? pullJson(web, repo, item) : issueJson(web, repo, item));
     };
 
     app.get('/repos/:owner/:repo/issues/:number', get());
