@@ -74,10 +74,12 @@ Flowdock <-> GitHub bridge sandbox is running (${timing}).
 What to click:
   1. In the inbox, pick who you are (Alice), then "Assign to me" on a thread.
      You are not linked yet: the inbox shows a link. Open it.
-  2. Approve on the Flowdock page, then on the GitHub page pick octocat and approve.
-  3. Back in the inbox, "Assign to me" again: the GitHub page shows octocat
-     assigned and the thread shows the assignee. Then "Close": the thread turns
-     red "closed" with a "Reopen" action.
+  2. Approve on the Flowdock page (you are pre-selected), then on the GitHub
+     page pick octocat and authorize: the bridge does the click you made
+     ("You are now assigned to ..."), the GitHub page shows octocat assigned
+     and the thread shows the assignee.
+  3. Back in the inbox, "Close": the thread turns red "closed" with a
+     "Reopen" action. Linked now, every click acts at once.
   4. On the GitHub page, open a pull request or comment on ${DEMO_REPOSITORY}:
      the inbox follows within a second or two.
   (monalisa has only read access: linking as her shows what a refusal looks like.)
