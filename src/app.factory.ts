@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
+import { requireGitHubContentType } from './github/webhook-content-type';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { requestId } from './logging/logger.options';
 
@@ -29,7 +30,9 @@ export async function createApp(
   });
   // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
   adapter.getInstance().addHook('onRoute', (route) => {
-    if (route.url === WEBHOOK_PATH) route.bodyLimit = config.webhookBodyLimit;
+    if (route.url !== WEBHOOK_PATH) return;
+    route.bodyLimit = config.webhookBodyLimit;
+    route.onRequest = [route.onRequest ?? [], requireGitHubContentType].flat();
   });
   // Webhook requests skip the request log (see loggerParams); a refused one is still said,
   // in one line with what identifies it (never its signature or body).

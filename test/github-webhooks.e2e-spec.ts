@@ -222,6 +222,24 @@ describe('POST /github/webhooks', () => {
     expect(await deliveryRow(deliveryId)).toBeUndefined();
   });
 
+  it.each(['text/plain', 'application/xml', 'multipart/form-data; boundary=x', undefined])(
+    'a correctly signed body sent as %s -> 415 naming the types GitHub sends, nothing stored',
+    async (contentType) => {
+      const webhook = signedWebhook(SECRET, 'issues', examplePayload('issues', 'opened'));
+      const headers: Record<string, string> = { ...webhook.headers };
+      if (contentType) headers['content-type'] = contentType;
+      else delete headers['content-type'];
+      const res = await post({ ...webhook, headers });
+      expect(res.statusCode).toBe(415);
+      expect(res.json()).toEqual({
+        statusCode: 415,
+        error: 'Unsupported Media Type',
+        message: expect.stringContaining('application/json or application/x-www-form-urlencoded'),
+      });
+      expect(await deliveryRow(webhook.deliveryId)).toBeUndefined();
+    },
+  );
+
   it('a form-encoded delivery (content type application/x-www-form-urlencoded) is accepted', async () => {
     const repo = uniqueRepo();
     await subscriptions.add({ repositoryPattern: repo, flowToken: `flow-${randomUUID()}` });
