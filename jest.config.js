@@ -8,15 +8,12 @@ const esmPackages = [
   'uint8array-extras',
   '@tokenizer',
   'load-esm',
-  'cookie',
   '@octokit',
   'universal-user-agent',
   'before-after-hook',
   'bottleneck',
   'fast-content-type-parse',
-  'content-type',
   'json-with-bigint',
-  '@fastify/cookie',
 ];
 
 const common = {
@@ -40,7 +37,8 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   // @octokit/webhooks-methods offers only an `import` condition.
   moduleNameMapper: {
-    '^@octokit/webhooks-methods$': '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
+    '^@octokit/webhooks-methods$':
+      '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
   },
 };
 
