@@ -7,6 +7,7 @@ import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { requestId } from './logging/logger.options';
+import { noteRefusal, refusalReason } from './logging/refusals';
 
 const WEBHOOK_PATH = '/github/webhooks';
 
@@ -31,6 +32,13 @@ export async function createApp(
   adapter.getInstance().addHook('onRoute', (route) => {
     if (route.url === WEBHOOK_PATH) route.bodyLimit = config.webhookBodyLimit;
   });
+  // A refusal's log line gives the reason the client was told (see loggerParams).
+  adapter.getInstance().addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.statusCode >= 400 && reply.statusCode < 500) {
+      noteRefusal(reply.raw, reply.getHeader('content-type'), payload);
+    }
+    done(null, payload);
+  });
   // Webhook requests skip the request log (see loggerParams); a refused one is still said,
   // in one line with what identifies it (never its signature or body).
   const webhooks = new NestLogger('GitHubWebhooks');
@@ -44,6 +52,7 @@ export async function createApp(
         {
           requestId: request.id,
           statusCode: reply.statusCode,
+          reason: refusalReason(reply.raw),
           deliveryId: header('x-github-delivery'),
           event: header('x-github-event'),
           userAgent: header('user-agent'),
