@@ -15,6 +15,13 @@ describe('the bridge reads .env from its working directory', () => {
   let output = '';
   let child: ReturnType<typeof spawn> | undefined;
 
+  // docker-compose.yml gives the bridge its database password as PGPASSWORD, beside a
+  // DATABASE_URL without one (no URL escaping needed); the .env here does the same. On the
+  // embedded test database (the default) the server checks that password.
+  const database = new URL(process.env.E2E_DATABASE_URL!);
+  const password = decodeURIComponent(database.password);
+  database.password = '';
+
   beforeAll(async () => {
     port = await freePort();
     writeFileSync(
@@ -23,7 +30,8 @@ describe('the bridge reads .env from its working directory', () => {
         'NODE_ENV=test',
         `PORT=${port}`,
         'HOST=127.0.0.1',
-        `DATABASE_URL=${process.env.E2E_DATABASE_URL}`,
+        `DATABASE_URL=${database.toString()}`,
+        `PGPASSWORD='${password}'`,
         `DATA_DIR=${join(dir, 'data')}`,
         'LOG_LEVEL=info',
         'PUBLIC_URL=http://public-url-from-dotenv.test',
@@ -53,6 +61,13 @@ describe('the bridge reads .env from its working directory', () => {
     const home = await (await fetch(`http://127.0.0.1:${port}/`)).text();
     expect(home).toContain('http://flowdock-from-dotenv.test:9');
     expect(output).toContain(`Read variables not set in the environment from ${join(dir, '.env')}`);
+  });
+
+  it('connects with the password from PGPASSWORD, not in DATABASE_URL', async () => {
+    expect(database.password).toBe('');
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    if (password) expect(output).not.toContain(password);
   });
 
   it('lets a variable set in the environment win over .env', async () => {
