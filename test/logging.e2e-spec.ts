@@ -124,7 +124,7 @@ describe('request logging', () => {
       method: 'POST',
       url: '/flowdock/actions/acme/widgets/issues/5/close',
       statusCode: res.statusCode,
-      reason: (res.json() as { message: string }).message,
+      reason: res.json<{ message: string }>().message,
     });
     expect([30, 40]).toContain(entry.level);
     expect(entry).not.toHaveProperty('req');
