@@ -8,6 +8,7 @@ import { AppConfig } from './config/app.config';
 import { requireGitHubContentType } from './github/webhook-content-type';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { requestId } from './logging/logger.options';
+import { noteRefusal, refusalReason } from './logging/refusals';
 
 const WEBHOOK_PATH = '/github/webhooks';
 
@@ -34,6 +35,13 @@ export async function createApp(
     route.bodyLimit = config.webhookBodyLimit;
     route.onRequest = [route.onRequest ?? [], requireGitHubContentType].flat();
   });
+  // A refusal's log line gives the reason the client was told (see loggerParams).
+  adapter.getInstance().addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.statusCode >= 400 && reply.statusCode < 500) {
+      noteRefusal(reply.raw, reply.getHeader('content-type'), payload);
+    }
+    done(null, payload);
+  });
   // Webhook requests skip the request log (see loggerParams); a refused one is still said,
   // in one line with what identifies it (never its signature or body).
   const webhooks = new NestLogger('GitHubWebhooks');
@@ -47,6 +55,7 @@ export async function createApp(
         {
           requestId: request.id,
           statusCode: reply.statusCode,
+          reason: refusalReason(reply.raw),
           deliveryId: header('x-github-delivery'),
           event: header('x-github-event'),
           userAgent: header('user-agent'),

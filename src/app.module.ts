@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module';
 import { FlowdockModule } from './flowdock/flowdock.module';
 import { GitHubModule } from './github/github.module';
 import { HealthModule } from './health/health.module';
+import { HomeModule } from './home/home.module';
 import { loggerParams } from './logging/logger.options';
 
 export interface AppModuleOptions {
@@ -31,6 +32,7 @@ export class AppModule {
         // The bridge holds DATA_DIR's embedded database and keeps its server running.
         DatabaseModule.forRoot({ embedded: 'exclusive' }),
         HealthModule,
+        HomeModule,
         AuthModule,
         FlowdockModule,
         GitHubModule,

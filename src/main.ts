@@ -12,9 +12,10 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const { config, warnings } = loaded;
+  const { config, warnings, envFile } = loaded;
   const app = await createApp(config);
   const logger = app.get(Logger);
+  if (envFile) logger.log(`Read variables not set in the environment from ${envFile}`, 'Config');
   for (const warning of warnings) logger.warn(warning, 'Config');
   // SIGTERM/SIGINT close the application: shutdown hooks run, the database
   // pool closes, and the embedded database (if any) stops after it.

@@ -1,5 +1,7 @@
 import { Body, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../config/app.config';
 import { AccountSessionService } from './account-session.service';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml, sendPage } from './auth-pages';
@@ -15,15 +17,27 @@ import { OAuthStateService } from './oauth-state.service';
 @Controller('account')
 @UseFilters(AuthPageFilter)
 export class AccountController {
+  /** What sign-in lacks: client ids and secrets that were generated, not configured. */
+  private readonly unconfigured: { flowdock: string[]; github: string[]; apiUrl: string };
+
   constructor(
     private readonly sessions: AccountSessionService,
     private readonly states: OAuthStateService,
     private readonly flowdock: FlowdockSignInService,
     private readonly links: LinkedAccountService,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    const generated: string[] = config.get('generated', { infer: true });
+    this.unconfigured = {
+      flowdock: generated.filter((name) => name.startsWith('FLOWDOCK_')),
+      github: generated.filter((name) => name.startsWith('GITHUB_CLIENT')),
+      apiUrl: config.get('flowdock', { infer: true }).apiUrl,
+    };
+  }
 
   @Get()
   async show(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    if (this.unconfigured.flowdock.length > 0) return this.notConfigured(reply);
     const session = await this.sessions.read(request);
     if (!session) {
       const state = await this.states.begin(reply, { purpose: 'account' });
@@ -50,6 +64,33 @@ export class AccountController {
 <input type="hidden" name="csrf" value="${escapeHtml(session.csrf)}">
 <button type="submit">Unlink @${escapeHtml(link.githubLogin)}</button>
 </form>`,
+    });
+  }
+
+  /**
+   * Without its Flowdock application the bridge has only generated client
+   * credentials, which Flowdock (or its simulator) refuses: say what to set
+   * instead of sending the browser to a sign-in that cannot work.
+   */
+  private notConfigured(reply: FastifyReply) {
+    const { flowdock, github, apiUrl } = this.unconfigured;
+    const list = (names: string[]) => {
+      const sorted = [...names].sort();
+      return sorted.length > 1
+        ? `${sorted.slice(0, -1).join(', ')} and ${sorted[sorted.length - 1]}`
+        : sorted.join('');
+    };
+    const also = github.length > 0 ? ` Linking a GitHub account also needs ${list(github)}.` : '';
+    return sendPage(reply, {
+      status: 503,
+      title: 'Flowdock sign-in is not set up',
+      message:
+        `The bridge has no Flowdock application configured: ${list(flowdock)} ` +
+        `${flowdock.length > 1 ? 'are' : 'is'} not set, so ${apiUrl} would refuse the sign-in.${also}`,
+      next:
+        `Set ${list([...flowdock, ...github])} to your OAuth applications' values ` +
+        '(in the environment or in .env; FLOWDOCK_API_URL for a Flowdock other than api.flowdock.com), ' +
+        'then restart the bridge. To try the bridge without Flowdock, run npm run demo.',
     });
   }
 

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { loadDotEnv } from './dot-env';
 import { parseEnvironment } from './environment';
 import {
   CLIENT_ID_VARIABLES,
@@ -27,6 +28,12 @@ export interface AppConfig {
   tokenEncryptionKey: string;
   /** Previous TOKEN_ENCRYPTION_KEY values, still accepted for decryption during rotation. */
   tokenDecryptionKeys: string[];
+  /**
+   * Secrets and client ids that were not set and got generated development
+   * values (never in production). Generated client ids are known to no
+   * Flowdock or GitHub: sign-ins with them cannot work.
+   */
+  generated: SecretName[];
   flowdock: {
     apiUrl: string;
     clientId: string;
@@ -68,16 +75,29 @@ export interface LoadedConfig {
   config: AppConfig;
   /** Things an operator should know, e.g. which secrets were generated. */
   warnings: string[];
+  /** The .env file that completed the environment, if one was read. */
+  envFile?: string;
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
 /**
- * Reads, validates and completes the configuration. In production a missing or
- * weak secret is an error; elsewhere missing secrets are generated once into
- * DATA_DIR. Throws ConfigError naming every offending variable.
+ * Reads, validates and completes the configuration: `raw`, or else the
+ * process's environment completed from `.env` in the working directory (set
+ * variables win). In production a missing or weak secret is an error;
+ * elsewhere missing secrets are generated once into DATA_DIR. Throws
+ * ConfigError naming every offending variable.
  */
-export function loadConfig(raw: Record<string, string | undefined> = process.env): LoadedConfig {
+export function loadConfig(raw?: Record<string, string | undefined>): LoadedConfig {
+  let envFile: string | undefined;
+  if (raw === undefined) {
+    try {
+      envFile = loadDotEnv(process.env);
+    } catch (error) {
+      throw new ConfigError([(error as Error).message]);
+    }
+    raw = process.env;
+  }
   const { env, problems } = parseEnvironment(raw);
   const warnings: string[] = [];
   const nodeEnv = env.NODE_ENV ?? 'development';
@@ -122,6 +142,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
 
   return {
     warnings,
+    envFile,
     config: {
       nodeEnv,
       port,
@@ -138,6 +159,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
         .split(',')
         .map((k) => k.trim())
         .filter(Boolean),
+      generated: missing,
       flowdock: {
         apiUrl: trimSlash(env.FLOWDOCK_API_URL ?? 'https://api.flowdock.com'),
         clientId: secrets.FLOWDOCK_CLIENT_ID,

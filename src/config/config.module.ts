@@ -4,7 +4,7 @@ import { AppConfig } from './app.config';
 
 /**
  * The global ConfigService over a configuration already loaded and validated by
- * loadConfig(): no .env file and no process.env lookups behind its back.
+ * loadConfig() (which reads .env itself): no process.env lookups behind its back.
  */
 export function appConfigModule(config: AppConfig): Promise<DynamicModule> {
   return ConfigModule.forRoot({

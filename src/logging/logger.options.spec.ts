@@ -1,5 +1,5 @@
 import { IncomingMessage } from 'node:http';
-import { redactUrl, requestId } from './logger.options';
+import { redactUrl, requestId, withoutQueryValues } from './logger.options';
 
 describe('redactUrl', () => {
   it.each([
@@ -34,4 +34,34 @@ describe('requestId', () => {
       expect(requestId(req(incoming))).toMatch(/^[0-9a-f-]{36}$/);
     },
   );
+});
+
+describe('withoutQueryValues', () => {
+  it('drops the parameters and row detail of a failed query, at every level', () => {
+    const serialized = {
+      type: 'QueryFailedError',
+      message: 'new row violates check constraint',
+      query: 'INSERT INTO t (body) VALUES ($1)',
+      parameters: ['issue text'],
+      detail: 'Failing row contains (issue text).',
+      code: '23514',
+      driverError: {
+        type: 'DatabaseError',
+        severity: 'ERROR',
+        detail: 'Failing row contains (issue text).',
+      },
+    };
+    expect(withoutQueryValues(serialized)).toEqual({
+      type: 'QueryFailedError',
+      message: 'new row violates check constraint',
+      query: 'INSERT INTO t (body) VALUES ($1)',
+      code: '23514',
+      driverError: { type: 'DatabaseError', severity: 'ERROR' },
+    });
+  });
+
+  it('leaves other errors as they are', () => {
+    const serialized = { type: 'RequestError', message: 'Not Found', status: 404, detail: 'x' };
+    expect(withoutQueryValues(serialized)).toEqual(serialized);
+  });
 });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { refusalReason } from './refusals';
 
 /** Headers whose values never reach a log line. */
 export const REDACTED_HEADERS = [
@@ -53,10 +54,46 @@ export function requestId(req: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** nestjs-pino parameters: JSON lines carrying the request id, secrets redacted. */
+/**
+ * Refusals that are part of normal use (a user still to link their account, a
+ * stale link, a scanner's probe): logged at info; other 4xx at warn.
+ */
+const ROUTINE_REFUSALS = new Set([401, 404]);
+
+/** Fields of a database error that hold the values of a query: issue and PR text, tokens. */
+const DATABASE_VALUE_FIELDS = ['parameters', 'detail'];
+
+/**
+ * A serialized error without the values bound to a failed query: TypeORM's
+ * QueryFailedError carries `parameters`, and PostgreSQL's `detail` quotes rows
+ * ("Failing row contains (...)", "Key (...)=(...)"). Nested errors (driverError,
+ * cause) are cleaned the same way.
+ */
+export function withoutQueryValues<T>(error: T, depth = 0): T {
+  if (typeof error !== 'object' || error === null || depth > 4) return error;
+  const record = error as Record<string, unknown>;
+  const fromDatabase = 'query' in record || 'parameters' in record || 'severity' in record;
+  const clean: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (fromDatabase && DATABASE_VALUE_FIELDS.includes(key)) continue;
+    clean[key] = typeof value === 'object' ? withoutQueryValues(value, depth + 1) : value;
+  }
+  return clean as T;
+}
+
+/**
+ * nestjs-pino parameters: JSON lines carrying the request id, secrets redacted.
+ * Lines written while a request is handled carry only its `requestId`; the
+ * line that closes it says what was asked and answered: a refusal (4xx) in a
+ * few fields with the reason the client was given, anything else with the
+ * request (headers redacted) and, for a failure, the error.
+ */
 export function loggerParams(level: string, stream?: DestinationStream): Params {
   const options = {
     level,
+    quietReqLogger: true,
+    quietResLogger: true,
+    customAttributeKeys: { reqId: 'requestId' },
     redact: {
       paths: [
         ...REDACTED_HEADERS.map((h) => `req.headers["${h}"]`),
@@ -86,9 +123,37 @@ export function loggerParams(level: string, stream?: DestinationStream): Params 
         }
         return { ...res, headers };
       },
+      err: (error: Record<string, unknown>) => withoutQueryValues(error),
     },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      error || res.statusCode >= 500
+        ? 'error'
+        : res.statusCode >= 400
+          ? ROUTINE_REFUSALS.has(res.statusCode)
+            ? 'info'
+            : 'warn'
+          : 'info',
+    customSuccessObject: (req: IncomingMessage, res: ServerResponse, done: object) =>
+      res.statusCode >= 400
+        ? {
+            method: req.method,
+            url: redactUrl(req.url ?? ''),
+            statusCode: res.statusCode,
+            reason: refusalReason(res),
+            responseTime: (done as { responseTime?: number }).responseTime,
+          }
+        : { req, ...done },
+    customSuccessMessage: (_req: IncomingMessage, res: ServerResponse) =>
+      res.statusCode >= 400 ? 'request refused' : 'request completed',
+    customErrorObject: (
+      req: IncomingMessage,
+      _res: ServerResponse,
+      _error: Error,
+      failed: object,
+    ) => ({
+      req,
+      ...failed,
+    }),
   };
   return {
     pinoHttp: stream ? [options, stream] : options,
