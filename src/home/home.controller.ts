@@ -1,9 +1,8 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ModuleRef } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../config/app.config';
-import { HealthController } from '../health/health.controller';
+import { Readiness } from '../health/readiness';
 import { HomePage, sendHomePage } from './home-page';
 import { PackageInfo, readPackageInfo } from './package-info';
 
@@ -18,7 +17,7 @@ export class HomeController {
   private readonly services: HomePage['services'];
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly readiness: Readiness,
     config: ConfigService<AppConfig, true>,
   ) {
     this.publicUrl = config.get('publicUrl', { infer: true });
@@ -45,10 +44,10 @@ export class HomeController {
     });
   }
 
-  /** The checks of GET /health/ready (run by its own controller) that fail. */
+  /** The checks of GET /health/ready that fail. */
   private async notReady(): Promise<string[]> {
     try {
-      await this.moduleRef.get(HealthController, { strict: false }).ready();
+      await this.readiness.check();
       return [];
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) return ['readiness check'];

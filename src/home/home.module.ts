@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { HealthModule } from '../health/health.module';
 import { HomeController } from './home.controller';
 
-@Module({ controllers: [HomeController] })
+@Module({ imports: [HealthModule], controllers: [HomeController] })
 export class HomeModule {}
