@@ -98,7 +98,11 @@ describe('the embedded database', () => {
     const dataDir = newDataDir();
     const pgdata = join(dataDir, 'postgres');
     const show = () =>
-      run(TYPEORM, { DATA_DIR: dataDir }, ['-d', 'dist/ormconfig.js', 'migration:show']);
+      run(TYPEORM, { DATA_DIR: dataDir }, [
+        '-d',
+        join(ROOT, 'dist/ormconfig.js'),
+        'migration:show',
+      ]);
 
     // No bridge: the command starts the server, and stops it when done.
     const alone = show();

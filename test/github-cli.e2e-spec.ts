@@ -16,7 +16,8 @@ function cli(
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
+    // Not the checkout: a developer's .env there would complete this environment.
+    cwd: tmpdir(),
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',

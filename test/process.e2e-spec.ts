@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   freePort,
   MAIN,
+  ROOT,
   run,
   Spawned,
   temporaryDataDirs,
@@ -33,8 +34,8 @@ describe('the bridge process', () => {
   /** Reads the installation id straight from the embedded database (bridge stopped). */
   const installationId = async (dataDir: string) => {
     const script = `
-      const { EmbeddedPostgres } = require('./dist/src/database/embedded-postgres.js');
-      const { Client } = require('pg');
+      const { EmbeddedPostgres } = require(${JSON.stringify(join(ROOT, 'dist/src/database/embedded-postgres.js'))});
+      const { Client } = require(${JSON.stringify(join(ROOT, 'node_modules/pg'))});
       (async () => {
         const db = await EmbeddedPostgres.start(process.argv[1]);
         const client = new Client({ connectionString: db.url });

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +26,18 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** An empty directory any OS user may enter. */
+function workingDirectory(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-cwd-'));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
 /**
  * Runs a compiled script of the project with exactly the given environment
- * (plus PATH); `as` runs it as another OS user (the test runs as root).
+ * (plus PATH); `as` runs it as another OS user (the test runs as root). It runs
+ * in a directory of its own, so a developer's .env (read from the working
+ * directory) and ./data stay out of the test.
  */
 export function run(
   script: string,
@@ -38,7 +47,7 @@ export function run(
 ): Spawned {
   const child = spawn(process.execPath, [script, ...args], {
     ...as,
-    cwd: ROOT,
+    cwd: workingDirectory(),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
