@@ -8,7 +8,9 @@ import { signBody, signedWebhook } from '../sandbox/github/webhook-sender';
 import { DatabaseNotifications } from '../src/database/database-notifications';
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
 import { MAX_TEXT_LENGTH, TRUNCATED_MARKER } from '../src/github/bounded-text';
+import { InboxEntry } from '../src/github/delivery-intake';
 import { SubscriptionService } from '../src/github/subscription.service';
+import { WebhookInbox } from '../src/github/webhook-inbox';
 import { TcpProxy } from './support/tcp-proxy';
 import { freshDatabase, TestDatabase } from './support/test-database';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
@@ -132,6 +134,37 @@ describe('the webhook inbox and its processing', () => {
     expect(row.body.endsWith(TRUNCATED_MARKER)).toBe(true);
     // Two snapshots and a message, each with at most the bounded body (jsonb may compress it).
     expect(row.stored).toBeLessThan(3 * MAX_TEXT_LENGTH + 10_000);
+  });
+
+  it('a value PostgreSQL refuses fails its own delivery only, never its batch', async () => {
+    const inbox = t.app.get(WebhookInbox);
+    const entry = (reason: string): InboxEntry => ({
+      deliveryId: randomUUID(),
+      event: 'pull_request',
+      action: 'opened',
+      repository: 'acme/inbox-refused',
+      item: null,
+      work: null,
+      outcome: 'failed',
+      reason,
+    });
+    // Side by side: the first two go at once, the rest share one INSERT; one carries U+0000.
+    const entries = Array.from({ length: 12 }, (_, i) =>
+      entry(i === 6 ? 'bad \u0000 byte' : `#${i}`),
+    );
+    const answers = await Promise.all(entries.map((e) => inbox.append(e)));
+    expect(answers).toEqual(entries.map(() => 'accepted'));
+    const rows = await db.query<{ delivery_id: string; reason: string; repository: string }[]>(
+      `SELECT delivery_id, reason, repository FROM github_webhook_delivery WHERE delivery_id = ANY($1)`,
+      [entries.map((e) => e.deliveryId)],
+    );
+    const byId = new Map(rows.map((r) => [r.delivery_id, r]));
+    for (const [i, e] of entries.entries())
+      if (i !== 6) expect(byId.get(e.deliveryId)).toMatchObject({ reason: `#${i}` });
+    expect(byId.get(entries[6].deliveryId)).toMatchObject({
+      reason: expect.stringMatching(/^PostgreSQL refused its content: /),
+      repository: null,
+    });
   });
 
   it('a storm on one thread: applied in arrival order, one message each, the newest state kept', async () => {

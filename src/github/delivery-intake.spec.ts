@@ -87,4 +87,22 @@ describe('intake (a verified delivery -> its inbox row)', () => {
     expect(text).not.toMatch(/\\u0000|\\ud[89a-f][0-9a-f]{2}/i);
     expect(text).toContain('x\uFFFD');
   });
+
+  it('a failure reason quoting the payload is cleaned and bounded like its text', () => {
+    // The mapper's TypeError names the value it met: here a string holding U+0000.
+    const payload = examplePayload('pull_request', 'opened');
+    (payload.pull_request as unknown as Record<string, unknown>).requested_reviewers = ['a\u0000b'];
+    const entry = intake('d10', 'pull_request', payload);
+    expect(entry.outcome).toBe('failed');
+    expect(entry.reason).toContain('a\uFFFDb');
+    expect(entry.reason).not.toContain('\u0000');
+
+    const long = examplePayload('pull_request', 'opened');
+    (long.pull_request as unknown as Record<string, unknown>).requested_reviewers = [
+      `\ud800${'x'.repeat(10_000)}`,
+    ];
+    const cut = intake('d11', 'pull_request', long);
+    expect(cut.reason!.length).toBeLessThanOrEqual(500);
+    expect(cut.reason!.isWellFormed()).toBe(true);
+  });
 });

@@ -28,6 +28,8 @@ export interface InboxEntry {
 
 /** Longest envelope text kept in the delivery log (GitHub's names are far shorter). */
 const MAX_NAME = 200;
+/** Longest reason kept for a delivery's outcome. */
+const MAX_REASON = 500;
 
 /**
  * PostgreSQL's text and jsonb refuse U+0000 and lone surrogates: both become
@@ -72,10 +74,11 @@ export function intake(deliveryId: string, event: string, payload: object): Inbo
     outcome: null,
     reason: null,
   };
+  // A reason may quote the payload (a TypeError names the value it met): cleaned and bounded too.
   const settle = (outcome: DeliveryOutcome, reason: string | null = null): InboxEntry => ({
     ...entry,
     outcome,
-    reason,
+    reason: reason === null ? null : cleanText(reason.slice(0, MAX_REASON)),
   });
 
   if (event === 'ping') return settle('ping');

@@ -17,6 +17,9 @@ export class InboxUnavailableError extends Error {
   }
 }
 
+/** PostgreSQL refused a value (SQLSTATE class 22, data exception), not the connection or the statement. */
+const refusedData = (error: unknown) => /^22/.test((error as { code?: string })?.code ?? '');
+
 /** Rows per INSERT. */
 const MAX_BATCH = 256;
 /** INSERTs in flight; requests arriving meanwhile wait and share the next one. */
@@ -76,10 +79,13 @@ export class WebhookInbox implements OnApplicationShutdown {
     try {
       stored = await this.insert(unique);
     } catch (error) {
-      this.logger.error(
-        `Storing ${entries.length} webhook deliveries failed: ${(error as Error).message}`,
-      );
-      throw error;
+      if (!refusedData(error)) {
+        this.logger.error(
+          `Storing ${entries.length} webhook deliveries failed: ${(error as Error).message}`,
+        );
+        throw error;
+      }
+      stored = await this.insertOneByOne(unique);
     }
     if (unique.some((e) => e.work !== null && stored.has(e.deliveryId))) {
       this.notifications.notify('github_inbox');
@@ -89,6 +95,38 @@ export class WebhookInbox implements OnApplicationShutdown {
       const accepted = stored.delete(e.deliveryId);
       return accepted ? 'accepted' : 'duplicate';
     });
+  }
+
+  /**
+   * PostgreSQL refused a value of the batch (intake cleans text, so this is a
+   * bug): each delivery alone, so one cannot fail the others, and one it
+   * refuses is stored without its content, as failed with the reason.
+   */
+  private async insertOneByOne(entries: InboxEntry[]): Promise<Set<string>> {
+    const stored = new Set<string>();
+    for (const entry of entries) {
+      let accepted: Set<string>;
+      try {
+        accepted = await this.insert([entry]);
+      } catch (error) {
+        if (!refusedData(error)) throw error;
+        const reason = `PostgreSQL refused its content: ${(error as Error).message}`;
+        this.logger.error(`Delivery ${entry.deliveryId} is stored as failed: ${reason}`);
+        accepted = await this.insert([
+          {
+            ...entry,
+            action: null,
+            repository: null,
+            item: null,
+            work: null,
+            outcome: 'failed',
+            reason,
+          },
+        ]);
+      }
+      for (const id of accepted) stored.add(id);
+    }
+    return stored;
   }
 
   private async insert(entries: InboxEntry[]): Promise<Set<string>> {
