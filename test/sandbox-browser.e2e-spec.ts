@@ -155,14 +155,16 @@ describeInBrowser(
       await shot(bobPage, '05-other-user-refused');
       expect(demo.repos.repo(demo.repository)!.items.get(5)!.assignees).toEqual([]);
 
-      // Alice clicks again for her own link and goes through both consents.
+      // Bob chooses himself in the inbox, clicks, and follows his own link in that browser:
+      // the Flowdock consent page has him selected already.
+      await inbox.locator('#user').selectOption(String(bob.id));
       await clickAction(inbox, title, 'Assign to me');
       const link = await inbox.locator('#challenge-link').getAttribute('href');
       expect(link).not.toBe(firstLink);
-      const linking = await newPage();
+      const linking = await inbox.context().newPage();
       await linking.goto(link!);
       await expect(linking.title()).resolves.toContain('Flowdock (sandbox)');
-      await linking.getByLabel(/Alice Anderson/).check();
+      await expect(linking.getByLabel(/Bob Brown/).isChecked()).resolves.toBe(true);
       await shot(linking, '06-flowdock-consent');
       await linking.getByRole('button', { name: 'Approve' }).click();
       await expect(linking.title()).resolves.toContain('GitHub (sandbox)');
@@ -175,11 +177,11 @@ describeInBrowser(
         `You are now assigned to ${demo.repository}#5.`,
       );
       await expect(linking.locator('#message').textContent()).resolves.toContain(
-        'Alice Anderson (@alice) is now linked to the GitHub account @octocat',
+        'Bob Brown (@bob) is now linked to the GitHub account @octocat',
       );
       await shot(linking, '08-linked');
 
-      // The thread follows the webhook of the assignment made as her GitHub user.
+      // The thread follows the webhook of the assignment made as his GitHub user.
       expect(demo.repos.repo(demo.repository)!.items.get(5)!.assignees).toEqual(['octocat']);
       await card.locator('.fields', { hasText: 'octocat' }).waitFor({ timeout: 15_000 });
       await gh.reload();
