@@ -104,7 +104,7 @@ describe('GET / in production', () => {
     t = await startTestApp(
       testEnvironment({
         NODE_ENV: 'production',
-        PUBLIC_URL: 'https://bridge.example.org',
+        PUBLIC_URL: 'https://bridge.acme.test',
         FLOWDOCK_API_URL,
         FLOWDOCK_DELIVERY_POLL_MS: '0',
         FLOWDOCK_CLIENT_ID: 'flowdock-app',

@@ -1,14 +1,16 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './app.config';
 import { DEV_SECRETS_FILE, SECRET_VARIABLES } from './secrets';
 
-const strong = (seed: string) => `${seed}-${'k9Qz'.repeat(10)}`;
+/** A generated-looking secret, different for each seed. */
+const strong = (seed: string) => `${seed}-${createHash('sha256').update(seed).digest('base64url')}`;
 
 const productionEnv = (): Record<string, string> => ({
   NODE_ENV: 'production',
-  PUBLIC_URL: 'https://bridge.example.org',
+  PUBLIC_URL: 'https://bridge.acme.test',
   DATA_DIR: mkdtempSync(join(tmpdir(), 'config-')),
   FLOWDOCK_CLIENT_ID: 'flowdock-app',
   FLOWDOCK_CLIENT_SECRET: strong('fd'),
@@ -37,7 +39,7 @@ describe('loadConfig', () => {
       nodeEnv: 'production',
       port: 3000,
       host: '0.0.0.0',
-      publicUrl: 'https://bridge.example.org',
+      publicUrl: 'https://bridge.acme.test',
       databaseUrl: undefined,
       bodyLimit: 1024 * 1024,
       flowdock: { apiUrl: 'https://api.flowdock.com', clientId: 'flowdock-app' },
@@ -73,6 +75,10 @@ describe('loadConfig', () => {
     ['placeholder', 'changeme-changeme-changeme-changeme-changeme', 'placeholder'],
     ['template', '<your webhook secret goes here, 32+ chars>', 'placeholder'],
     ['repeated', 'x'.repeat(40), 'one repeated character'],
+    ['word repeated', 'secret'.repeat(8), 'fewer than 10 different characters'],
+    ['pattern repeated', 'Tr0ub4dor&3!'.repeat(4), 'a short pattern repeated'],
+    ['counting', '1234567890123456789abcdefghijklmnop', 'consecutive characters'],
+    ['alphabet', 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ', 'consecutive characters'],
   ])('refuses a %s secret in production without echoing it', (_kind, value, reason) => {
     const problems = problemsOf({ ...productionEnv(), COOKIE_SECRET: value });
     expect(problems).toHaveLength(1);
@@ -99,11 +105,51 @@ describe('loadConfig', () => {
   it('strips trailing slashes from base URLs', () => {
     const { config } = loadConfig({
       ...productionEnv(),
-      PUBLIC_URL: 'https://bridge.example.org/',
-      GITHUB_API_URL: 'https://ghe.example.org/api/v3/',
+      PUBLIC_URL: 'https://bridge.acme.test/',
+      GITHUB_API_URL: 'https://ghe.acme.test/api/v3/',
     });
-    expect(config.publicUrl).toBe('https://bridge.example.org');
-    expect(config.github.apiUrl).toBe('https://ghe.example.org/api/v3');
+    expect(config.publicUrl).toBe('https://bridge.acme.test');
+    expect(config.github.apiUrl).toBe('https://ghe.acme.test/api/v3');
+  });
+
+  it('accepts generated secrets: random bytes in base64url and hex never look weak', () => {
+    for (let i = 0; i < 200; i++) {
+      for (const encoding of ['base64url', 'hex'] as const) {
+        const value = randomBytes(32).toString(encoding);
+        expect({
+          value,
+          problems: loadConfig({ ...productionEnv(), COOKIE_SECRET: value }).warnings,
+        }).toEqual({ value, problems: [] });
+      }
+    }
+  });
+
+  it('refuses one value in two secret variables, naming both and not the value', () => {
+    const env = productionEnv();
+    const problems = problemsOf({ ...env, TOKEN_ENCRYPTION_KEY: env.COOKIE_SECRET });
+    expect(problems).toEqual([
+      'COOKIE_SECRET and TOKEN_ENCRYPTION_KEY: the same value; each needs its own',
+    ]);
+  });
+
+  it.each([
+    ['the example of .env.example', 'https://bridge.example.org', 'an example domain'],
+    ['another example domain', 'https://example.com', 'an example domain'],
+    ['plain http', 'http://bridge.acme.test', 'must be https'],
+  ])('refuses %s as PUBLIC_URL in production', (_kind, url, reason) => {
+    const problems = problemsOf({ ...productionEnv(), PUBLIC_URL: url });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^PUBLIC_URL:/);
+    expect(problems[0]).toContain(reason);
+  });
+
+  it('accepts an http PUBLIC_URL in production with ALLOW_HTTP_PUBLIC_URL=1', () => {
+    const { config } = loadConfig({
+      ...productionEnv(),
+      PUBLIC_URL: 'http://bridge.internal.acme.test',
+      ALLOW_HTTP_PUBLIC_URL: '1',
+    });
+    expect(config.publicUrl).toBe('http://bridge.internal.acme.test');
   });
 
   describe('outside production', () => {

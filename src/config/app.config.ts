@@ -81,10 +81,24 @@ export interface LoadedConfig {
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
+/** Domains reserved for documentation (RFC 2606), like the example in .env.example. */
+const EXAMPLE_HOST = /(^|\.)example\.(com|org|net)$/i;
+
+/** Groups of variables holding the same value. */
+function sameValues(values: Partial<Secrets>, names: readonly SecretName[]): SecretName[][] {
+  const byValue = new Map<string, SecretName[]>();
+  for (const name of names) {
+    const value = values[name];
+    if (value) byValue.set(value, [...(byValue.get(value) ?? []), name]);
+  }
+  return [...byValue.values()].filter((group) => group.length > 1);
+}
+
 /**
  * Reads, validates and completes the configuration: `raw`, or else the
  * process's environment completed from `.env` in the working directory (set
- * variables win). In production a missing or weak secret is an error;
+ * variables win). In production a missing or weak secret, two secrets with
+ * one value, or a PUBLIC_URL that is an example or not https is an error;
  * elsewhere missing secrets are generated once into DATA_DIR. Throws
  * ConfigError naming every offending variable.
  */
@@ -107,6 +121,19 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
 
   if (production && !env.PUBLIC_URL) {
     problems.push('PUBLIC_URL: required in production (action, OAuth and challenge URLs use it)');
+  } else if (production && env.PUBLIC_URL) {
+    const url = new URL(env.PUBLIC_URL);
+    if (EXAMPLE_HOST.test(url.hostname)) {
+      problems.push(
+        `PUBLIC_URL: ${url.hostname} is an example domain; set the URL Flowdock and GitHub reach this bridge at`,
+      );
+    }
+    if (url.protocol !== 'https:' && raw.ALLOW_HTTP_PUBLIC_URL !== '1') {
+      problems.push(
+        'PUBLIC_URL: must be https in production (cookies, claims and OAuth codes travel over it); ' +
+          'behind a proxy that terminates TLS elsewhere, set ALLOW_HTTP_PUBLIC_URL=1',
+      );
+    }
   }
 
   const given: Partial<Secrets> = {};
@@ -125,6 +152,12 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
     } else {
       given[name] = value;
     }
+  }
+  // One value in two roles: learning it for one (a leaked webhook secret) gives away the other.
+  for (const names of sameValues(given, SECRET_VARIABLES)) {
+    const problem = `${names.join(' and ')}: the same value; each needs its own`;
+    if (production) problems.push(problem);
+    else warnings.push(`${problem} (production would refuse it)`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -22,7 +22,12 @@ export const MIN_SECRET_BYTES = 32;
 const PLACEHOLDER =
   /change[-_ ]?me|replace[-_ ]?me|placeholder|example|your[-_ ]|<[^>]*>|^(secret|password|test|dev|todo)$/i;
 
-/** Why a secret is weak, or undefined when it is acceptable. */
+/** Fewer different characters than this: typed by hand, not generated. */
+const MIN_DISTINCT_CHARACTERS = 10;
+/** A pattern of up to this many characters repeated ("secretsecret…"). */
+const MAX_REPEATED_PERIOD = 16;
+
+/** Why a secret is weak, or undefined when it is acceptable. Never quotes the value. */
 export function secretWeakness(value: string | undefined): string | undefined {
   if (value === undefined || value.trim() === '') return 'missing';
   if (PLACEHOLDER.test(value)) return 'a placeholder';
@@ -30,7 +35,31 @@ export function secretWeakness(value: string | undefined): string | undefined {
   if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) {
     return `shorter than ${MIN_SECRET_BYTES} bytes`;
   }
+  const chars = [...value];
+  if (new Set(chars).size < MIN_DISTINCT_CHARACTERS) {
+    return `fewer than ${MIN_DISTINCT_CHARACTERS} different characters`;
+  }
+  if (repeatedPeriod(chars) !== undefined) return 'a short pattern repeated';
+  if (sequential(chars)) return 'mostly a run of consecutive characters (like 123456… or abcdef…)';
   return undefined;
+}
+
+/** The length of a short pattern the value repeats (the last repetition may be cut), if any. */
+function repeatedPeriod(chars: string[]): number | undefined {
+  for (let period = 1; period <= MAX_REPEATED_PERIOD && period * 2 <= chars.length; period++) {
+    if (chars.every((c, i) => i < period || c === chars[i - period])) return period;
+  }
+  return undefined;
+}
+
+/** Half or more of the neighbours are consecutive code points (random text: a few percent). */
+function sequential(chars: string[]): boolean {
+  let steps = 0;
+  for (let i = 1; i < chars.length; i++) {
+    const delta = chars[i].codePointAt(0)! - chars[i - 1].codePointAt(0)!;
+    if (delta === 1 || delta === -1) steps++;
+  }
+  return steps * 2 >= chars.length - 1;
 }
 
 export const DEV_SECRETS_FILE = 'secrets.json';
