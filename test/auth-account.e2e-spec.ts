@@ -21,8 +21,13 @@ describe('GET /account: sign in with Flowdock, see the link, unlink', () => {
 
   const csrfOf = (body: string) => /name="csrf" value="([^"]+)"/.exec(body)?.[1];
 
-  it('shows the link and unlinks it with the form', async () => {
+  /** The GitHub tokens the simulator issued to a user that still work. */
+  const liveTokens = (githubUserId: number) =>
+    [...w.github.state.tokens.values()].filter((t) => t.userId === githubUserId && !t.revoked);
+
+  it('shows the link and unlinks it with the form; GitHub revokes the authorization', async () => {
     await w.link(w.browser(), w.fd('alice'), w.fd('alice'), w.ghUsers.octocat.id);
+    expect(liveTokens(w.ghUsers.octocat.id)).toHaveLength(1);
     const browser = w.browser();
     const page = await signIn(browser, w.fd('alice'));
     expect(page.status).toBe(200);
@@ -33,7 +38,26 @@ describe('GET /account: sign in with Flowdock, see the link, unlink', () => {
     const done = await browser.post(`${PUBLIC_URL}/account/unlink`, { csrf: csrf! });
     expect(done.status).toBe(200);
     expect(done.body).toContain('stored tokens are deleted');
+    expect(done.body).toContain('GitHub has revoked the authorization you gave the bridge.');
     await expect(w.links.findLink(w.fd('alice'))).resolves.toBeNull();
+    expect(liveTokens(w.ghUsers.octocat.id)).toEqual([]);
+  });
+
+  it('when GitHub does not revoke the authorization, the link is removed and the page says so', async () => {
+    await w.link(w.browser(), w.fd('carol'), w.fd('carol'), w.ghUsers.monalisa.id);
+    const browser = w.browser();
+    const page = await signIn(browser, w.fd('carol'));
+    const deletions = w.githubOAuth.grantDeletions;
+    w.githubOAuth.grantDeletionFailure = 500;
+    const done = await browser
+      .post(`${PUBLIC_URL}/account/unlink`, { csrf: csrfOf(page.body)! })
+      .finally(() => (w.githubOAuth.grantDeletionFailure = undefined));
+    expect(w.githubOAuth.grantDeletions).toBe(deletions + 1);
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('GitHub did not confirm revoking');
+    expect(done.body).toContain('revoke it yourself in your GitHub settings');
+    await expect(w.links.findLink(w.fd('carol'))).resolves.toBeNull();
+    expect(liveTokens(w.ghUsers.monalisa.id)).toHaveLength(1);
   });
 
   it('an unlink without the CSRF token, or from another browser, is refused (403) and unlinks nothing', async () => {

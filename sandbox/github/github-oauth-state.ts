@@ -41,6 +41,10 @@ export class GitHubOAuthState {
   readonly refreshTokens = new Map<string, SimRefreshToken>();
   /** POST /login/oauth/access_token requests, by grant type, including refused ones. */
   readonly tokenRequests = { authorization_code: 0, refresh_token: 0 };
+  /** DELETE /applications/:client_id/grant calls with the right client credentials. */
+  grantDeletions = 0;
+  /** Answer grant deletions with this status instead (to simulate GitHub failing), when set. */
+  grantDeletionFailure?: number;
   /** Every code and refresh token ever issued, so tests can look for them where they must not be. */
   readonly issued: string[] = [];
   /** How long a code lives (GitHub: 10 minutes). */

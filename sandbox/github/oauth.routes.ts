@@ -165,6 +165,29 @@ export function githubOAuthRoutes(oauth: GitHubOAuthState): GitHubRoutes {
       return issue(grant.userId, grant.scopes);
     });
 
+    // "Delete an app authorization": the app (basic auth) revokes a user's grant, every token of it.
+    app.delete('/applications/:clientId/grant', async (request, reply) => {
+      const { clientId } = request.params as { clientId: string };
+      const basic = /^Basic (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      const [id, secret] = basic ? Buffer.from(basic, 'base64').toString().split(':') : [];
+      if (id !== clientId || !oauth.clientMatches(id, secret)) {
+        return reply.code(401).send({ message: 'Bad credentials', status: '401' });
+      }
+      oauth.grantDeletions++;
+      if (oauth.grantDeletionFailure) {
+        return reply.code(oauth.grantDeletionFailure).send({ message: 'Server Error' });
+      }
+      const accessToken = fields(request.body).access_token;
+      const granted = accessToken ? state.tokens.get(accessToken) : undefined;
+      if (!granted || granted.revoked || granted.clientId !== clientId) {
+        return reply.code(404).send({ message: 'Not Found', status: '404' });
+      }
+      for (const token of state.tokens.values()) {
+        if (token.userId === granted.userId && token.clientId === clientId) token.revoked = true;
+      }
+      return reply.code(204).send();
+    });
+
     app.get('/user', async (request, reply) => {
       const auth = state.authenticate(request.headers.authorization);
       if (!auth) {

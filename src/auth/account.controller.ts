@@ -101,13 +101,19 @@ export class AccountController {
     if (!session || !this.sessions.csrfMatches(session, csrf)) {
       throw new AuthPageException('account-session');
     }
-    const removed = await this.links.unlink(session.flowdockUserId, 'unlinked on the account page');
+    const { removed, revoked } = await this.links.unlinkAndRevoke(session.flowdockUserId);
     this.sessions.end(reply);
+    const atGitHub =
+      revoked === undefined
+        ? ''
+        : typeof revoked === 'object'
+          ? ` GitHub did not confirm revoking the bridge's authorization (${revoked.failed}): revoke it yourself in your GitHub settings, under Applications.`
+          : ' GitHub has revoked the authorization you gave the bridge.';
     return sendPage(reply, {
       status: 200,
       title: removed ? 'Unlinked' : 'Nothing to unlink',
       message: removed
-        ? `The GitHub account is no longer linked to Flowdock user ${session.flowdockUserId}, and its stored tokens are deleted.`
+        ? `The GitHub account is no longer linked to Flowdock user ${session.flowdockUserId}, and its stored tokens are deleted.${atGitHub}`
         : `Flowdock user ${session.flowdockUserId} had no linked GitHub account.`,
       next: 'To link again, click an action in Flowdock.',
     });

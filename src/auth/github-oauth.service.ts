@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { exchangeWebFlowCode, refreshToken } from '@octokit/oauth-methods';
+import { deleteAuthorization, exchangeWebFlowCode, refreshToken } from '@octokit/oauth-methods';
 import { createHash } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
 import { GitHubOctokitFactory } from './github-octokit.factory';
@@ -129,6 +129,26 @@ export class GitHubOAuthService {
       return toTokens(response.authentication, scope);
     } catch (error) {
       throw classifyGitHubError(error, 'the token refresh');
+    }
+  }
+
+  /**
+   * Revokes the bridge's authorization by the user the token belongs to (every
+   * token of it), as unlinking should: `gone` when GitHub no longer knew it.
+   */
+  async revokeGrant(token: string): Promise<'revoked' | 'gone'> {
+    try {
+      await deleteAuthorization({
+        clientType: 'oauth-app',
+        clientId: this.clientId,
+        clientSecret: this.clientSecret,
+        token,
+        request: this.octokits.apiRequest,
+      });
+      return 'revoked';
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return 'gone';
+      throw classifyGitHubError(error, 'revoking the authorization');
     }
   }
 

@@ -21,12 +21,19 @@ export class GitHubOctokitFactory {
   private readonly apiUrl: string;
   /** `request` for @octokit/oauth-methods: its base URL is the web URL, where /login/oauth lives. */
   readonly oauthRequest: typeof request;
+  /** `request` for the app's own REST calls (GITHUB_API_URL), such as deleting a grant. */
+  readonly apiRequest: typeof request;
 
   constructor(config: ConfigService<AppConfig, true>) {
     const github = config.get('github', { infer: true });
     this.apiUrl = github.apiUrl;
     this.oauthRequest = request.defaults({
       baseUrl: github.url,
+      headers: { 'user-agent': USER_AGENT },
+      request: { fetch: fetchWithTimeout },
+    });
+    this.apiRequest = request.defaults({
+      baseUrl: github.apiUrl,
       headers: { 'user-agent': USER_AGENT },
       request: { fetch: fetchWithTimeout },
     });

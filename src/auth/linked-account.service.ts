@@ -92,6 +92,30 @@ export class LinkedAccountService {
     return { login: row.githubLogin, octokit };
   }
 
+  /**
+   * Unlinking by its user: the link and its tokens are removed, then GitHub is
+   * asked to revoke the bridge's authorization, so the tokens stop working
+   * there too. `revoked` says what GitHub answered (the link is gone either way).
+   */
+  async unlinkAndRevoke(
+    flowdockUserId: string,
+  ): Promise<{ removed: boolean; revoked?: 'revoked' | 'gone' | { failed: string } }> {
+    const row = await this.links.findOneBy({ flowdockUserId });
+    const token = row ? this.decrypt(row, 'access') : null;
+    const removed = await this.unlink(flowdockUserId, 'unlinked on the account page');
+    if (!removed || token === null) return { removed };
+    try {
+      return { removed, revoked: await this.oauth.revokeGrant(token) };
+    } catch (error) {
+      if (!(error instanceof GitHubRefusedError || error instanceof GitHubUnavailableError))
+        throw error;
+      this.logger.warn(
+        `GitHub did not revoke the authorization of Flowdock user ${flowdockUserId}: ${error.message}`,
+      );
+      return { removed, revoked: { failed: error.message } };
+    }
+  }
+
   /** Removes a link and its tokens; false when there was none. */
   async unlink(flowdockUserId: string, reason: string): Promise<boolean> {
     const result = await this.links.delete({ flowdockUserId });
