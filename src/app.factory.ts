@@ -7,6 +7,12 @@ import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
 import { requireGitHubContentType } from './github/webhook-content-type';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import {
+  enableAuthRateLimits,
+  fastifyTrustProxy,
+  markAuthRoutes,
+  TooManyRequestsFilter,
+} from './http/rate-limits';
 import { requestId } from './logging/logger.options';
 import { noteRefusal, refusalReason } from './logging/refusals';
 
@@ -22,6 +28,9 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimit,
+    ...(config.trustProxy !== undefined
+      ? { trustProxy: fastifyTrustProxy(config.trustProxy) }
+      : {}),
     requestIdHeader: false,
     genReqId: requestId,
   });
@@ -30,6 +39,7 @@ export async function createApp(
     done();
   });
   // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
+  markAuthRoutes(adapter.getInstance(), config.authRateLimit);
   adapter.getInstance().addHook('onRoute', (route) => {
     if (route.url !== WEBHOOK_PATH) return;
     route.bodyLimit = config.webhookBodyLimit;
@@ -72,8 +82,9 @@ export async function createApp(
   );
   // Signed cookies (COOKIE_SECRET) bind OAuth sign-ins to the browser that started them.
   await app.register(fastifyCookie, { secret: config.cookieSecret });
+  await enableAuthRateLimits(app, config.authRateLimit);
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalFilters(new AllExceptionsFilter(), new TooManyRequestsFilter(config.authRateLimit));
   app.flushLogs();
   return app;
 }

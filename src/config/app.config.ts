@@ -23,6 +23,10 @@ export interface AppConfig {
   bodyLimit: number;
   /** Largest webhook body: GitHub caps payloads at 25 MB, and refusing one loses the event. */
   webhookBodyLimit: number;
+  /** Requests a minute per client address on the browser pages of sign-in, linking and setup; 0: none. */
+  authRateLimit: number;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For names the client (undefined: none). */
+  trustProxy: number | string[] | undefined;
   logLevel: string;
   cookieSecret: string;
   tokenEncryptionKey: string;
@@ -80,6 +84,16 @@ export interface LoadedConfig {
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/** TRUST_PROXY: a number of hops, or a comma-separated list of addresses and CIDR ranges. */
+function trustProxy(value: string | undefined): number | string[] | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value);
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
 
 /** Domains reserved for documentation (RFC 2606), like the example in .env.example. */
 const EXAMPLE_HOST = /(^|\.)example\.(com|org|net)$/i;
@@ -185,6 +199,8 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
       dataDir,
       bodyLimit: env.BODY_LIMIT ?? 1024 * 1024,
       webhookBodyLimit: env.WEBHOOK_BODY_LIMIT ?? 25 * 1024 * 1024,
+      authRateLimit: env.AUTH_RATE_LIMIT ?? 30,
+      trustProxy: trustProxy(env.TRUST_PROXY),
       logLevel: env.LOG_LEVEL ?? 'info',
       cookieSecret: secrets.COOKIE_SECRET,
       tokenEncryptionKey: secrets.TOKEN_ENCRYPTION_KEY,

@@ -73,6 +73,20 @@ export class Environment {
   @Max(100 * 1024 * 1024)
   WEBHOOK_BODY_LIMIT?: number;
 
+  /** Requests a minute per client address on the sign-in, linking, account and setup pages; 0: no limit. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  AUTH_RATE_LIMIT?: number;
+
+  /** Proxies in front of the bridge whose X-Forwarded-For is believed: a hop count, or addresses/CIDRs. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  TRUST_PROXY?: string;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
