@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { LinkedAccountService } from '../src/auth/linked-account.service';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
 import { ROOT } from './support/processes';
+import { startTestApp, testEnvironment } from './support/test-app';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 
@@ -212,4 +215,69 @@ describe('npm run cli -- subscriptions', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toBe('error: No subscription 00000000-0000-4000-8000-000000000000\n');
   });
+});
+
+describe('npm run cli -- tokens rotate', () => {
+  const key = () => randomBytes(32).toString('base64url');
+
+  it('re-encrypts every stored token with the current key; tokens under an unknown key fail it (exit 2)', async () => {
+    await withEmptyDatabase(async (url) => {
+      const [oldKey, newKey] = [key(), key()];
+      const flowToken = `flow-${randomBytes(8).toString('hex')}`;
+      const tokens = {
+        accessToken: `gho_${randomBytes(8).toString('hex')}`,
+        refreshToken: `ghr_${randomBytes(8).toString('hex')}`,
+        scopes: ['repo'],
+      };
+      const env = (encryptionKey: string, decryptionKeys = '') =>
+        testEnvironment({
+          DATABASE_URL: url,
+          TOKEN_ENCRYPTION_KEY: encryptionKey,
+          TOKEN_DECRYPTION_KEYS: decryptionKeys,
+          FLOWDOCK_DELIVERY_POLL_MS: '0',
+        });
+
+      // Stored under the old key: a Flowdock source and a link with both GitHub tokens.
+      const before = await startTestApp(env(oldKey));
+      const source = await before.app.get(FlowdockSourceService).register({ flowToken });
+      await before.app.get(LinkedAccountService).link({
+        flowdockUserId: 'rotating-user',
+        claimJti: randomUUID(),
+        github: { id: 4242, login: 'rotating' },
+        tokens,
+      });
+      await before.app.close();
+
+      const rotated = await cli(['tokens', 'rotate'], '', {
+        DATABASE_URL: url,
+        TOKEN_ENCRYPTION_KEY: newKey,
+        TOKEN_DECRYPTION_KEYS: oldKey,
+      });
+      expect(rotated.code).toBe(0);
+      expect(rotated.stdout).toContain(
+        'Re-encrypted 3 stored token(s) with the current key; 0 already used it.',
+      );
+      expect(rotated.stdout).toContain('they can leave TOKEN_DECRYPTION_KEYS');
+
+      // The new key alone reads everything.
+      const after = await startTestApp(env(newKey));
+      try {
+        expect(await after.app.get(FlowdockSourceService).flowToken(source.id)).toBe(flowToken);
+        expect(await after.app.get(LinkedAccountService).actingAs('rotating-user')).not.toBeNull();
+      } finally {
+        await after.app.close();
+      }
+
+      // Again, with a key that never encrypted them and without the one that did.
+      const again = await cli(['tokens', 'rotate'], '', {
+        DATABASE_URL: url,
+        TOKEN_ENCRYPTION_KEY: key(),
+      });
+      expect(again.code).toBe(2);
+      expect(again.stdout).toContain('Re-encrypted 0 stored token(s)');
+      expect(again.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(/^error: 3 stored token\(s\) could not be decrypted/),
+      ]);
+    });
+  }, 120_000);
 });

@@ -13,8 +13,15 @@ import { SubscriptionService } from '../github/subscription.service';
 import { loggerParams } from '../logging/logger.options';
 import { CliProgram } from './cli-program';
 import { SubscriptionsCommand } from './subscriptions.command';
+import { TokenRotation } from './token-rotation';
+import { TokensCommand } from './tokens.command';
 
-const COMMANDS = [SubscriptionsCommand, ...SubscriptionsCommand.subCommands];
+const COMMANDS = [
+  SubscriptionsCommand,
+  ...SubscriptionsCommand.subCommands,
+  TokensCommand,
+  ...TokensCommand.subCommands,
+];
 
 /** The operator CLI: the same configuration and database as the server, no HTTP. */
 @Module({})
@@ -31,7 +38,13 @@ export class CliModule {
         TypeOrmModule.forFeature([Subscription, FlowdockSourceEntity]),
       ],
       // Flowdock's sources service only: the CLI must not start the delivery worker.
-      providers: [FlowdockSourceService, SubscriptionService, CliProgram, ...COMMANDS],
+      providers: [
+        FlowdockSourceService,
+        SubscriptionService,
+        TokenRotation,
+        CliProgram,
+        ...COMMANDS,
+      ],
     };
   }
 
@@ -43,7 +56,12 @@ export class CliModule {
   static forUsage(): DynamicModule {
     return {
       module: CliModule,
-      providers: [{ provide: SubscriptionService, useValue: {} }, CliProgram, ...COMMANDS],
+      providers: [
+        { provide: SubscriptionService, useValue: {} },
+        { provide: TokenRotation, useValue: {} },
+        CliProgram,
+        ...COMMANDS,
+      ],
     };
   }
 }

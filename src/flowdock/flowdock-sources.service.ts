@@ -23,7 +23,8 @@ export interface FlowdockSourceRecord {
 }
 
 const hashToken = (flowToken: string) => createHash('sha256').update(flowToken).digest('hex');
-const tokenContext = (id: string) => `flowdock_source:${id}`;
+/** What a source's flow token ciphertext is bound to (its row). */
+export const tokenContext = (id: string) => `flowdock_source:${id}`;
 
 function toRecord(row: FlowdockSourceEntity): FlowdockSourceRecord {
   return {

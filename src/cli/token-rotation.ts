@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { tokenContext as linkContext } from '../auth/linked-account.entity';
+import { tokenContext as sourceContext } from '../flowdock/flowdock-sources.service';
+import { TokenCipher, TokenDecryptionError } from '../crypto/token-cipher';
+
+export interface RotationReport {
+  /** Stored tokens re-encrypted with the current key. */
+  reencrypted: number;
+  /** Stored tokens already under the current key. */
+  current: number;
+  /** Stored tokens under a key that is not configured (or damaged): left as they are. */
+  unreadable: number;
+}
+
+/** One encrypted column of one table: how to find its rows and what each ciphertext is bound to. */
+interface Column {
+  table: 'linked_account' | 'flowdock_source';
+  key: 'flowdock_user_id' | 'id';
+  column: 'access_token' | 'refresh_token' | 'flow_token_encrypted';
+  context: (key: string) => string;
+}
+
+const COLUMNS: Column[] = [
+  {
+    table: 'linked_account',
+    key: 'flowdock_user_id',
+    column: 'access_token',
+    context: (id) => linkContext(id, 'access'),
+  },
+  {
+    table: 'linked_account',
+    key: 'flowdock_user_id',
+    column: 'refresh_token',
+    context: (id) => linkContext(id, 'refresh'),
+  },
+  { table: 'flowdock_source', key: 'id', column: 'flow_token_encrypted', context: sourceContext },
+];
+
+/**
+ * `tokens rotate`: re-encrypts every stored token (GitHub access and refresh
+ * tokens, Flowdock flow tokens) under the current TOKEN_ENCRYPTION_KEY, so
+ * the old keys can leave TOKEN_DECRYPTION_KEYS. Each row is updated only if
+ * it still holds the ciphertext that was read, so a running bridge that
+ * changes a token meanwhile wins.
+ */
+@Injectable()
+export class TokenRotation {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cipher: TokenCipher,
+  ) {}
+
+  async rotate(): Promise<RotationReport> {
+    const report: RotationReport = { reencrypted: 0, current: 0, unreadable: 0 };
+    for (const { table, key, column, context } of COLUMNS) {
+      const rows: { key: string; value: string }[] = await this.dataSource.query(
+        `SELECT "${key}" AS key, "${column}" AS value FROM "${table}" WHERE "${column}" IS NOT NULL`,
+      );
+      for (const row of rows) {
+        if (!this.cipher.needsRotation(row.value)) {
+          report.current++;
+          continue;
+        }
+        let plaintext: string;
+        try {
+          plaintext = this.cipher.decrypt(row.value, context(row.key));
+        } catch (error) {
+          if (!(error instanceof TokenDecryptionError)) throw error;
+          report.unreadable++;
+          continue;
+        }
+        await this.dataSource.query(
+          `UPDATE "${table}" SET "${column}" = $1 WHERE "${key}" = $2 AND "${column}" = $3`,
+          [this.cipher.encrypt(plaintext, context(row.key)), row.key, row.value],
+        );
+        report.reencrypted++;
+      }
+    }
+    return report;
+  }
+}
