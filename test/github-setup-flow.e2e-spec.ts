@@ -210,6 +210,21 @@ describe('Flowdock setup flow (GET /flowdock/setup)', () => {
     expect(await subscriptionsFor(`${org}/ok`)).toHaveLength(1);
   });
 
+  it('two set-ups of one repository and flow at once: one connects it, the other is told it is connected', async () => {
+    const org = owner();
+    const [first, second] = [world.browser(), world.browser()];
+    const forms = [await openForm(first), await openForm(second)];
+    const sourcesBefore = world.flowdock.state.sources.size;
+    const pages = await Promise.all([
+      submit(first, forms[0], { repositories: `${org}/both` }),
+      submit(second, forms[1], { repositories: `${org}/both` }),
+    ]);
+    expect(pages.map((p) => p.status).sort()).toEqual([201, 409]);
+    expect(await subscriptionsFor(`${org}/both`)).toHaveLength(1);
+    // One source in Flowdock: the waiting set-up created none.
+    expect(world.flowdock.state.sources.size).toBe(sourcesBefore + 1);
+  });
+
   it('declined consent ends on a 403 page and stores nothing', async () => {
     const browser = world.browser();
     const sourcesBefore = world.flowdock.state.sources.size;

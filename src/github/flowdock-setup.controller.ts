@@ -94,10 +94,9 @@ export class FlowdockSetupController {
     if (problems.length > 0) {
       return this.sendForm(reply, flow, accessToken, formValues(setupRequest, form), problems, 400);
     }
-    const taken = await this.setup.alreadyConnected(flow, setupRequest.repositories);
-    if (taken.length > 0) return sendPage(reply, alreadyConnectedPage(flow, taken));
-    const connected = await this.setup.connect(accessToken, flow, setupRequest);
-    return sendPage(reply, connectedPage(flow, connected));
+    const outcome = await this.setup.connectOnce(accessToken, flow, setupRequest);
+    if ('taken' in outcome) return sendPage(reply, alreadyConnectedPage(flow, outcome.taken));
+    return sendPage(reply, connectedPage(flow, outcome.connected));
   }
 
   private async findFlow(accessToken: string, flowId: string): Promise<FlowdockFlow> {

@@ -127,6 +127,36 @@ export class FlowdockSetupService {
   }
 
   /**
+   * connect(), unless a repository of the request already posts to the flow
+   * (`taken`). Set-ups of the same flow and repository, in this process or
+   * another replica, wait for each other (an advisory lock per pair, held from
+   * the check to the commit), so two at once cannot both create a source.
+   */
+  async connectOnce(
+    accessToken: string,
+    flow: FlowdockFlow,
+    request: SetupRequest,
+  ): Promise<{ taken: string[] } | { connected: ConnectedRepository[] }> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    // Sorted, so that overlapping set-ups take their locks in one order.
+    const keys = [...new Set(request.repositories.map((r) => r.toLowerCase()))]
+      .sort()
+      .map((repository) => `flowdock-setup:${flow.path}:${repository}`);
+    try {
+      for (const key of keys) await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [key]);
+      const taken = await this.alreadyConnected(flow, request.repositories);
+      if (taken.length > 0) return { taken };
+      return { connected: await this.connect(accessToken, flow, request) };
+    } finally {
+      for (const key of keys) {
+        await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]).catch(() => undefined);
+      }
+      await runner.release();
+    }
+  }
+
+  /**
    * Creates the sources in Flowdock, then stores them with their subscriptions
    * in one transaction. When a remote call or the local commit fails, nothing
    * is stored and SetupIncompleteError names the sources already created in
