@@ -31,6 +31,9 @@ interface RenderedThread {
  * The whole path through both simulators: GitHub webhook -> bridge -> Flowdock
  * thread, and a click in Flowdock -> bridge -> GitHub as the linked user.
  */
+/** The action budget here: short, so that a slow GitHub is quick to show. */
+const GITHUB_TIMEOUT_MS = 2_000;
+
 describe('GitHub <-> Flowdock end to end', () => {
   let gh: GitHubSimulator;
   let repos: GitHubReposState;
@@ -53,6 +56,7 @@ describe('GitHub <-> Flowdock end to end', () => {
         GITHUB_URL: gh.url,
         GITHUB_API_URL: gh.url,
         GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        GITHUB_TIMEOUT_MS: String(GITHUB_TIMEOUT_MS),
       }),
     );
     await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -278,6 +282,43 @@ describe('GitHub <-> Flowdock end to end', () => {
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/^Flowdock-Token url=/);
     expect(await accounts.findLink(flowdockUserId)).toBeNull();
+  });
+
+  it('GitHub slower than the budget -> 504 saying so; GitHub completes it later, once, and the thread follows', async () => {
+    const { name } = await repoWithItems();
+    const { flowdockUserId } = await linked('octocat');
+    const path = `/flowdock/actions/${name}/issues/6/close`;
+    const signed = signActionRequest(
+      { name: 'Close', urlTemplate: PUBLIC_URL + path },
+      { clientSecret: FLOWDOCK_SECRET, userId: flowdockUserId },
+    );
+    const send = () =>
+      t.app.inject({ method: 'POST', url: path, headers: signed.headers, payload: signed.payload });
+    repos.delayMs = GITHUB_TIMEOUT_MS * 2;
+    let res;
+    try {
+      res = await send();
+    } finally {
+      repos.delayMs = undefined;
+    }
+    expect(res.statusCode).toBe(504);
+    expect(res.json().message).toBe(
+      `GitHub did not answer within ${GITHUB_TIMEOUT_MS / 1000} s. The change may still happen there: look at ${name}#6 before clicking again`,
+    );
+    // GitHub finishes the change on its own; its webhook brings the thread along.
+    await deliveriesSettled(db, name, 1);
+    expect(repos.repo(name)!.items.get(6)!.state).toBe('closed');
+    const [row] = await db.query<{ snapshot: { state: string } }[]>(
+      `SELECT snapshot FROM github_thread WHERE repository = $1 AND number = 6`,
+      [name],
+    );
+    expect(row.snapshot.state).toBe('closed');
+    // Flowdock retrying the same request: refused, nothing sent to GitHub again.
+    expect((await send()).statusCode).toBe(401);
+    const writes = repos.calls.filter(
+      (c) => c.path === `/repos/${name}/issues/6` && c.method !== 'GET',
+    );
+    expect(writes).toEqual([expect.objectContaining({ method: 'PATCH', login: 'octocat' })]);
   });
 
   it('a bad action name -> 400 before anything else', async () => {

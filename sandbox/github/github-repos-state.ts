@@ -38,6 +38,7 @@ export interface SimCall {
   path: string;
   /** The login the request's token authenticated, or null. */
   login: string | null;
+  /** The status answered; 0 while in progress, or when the caller gave up before the answer. */
   status: number;
 }
 
@@ -55,6 +56,8 @@ export class GitHubReposState {
   webhookTarget?: { url: string; secret: string };
   /** Answer every REST call with this status (to simulate an outage), when set. */
   failWith?: number;
+  /** Answer every REST call this much later (a slow GitHub; the change is still made), when set. */
+  delayMs?: number;
   /**
    * Where the web pages of items, repositories and users live (the `html_url`s
    * of payloads): the simulator's own address once its pages are served.

@@ -26,7 +26,8 @@ export class GitHubSimulator {
 
   static async start(options: GitHubSimulatorOptions = {}): Promise<GitHubSimulator> {
     const state = new GitHubState(options.users);
-    const app = Fastify({ logger: false });
+    // Stopping closes every connection, also one whose caller gave up on a slow answer.
+    const app = Fastify({ logger: false, forceCloseConnections: true });
     await app.register(formbody);
     for (const routes of options.routes ?? []) routes(app, state);
     await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });

@@ -1,6 +1,6 @@
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { GitHubRoutes } from './github-simulator';
-import { GitHubReposState, SimItem, SimRepo } from './github-repos-state';
+import { GitHubReposState, SimCall, SimItem, SimRepo } from './github-repos-state';
 import { GitHubState, SimUser } from './github-state';
 import { sendWebhook } from './webhook-sender';
 import { examplePayload } from './webhook-examples';
@@ -121,14 +121,28 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
     const authenticate = (req: FastifyRequest) =>
       state.authenticate(req.headers.authorization)?.user ?? null;
 
-    app.addHook('onResponse', async (req, reply) => {
+    app.addHook('preHandler', async (req) => {
+      if (repos.delayMs && req.url.startsWith('/repos/')) {
+        await new Promise((resolve) => setTimeout(resolve, repos.delayMs));
+      }
+    });
+
+    // Recorded on arrival, so a call whose caller gave up before the answer counts too (status 0).
+    const recorded = new WeakMap<FastifyRequest, SimCall>();
+    app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/repos/')) return;
-      repos.calls.push({
+      const call: SimCall = {
         method: req.method,
         path: req.url.split('?')[0],
         login: authenticate(req)?.login ?? null,
-        status: reply.statusCode,
-      });
+        status: 0,
+      };
+      repos.calls.push(call);
+      recorded.set(req, call);
+    });
+    app.addHook('onResponse', async (req, reply) => {
+      const call = recorded.get(req);
+      if (call) call.status = reply.statusCode;
     });
 
     /** The user, repository and item of a request, or the error GitHub would answer. */

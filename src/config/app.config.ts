@@ -63,6 +63,8 @@ export interface AppConfig {
     webhookSecret: string;
     /** Accepted besides webhookSecret during a rotation. */
     webhookSecretPrevious: string | undefined;
+    /** How long a call to GitHub may take before the bridge gives up on it. */
+    timeoutMs: number;
     /** How long processed deliveries stay in the delivery log. */
     deliveryRetentionDays: number;
   };
@@ -231,6 +233,7 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
         webhookSecret: secrets.GITHUB_WEBHOOK_SECRET,
         webhookSecretPrevious: env.GITHUB_WEBHOOK_SECRET_PREVIOUS,
         deliveryRetentionDays: env.DELIVERY_RETENTION_DAYS ?? 14,
+        timeoutMs: env.GITHUB_TIMEOUT_MS ?? 8_000,
       },
     },
   };

@@ -195,6 +195,14 @@ export class Environment {
   @Min(1)
   @Max(3650)
   DELIVERY_RETENTION_DAYS?: number;
+
+  /** How long a call to GitHub may take (an action's budget; OAuth calls too), ms. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  GITHUB_TIMEOUT_MS?: number;
 }
 
 /** Parses the raw environment; returns one readable line per bad variable. */

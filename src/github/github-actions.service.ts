@@ -1,6 +1,7 @@
 import {
   BadGatewayException,
   ForbiddenException,
+  GatewayTimeoutException,
   HttpException,
   Injectable,
   Logger,
@@ -9,7 +10,10 @@ import {
 } from '@nestjs/common';
 import type { Octokit } from '@octokit/rest';
 import { DataSource } from 'typeorm';
+import { ConfigService } from '@nestjs/config';
 import { ThreadSnapshot } from '../flowdock/thread-snapshot';
+import { isGitHubTimeout } from '../auth/github-octokit.factory';
+import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { ThreadKey, ThreadUpdate } from './github-event.types';
 import { GhIssue } from './github-payload.types';
@@ -54,11 +58,16 @@ const WEBHOOK_ACTION: Record<ThreadAction, string> = {
 export class GitHubActionsService {
   private readonly logger = new Logger(GitHubActionsService.name);
 
+  private readonly timeoutSeconds: number;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly changes: ThreadChanges,
     private readonly notifications: DatabaseNotifications,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.timeoutSeconds = config.get('github', { infer: true }).timeoutMs / 1000;
+  }
 
   async perform(
     octokit: Octokit,
@@ -185,11 +194,18 @@ export class GitHubActionsService {
     number: number,
   ): Error {
     if (error instanceof HttpException) return error;
+    const item = `${repository}#${number}`;
+    if (isGitHubTimeout(error)) {
+      // GitHub may still do it; the click's token is spent, so this request is never sent twice.
+      this.logger.warn(`GitHub did not answer within ${this.timeoutSeconds} s for ${item}`);
+      return new GatewayTimeoutException(
+        `GitHub did not answer within ${this.timeoutSeconds} s. The change may still happen there: look at ${item} before clicking again`,
+      );
+    }
     const status = (error as { status?: number }).status;
     const message = (
       error as { response?: { data?: { message?: string; errors?: { message?: string }[] } } }
     ).response?.data;
-    const item = `${repository}#${number}`;
     switch (status) {
       case 401:
         return new GitHubUnauthorizedError();
