@@ -34,7 +34,8 @@ function show(kind, text, link) {
     a.href = link;
     a.target = '_blank';
     a.textContent = 'Link your GitHub account';
-    outcome.append(' ', a);
+    // The bridge performs the click once the link is made: no need to click again.
+    outcome.append(' ', a, ' (your click is done once it is linked)');
   }
 }
 
