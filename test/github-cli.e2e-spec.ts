@@ -5,7 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { examplePayload } from '../sandbox/github/webhook-examples';
 import { LinkedAccountService } from '../src/auth/linked-account.service';
+import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.service';
+import { FlowdockOutbox } from '../src/flowdock/flowdock-outbox';
+import { GhIssue } from '../src/github/github-payload.types';
+import { issueSnapshot } from '../src/github/item-snapshot';
 import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
 import { ROOT } from './support/processes';
 import { startTestApp, testEnvironment } from './support/test-app';
@@ -278,6 +284,61 @@ describe('npm run cli -- tokens rotate', () => {
       expect(again.stderr.trimEnd().split('\n')).toEqual([
         expect.stringMatching(/^error: 3 stored token\(s\) could not be decrypted/),
       ]);
+    });
+  }, 120_000);
+});
+
+describe('npm run cli -- deliveries', () => {
+  it('lists dead letters and sends the chosen ones again; bad ids are usage errors', async () => {
+    await withEmptyDatabase(async (url) => {
+      // A message Flowdock refused, as the delivery worker records one.
+      const app = await startTestApp(
+        testEnvironment({ DATABASE_URL: url, FLOWDOCK_DELIVERY_POLL_MS: '0' }),
+      );
+      let messageId: string;
+      let source: { id: string };
+      try {
+        source = await app.app
+          .get(FlowdockSourceService)
+          .register({ flowToken: `flow-${randomBytes(8).toString('hex')}` });
+        const snapshot = examplePayload('issues', 'opened');
+        const published = await app.app.get(DataSource).transaction((manager) =>
+          app.app.get(FlowdockDeliveryService).publish(manager, {
+            sourceId: source.id,
+            event: 'activity',
+            title: 'opened issue',
+            author: { name: 'octocat' },
+            snapshot: issueSnapshot(snapshot.issue as GhIssue, 'acme/dead-letters'),
+          }),
+        );
+        messageId = published.messageId;
+        await app.app.get(FlowdockOutbox).markDead(messageId, 'Flowdock answered 400: bad thread');
+      } finally {
+        await app.app.close();
+      }
+
+      const listed = await cli(['deliveries', 'dead'], '', { DATABASE_URL: url });
+      expect(listed.code).toBe(0);
+      expect(listed.stdout.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^${messageId}\\t\\S+\\tsource:${source.id}\\t.+\\tattempts:\\d+\\tFlowdock answered 400: bad thread$`,
+          ),
+        ),
+      ]);
+
+      const badId = await cli(['deliveries', 'redrive', '--id', '0x10'], '', { DATABASE_URL: url });
+      expect(badId).toMatchObject({ code: 1, stderr: 'error: --id 0x10 is not a message id\n' });
+
+      const redriven = await cli(['deliveries', 'redrive', '--id', messageId], '', {
+        DATABASE_URL: url,
+      });
+      expect(redriven).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining('Queued 1 dead letter(s)'),
+      });
+      const empty = await cli(['deliveries', 'dead'], '', { DATABASE_URL: url });
+      expect(empty).toMatchObject({ code: 0, stdout: 'No dead letters.\n' });
     });
   }, 120_000);
 });

@@ -35,6 +35,8 @@ Examples:
   npm run cli -- subscriptions remove 3f1c2a9e-5b7d-4c1e-9a2f-0d6e8b4c7a11
   npm run cli -- subscriptions add --help
   npm run cli -- tokens rotate      # after moving the old key to TOKEN_DECRYPTION_KEYS
+  npm run cli -- deliveries dead --json
+  npm run cli -- deliveries redrive --id 1042,1043
 
 Commands use the bridge's configuration (environment variables, DATA_DIR) and its database.
 Exit codes: 0 done; 1 usage error (unknown command or option, missing or invalid

@@ -7,11 +7,13 @@ import { appConfigModule } from '../config/config.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { DatabaseModule } from '../database/database.module';
 import { FlowdockSourceEntity } from '../flowdock/flowdock-source.entity';
+import { FlowdockDeliveryService } from '../flowdock/flowdock-delivery.service';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { Subscription } from '../github/subscription.entity';
 import { SubscriptionService } from '../github/subscription.service';
 import { loggerParams } from '../logging/logger.options';
 import { CliProgram } from './cli-program';
+import { DeliveriesCommand } from './deliveries.command';
 import { SubscriptionsCommand } from './subscriptions.command';
 import { TokenRotation } from './token-rotation';
 import { TokensCommand } from './tokens.command';
@@ -21,6 +23,8 @@ const COMMANDS = [
   ...SubscriptionsCommand.subCommands,
   TokensCommand,
   ...TokensCommand.subCommands,
+  DeliveriesCommand,
+  ...DeliveriesCommand.subCommands,
 ];
 
 /** The operator CLI: the same configuration and database as the server, no HTTP. */
@@ -42,6 +46,7 @@ export class CliModule {
         FlowdockSourceService,
         SubscriptionService,
         TokenRotation,
+        FlowdockDeliveryService,
         CliProgram,
         ...COMMANDS,
       ],
@@ -59,6 +64,7 @@ export class CliModule {
       providers: [
         { provide: SubscriptionService, useValue: {} },
         { provide: TokenRotation, useValue: {} },
+        { provide: FlowdockDeliveryService, useValue: {} },
         CliProgram,
         ...COMMANDS,
       ],

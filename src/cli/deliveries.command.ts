@@ -1,0 +1,101 @@
+import { BadRequestException } from '@nestjs/common';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { DeadLetter, FlowdockDeliveryService } from '../flowdock/flowdock-delivery.service';
+
+const SOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
+
+function sourceId(value: string): string {
+  if (!SOURCE_ID.test(value)) throw new BadRequestException(`--source ${value} is not a source id`);
+  return value;
+}
+
+function messageIds(value: string, previous: string[] = []): string[] {
+  const ids = value.split(',').map((id) => id.trim());
+  for (const id of ids) {
+    if (!MESSAGE_ID.test(id)) throw new BadRequestException(`--id ${id} is not a message id`);
+  }
+  return [...previous, ...ids];
+}
+
+const describe = (d: DeadLetter) =>
+  [
+    d.messageId,
+    d.deadAt.toISOString(),
+    `source:${d.sourceId}`,
+    d.externalThreadId,
+    `attempts:${d.attempts}`,
+    d.reason ?? '-',
+  ].join('\t');
+
+@SubCommand({
+  name: 'dead',
+  description: 'list the messages Flowdock refused or that failed every attempt (newest first)',
+})
+export class DeadDeliveriesCommand extends CommandRunner {
+  constructor(private readonly deliveries: FlowdockDeliveryService) {
+    super();
+  }
+
+  async run(_args: string[], options: { source?: string; json?: boolean }): Promise<void> {
+    const dead = await this.deliveries.deadLetters({ sourceId: options.source, limit: 1000 });
+    if (options.json) process.stdout.write(`${JSON.stringify(dead)}\n`);
+    else if (dead.length === 0) process.stdout.write('No dead letters.\n');
+    else process.stdout.write(dead.map((d) => `${describe(d)}\n`).join(''));
+  }
+
+  @Option({ flags: '--source <id>', description: 'only those of this Flowdock source' })
+  parseSource(value: string): string {
+    return sourceId(value);
+  }
+
+  @Option({ flags: '--json', description: 'print JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({
+  name: 'redrive',
+  description: 'send dead letters again (by message id, or all of a source), with fresh attempts',
+})
+export class RedriveDeliveriesCommand extends CommandRunner {
+  constructor(private readonly deliveries: FlowdockDeliveryService) {
+    super();
+  }
+
+  async run(_args: string[], options: { id?: string[]; source?: string }): Promise<void> {
+    const count = await this.deliveries.redrive({
+      messageIds: options.id,
+      sourceId: options.source,
+    });
+    process.stdout.write(`Queued ${count} dead letter(s) again; the bridge sends them in order.\n`);
+  }
+
+  @Option({ flags: '--id <ids>', description: 'message ids (comma-separated, repeatable)' })
+  parseId(value: string, previous?: string[]): string[] {
+    return messageIds(value, previous);
+  }
+
+  @Option({ flags: '--source <id>', description: 'every dead letter of this Flowdock source' })
+  parseSource(value: string): string {
+    return sourceId(value);
+  }
+}
+
+@Command({
+  name: 'deliveries',
+  description: 'messages to Flowdock that failed: list them, send them again',
+  subCommands: [DeadDeliveriesCommand, RedriveDeliveriesCommand],
+})
+export class DeliveriesCommand extends CommandRunner {
+  static readonly subCommands = [DeadDeliveriesCommand, RedriveDeliveriesCommand];
+
+  /** Without a subcommand: its help. Commander hands an unknown subcommand to this command. */
+  async run([unknown]: string[]): Promise<void> {
+    if (unknown === undefined) this.command.help();
+    this.command.error(`error: unknown command 'deliveries ${unknown}'`, {
+      code: 'commander.unknownCommand',
+    });
+  }
+}
