@@ -289,7 +289,7 @@ describe('npm run cli -- tokens rotate', () => {
 });
 
 describe('npm run cli -- deliveries', () => {
-  it('lists dead letters and sends the chosen ones again; bad ids are usage errors', async () => {
+  it('lists dead letters and sends the chosen ones again; lists and enables sources; bad ids are usage errors', async () => {
     await withEmptyDatabase(async (url) => {
       // A message Flowdock refused, as the delivery worker records one.
       const app = await startTestApp(
@@ -313,6 +313,7 @@ describe('npm run cli -- deliveries', () => {
         );
         messageId = published.messageId;
         await app.app.get(FlowdockOutbox).markDead(messageId, 'Flowdock answered 400: bad thread');
+        await app.app.get(FlowdockSourceService).disable(source.id, 'Flowdock answered 410 Gone');
       } finally {
         await app.app.close();
       }
@@ -339,6 +340,17 @@ describe('npm run cli -- deliveries', () => {
       });
       const empty = await cli(['deliveries', 'dead'], '', { DATABASE_URL: url });
       expect(empty).toMatchObject({ code: 0, stdout: 'No dead letters.\n' });
+
+      // The source Flowdock disabled: listed as such, enabled again by id.
+      const sources = () => cli(['sources', 'list'], '', { DATABASE_URL: url });
+      expect((await sources()).stdout).toMatch(
+        new RegExp(`^${source.id}\\t-\\t-\\tdisabled since \\S+: Flowdock answered 410 Gone\\n$`),
+      );
+      const enabled = await cli(['sources', 'enable', source.id], '', { DATABASE_URL: url });
+      expect(enabled).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Enabled /) });
+      expect((await sources()).stdout).toBe(`${source.id}\t-\t-\tactive\n`);
+      const notAnId = await cli(['sources', 'enable', 'nope'], '', { DATABASE_URL: url });
+      expect(notAnId).toMatchObject({ code: 1, stderr: 'error: nope is not a source id\n' });
     });
   }, 120_000);
 });

@@ -37,6 +37,7 @@ Examples:
   npm run cli -- tokens rotate      # after moving the old key to TOKEN_DECRYPTION_KEYS
   npm run cli -- deliveries dead --json
   npm run cli -- deliveries redrive --id 1042,1043
+  npm run cli -- sources list
 
 Commands use the bridge's configuration (environment variables, DATA_DIR) and its database.
 Exit codes: 0 done; 1 usage error (unknown command or option, missing or invalid

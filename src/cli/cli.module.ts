@@ -14,6 +14,7 @@ import { SubscriptionService } from '../github/subscription.service';
 import { loggerParams } from '../logging/logger.options';
 import { CliProgram } from './cli-program';
 import { DeliveriesCommand } from './deliveries.command';
+import { SourcesCommand } from './sources.command';
 import { SubscriptionsCommand } from './subscriptions.command';
 import { TokenRotation } from './token-rotation';
 import { TokensCommand } from './tokens.command';
@@ -25,6 +26,8 @@ const COMMANDS = [
   ...TokensCommand.subCommands,
   DeliveriesCommand,
   ...DeliveriesCommand.subCommands,
+  SourcesCommand,
+  ...SourcesCommand.subCommands,
 ];
 
 /** The operator CLI: the same configuration and database as the server, no HTTP. */
@@ -65,6 +68,7 @@ export class CliModule {
         { provide: SubscriptionService, useValue: {} },
         { provide: TokenRotation, useValue: {} },
         { provide: FlowdockDeliveryService, useValue: {} },
+        { provide: FlowdockSourceService, useValue: {} },
         CliProgram,
         ...COMMANDS,
       ],

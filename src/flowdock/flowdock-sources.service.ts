@@ -123,6 +123,29 @@ export class FlowdockSourceService implements OnApplicationBootstrap {
     return this.cipher.decrypt(row.flowTokenEncrypted, tokenContext(row.id));
   }
 
+  /** Every source, oldest first, for operators (never a flow token). */
+  async list(): Promise<FlowdockSourceRecord[]> {
+    const rows = await this.dataSource.manager.find(FlowdockSourceEntity, {
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Posts to a disabled source again (its flow works again in Flowdock); false
+   * when it was not disabled. Its dead letters stay dead until re-driven.
+   */
+  async enable(id: string): Promise<boolean> {
+    const [rows]: [{ id: string }[], number] = await this.dataSource.query(
+      `UPDATE flowdock_source SET disabled_at = NULL, disabled_reason = NULL, updated_at = now()
+       WHERE id = $1 AND disabled_at IS NOT NULL RETURNING id`,
+      [id],
+    );
+    if (rows.length > 0) return true;
+    if (!(await this.get(id))) throw new NotFoundException(`Flowdock source ${id} does not exist`);
+    return false;
+  }
+
   /** Stops posting to a source (Flowdock said 410 Gone); keeps the first reason. */
   async disable(
     id: string,

@@ -1,0 +1,75 @@
+import { BadRequestException } from '@nestjs/common';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { FlowdockSourceRecord, FlowdockSourceService } from '../flowdock/flowdock-sources.service';
+
+const SOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const describe = (s: FlowdockSourceRecord) =>
+  [
+    s.id,
+    s.flow ?? '-',
+    s.name ?? '-',
+    s.disabledAt
+      ? `disabled since ${s.disabledAt.toISOString()}: ${s.disabledReason ?? ''}`
+      : 'active',
+  ].join('\t');
+
+@SubCommand({
+  name: 'list',
+  description: 'the Flowdock sources the bridge posts to, and their state',
+})
+export class ListSourcesCommand extends CommandRunner {
+  constructor(private readonly sources: FlowdockSourceService) {
+    super();
+  }
+
+  async run(_args: string[], options: { json?: boolean }): Promise<void> {
+    const all = await this.sources.list();
+    if (options.json) process.stdout.write(`${JSON.stringify(all)}\n`);
+    else if (all.length === 0) process.stdout.write('No sources.\n');
+    else process.stdout.write(all.map((s) => `${describe(s)}\n`).join(''));
+  }
+
+  @Option({ flags: '--json', description: 'print JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({
+  name: 'enable',
+  arguments: '<id>',
+  description: 'post to a disabled source again (after its flow works again in Flowdock)',
+})
+export class EnableSourceCommand extends CommandRunner {
+  constructor(private readonly sources: FlowdockSourceService) {
+    super();
+  }
+
+  async run([id]: string[]): Promise<void> {
+    if (!SOURCE_ID.test(id)) throw new BadRequestException(`${id} is not a source id`);
+    const enabled = await this.sources.enable(id);
+    process.stdout.write(
+      enabled
+        ? `Enabled ${id}. Its dead letters stay dead: npm run cli -- deliveries redrive --source ${id}\n`
+        : `${id} was not disabled.\n`,
+    );
+  }
+}
+
+@Command({
+  name: 'sources',
+  description: 'the Flowdock sources (flows) the bridge posts to',
+  subCommands: [ListSourcesCommand, EnableSourceCommand],
+})
+export class SourcesCommand extends CommandRunner {
+  static readonly subCommands = [ListSourcesCommand, EnableSourceCommand];
+
+  /** Without a subcommand: its help. Commander hands an unknown subcommand to this command. */
+  async run([unknown]: string[]): Promise<void> {
+    if (unknown === undefined) this.command.help();
+    this.command.error(`error: unknown command 'sources ${unknown}'`, {
+      code: 'commander.unknownCommand',
+    });
+  }
+}
