@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Command, Help } from 'commander';
-import { InjectCommander } from 'nest-commander';
+import { CommandRunner, InjectCommander } from 'nest-commander';
 
 /** Exit codes of `npm run cli`, documented in the README. */
 export const EXIT = { ok: 0, usage: 1, runtime: 2 } as const;
@@ -78,4 +78,17 @@ function formatWithEveryCommand(command: Command, helper: Help): string {
   };
   const defaultHelp = Object.getPrototypeOf(helper) as Help;
   return defaultHelp.formatHelp.call(flat, command, flat);
+}
+
+/**
+ * A command that only groups subcommands: alone it shows its help; commander
+ * hands it an unknown subcommand, which is a usage error.
+ */
+export abstract class CommandGroup extends CommandRunner {
+  async run([unknown]: string[]): Promise<void> {
+    if (unknown === undefined) this.command.help();
+    this.command.error(`error: unknown command '${this.command.name()} ${unknown}'`, {
+      code: 'commander.unknownCommand',
+    });
+  }
 }

@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { DeadLetter, FlowdockDeliveryService } from '../flowdock/flowdock-delivery.service';
 
@@ -88,14 +89,6 @@ export class RedriveDeliveriesCommand extends CommandRunner {
   description: 'messages to Flowdock that failed: list them, send them again',
   subCommands: [DeadDeliveriesCommand, RedriveDeliveriesCommand],
 })
-export class DeliveriesCommand extends CommandRunner {
+export class DeliveriesCommand extends CommandGroup {
   static readonly subCommands = [DeadDeliveriesCommand, RedriveDeliveriesCommand];
-
-  /** Without a subcommand: its help. Commander hands an unknown subcommand to this command. */
-  async run([unknown]: string[]): Promise<void> {
-    if (unknown === undefined) this.command.help();
-    this.command.error(`error: unknown command 'deliveries ${unknown}'`, {
-      code: 'commander.unknownCommand',
-    });
-  }
 }

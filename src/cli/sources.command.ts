@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { FlowdockSourceRecord, FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 
@@ -62,14 +63,6 @@ export class EnableSourceCommand extends CommandRunner {
   description: 'the Flowdock sources (flows) the bridge posts to',
   subCommands: [ListSourcesCommand, EnableSourceCommand],
 })
-export class SourcesCommand extends CommandRunner {
+export class SourcesCommand extends CommandGroup {
   static readonly subCommands = [ListSourcesCommand, EnableSourceCommand];
-
-  /** Without a subcommand: its help. Commander hands an unknown subcommand to this command. */
-  async run([unknown]: string[]): Promise<void> {
-    if (unknown === undefined) this.command.help();
-    this.command.error(`error: unknown command 'sources ${unknown}'`, {
-      code: 'commander.unknownCommand',
-    });
-  }
 }

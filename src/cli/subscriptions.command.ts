@@ -1,3 +1,4 @@
+import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { Subscription } from '../github/subscription.entity';
 import { SubscriptionService } from '../github/subscription.service';
@@ -134,20 +135,12 @@ export class ListSubscriptionsCommand extends CommandRunner {
   description: 'which repositories post to which flows',
   subCommands: [AddSubscriptionCommand, RemoveSubscriptionCommand, ListSubscriptionsCommand],
 })
-export class SubscriptionsCommand extends CommandRunner {
+export class SubscriptionsCommand extends CommandGroup {
   static readonly subCommands = [
     AddSubscriptionCommand,
     RemoveSubscriptionCommand,
     ListSubscriptionsCommand,
   ];
-
-  /** Without a subcommand: its help. Commander hands an unknown subcommand to this command. */
-  async run([unknown]: string[]): Promise<void> {
-    if (unknown === undefined) this.command.help();
-    this.command.error(`error: unknown command 'subscriptions ${unknown}'`, {
-      code: 'commander.unknownCommand',
-    });
-  }
 
   @Help('after')
   examples(): string {

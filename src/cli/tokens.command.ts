@@ -1,3 +1,4 @@
+import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, SubCommand } from 'nest-commander';
 import { TokenRotation } from './token-rotation';
 
@@ -33,14 +34,6 @@ export class RotateTokensCommand extends CommandRunner {
   description: 'the tokens the bridge stores encrypted',
   subCommands: [RotateTokensCommand],
 })
-export class TokensCommand extends CommandRunner {
+export class TokensCommand extends CommandGroup {
   static readonly subCommands = [RotateTokensCommand];
-
-  /** Without a subcommand: its help. Commander hands an unknown subcommand to this command. */
-  async run([unknown]: string[]): Promise<void> {
-    if (unknown === undefined) this.command.help();
-    this.command.error(`error: unknown command 'tokens ${unknown}'`, {
-      code: 'commander.unknownCommand',
-    });
-  }
 }
