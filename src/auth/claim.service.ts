@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
 import type { ClaimContext, ClaimedAction } from '../flowdock/claim-issuer';
 import { SpentClaim } from './spent-claim.entity';
+import { UUID } from '../common/ids';
 
 /**
  * The audience of claims. No other token of the bridge carries it (OAuth
@@ -15,7 +16,6 @@ import { SpentClaim } from './spent-claim.entity';
 export const CLAIM_AUDIENCE = 'flowdock-github-bridge:claim';
 export const CLAIM_LIFETIME_SECONDS = 15 * 60;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FLOWDOCK_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const ACTION = /^[a-z-]{1,32}$/;

@@ -1,15 +1,10 @@
 import { BadRequestException } from '@nestjs/common';
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { printList, sourceIdArgument } from './cli-common';
 import { DeadLetter, FlowdockDeliveryService } from '../flowdock/flowdock-delivery.service';
 
-const SOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
-
-function sourceId(value: string): string {
-  if (!SOURCE_ID.test(value)) throw new BadRequestException(`--source ${value} is not a source id`);
-  return value;
-}
 
 function messageIds(value: string, previous: string[] = []): string[] {
   const ids = value.split(',').map((id) => id.trim());
@@ -40,14 +35,12 @@ export class DeadDeliveriesCommand extends CommandRunner {
 
   async run(_args: string[], options: { source?: string; json?: boolean }): Promise<void> {
     const dead = await this.deliveries.deadLetters({ sourceId: options.source, limit: 1000 });
-    if (options.json) process.stdout.write(`${JSON.stringify(dead)}\n`);
-    else if (dead.length === 0) process.stdout.write('No dead letters.\n');
-    else process.stdout.write(dead.map((d) => `${describe(d)}\n`).join(''));
+    printList(dead, options, describe, 'No dead letters.');
   }
 
   @Option({ flags: '--source <id>', description: 'only those of this Flowdock source' })
   parseSource(value: string): string {
-    return sourceId(value);
+    return sourceIdArgument(value, `--source ${value}`);
   }
 
   @Option({ flags: '--json', description: 'print JSON' })
@@ -80,7 +73,7 @@ export class RedriveDeliveriesCommand extends CommandRunner {
 
   @Option({ flags: '--source <id>', description: 'every dead letter of this Flowdock source' })
   parseSource(value: string): string {
-    return sourceId(value);
+    return sourceIdArgument(value, `--source ${value}`);
   }
 }
 

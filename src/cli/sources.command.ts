@@ -1,9 +1,7 @@
-import { BadRequestException } from '@nestjs/common';
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { printList, sourceIdArgument } from './cli-common';
 import { FlowdockSourceRecord, FlowdockSourceService } from '../flowdock/flowdock-sources.service';
-
-const SOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const describe = (s: FlowdockSourceRecord) =>
   [
@@ -25,10 +23,7 @@ export class ListSourcesCommand extends CommandRunner {
   }
 
   async run(_args: string[], options: { json?: boolean }): Promise<void> {
-    const all = await this.sources.list();
-    if (options.json) process.stdout.write(`${JSON.stringify(all)}\n`);
-    else if (all.length === 0) process.stdout.write('No sources.\n');
-    else process.stdout.write(all.map((s) => `${describe(s)}\n`).join(''));
+    printList(await this.sources.list(), options, describe, 'No sources.');
   }
 
   @Option({ flags: '--json', description: 'print JSON' })
@@ -48,8 +43,7 @@ export class EnableSourceCommand extends CommandRunner {
   }
 
   async run([id]: string[]): Promise<void> {
-    if (!SOURCE_ID.test(id)) throw new BadRequestException(`${id} is not a source id`);
-    const enabled = await this.sources.enable(id);
+    const enabled = await this.sources.enable(sourceIdArgument(id));
     process.stdout.write(
       enabled
         ? `Enabled ${id}. Its dead letters stay dead: npm run cli -- deliveries redrive --source ${id}\n`

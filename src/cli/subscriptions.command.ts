@@ -2,6 +2,7 @@ import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { Subscription } from '../github/subscription.entity';
 import { SubscriptionService } from '../github/subscription.service';
+import { printList } from './cli-common';
 
 const list = (value: string) =>
   value
@@ -119,9 +120,7 @@ export class ListSubscriptionsCommand extends CommandRunner {
 
   async run(_args: string[], options: { json?: boolean }): Promise<void> {
     const all = await this.subscriptions.list();
-    if (options.json) process.stdout.write(`${JSON.stringify(all)}\n`);
-    else if (all.length === 0) process.stdout.write('No subscriptions.\n');
-    else process.stdout.write(all.map((s) => `${describe(s)}\n`).join(''));
+    printList(all, options, describe, 'No subscriptions.');
   }
 
   @Option({ flags: '--json', description: 'print JSON' })

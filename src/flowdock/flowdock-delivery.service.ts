@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { ThreadEvent } from './thread-rendering';
 import { externalThreadId, ThreadSnapshot } from './thread-snapshot';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from '../common/ids';
 
 export interface PublishInput extends ThreadEvent {
   /** The FlowdockSourceService source to post to. */

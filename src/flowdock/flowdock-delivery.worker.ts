@@ -186,20 +186,18 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         for (const thread of leased) {
           this.delivering++;
           const notifiedBefore = this.notified;
-          void this.track(this.deliverThread(thread)).then(
-            (settled) => {
+          void this.track(this.deliverThread(thread))
+            .then(
+              (settled) => settled >= MESSAGES_PER_LEASE,
+              () => true,
+            )
+            .then((unfinished) => {
               this.delivering--;
-              // Look for more only when there may be some: a notification came meanwhile
-              // (its lease could not take this thread), the thread's lease ended before
-              // its backlog did, or a lease took every place (more due threads than places).
-              if (this.notified !== notifiedBefore || settled >= MESSAGES_PER_LEASE || this.wanted)
-                this.wake();
-            },
-            () => {
-              this.delivering--;
-              this.wake();
-            },
-          );
+              // Look for more only when there may be some: the thread's lease ended before
+              // its backlog did (or failed), a notification came meanwhile (its lease could
+              // not take this thread), or a lease took every place (more due than places).
+              if (unfinished || this.notified !== notifiedBefore || this.wanted) this.wake();
+            });
         }
         // A full lease may leave more due threads behind.
         if (leased.length === places) this.wanted = true;

@@ -46,12 +46,8 @@ export class ActionAfterLink implements OnModuleInit {
     flowdockUserId: string,
     claimed: ClaimedAction,
   ): Promise<ClaimedActionOutcome> {
-    const target: ActionTarget = {
-      owner: claimed.owner,
-      repo: claimed.repo,
-      kind: claimed.kind,
-      number: claimed.number,
-    };
+    // A claimed action names its target as the action route does.
+    const target: ActionTarget = claimed;
     const item = `${target.owner}/${target.repo}#${target.number}`;
     const itemUrl = `${this.githubUrl}/${target.owner}/${target.repo}/${target.kind === 'pulls' ? 'pull' : 'issues'}/${target.number}`;
     const notDone = (why: string) => ({ done: false, message: why, itemUrl });

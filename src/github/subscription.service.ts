@@ -4,6 +4,7 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { patternProblem } from './subscription-matcher';
 import { Subscription } from './subscription.entity';
+import { UUID } from '../common/ids';
 
 export interface NewSubscription {
   repositoryPattern: string;
@@ -14,7 +15,6 @@ export interface NewSubscription {
 }
 
 const EVENT_KIND = /^[a-z_]+(\.[a-z_]+)?$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Repositories -> flows. The flow token is registered as a Flowdock source

@@ -125,14 +125,11 @@ export function loggerParams(level: string, stream?: DestinationStream): Params 
       },
       err: (error: Record<string, unknown>) => withoutQueryValues(error),
     },
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-      error || res.statusCode >= 500
-        ? 'error'
-        : res.statusCode >= 400
-          ? ROUTINE_REFUSALS.has(res.statusCode)
-            ? 'info'
-            : 'warn'
-          : 'info',
+    customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) => {
+      if (error || res.statusCode >= 500) return 'error';
+      if (res.statusCode >= 400 && !ROUTINE_REFUSALS.has(res.statusCode)) return 'warn';
+      return 'info';
+    },
     customSuccessObject: (req: IncomingMessage, res: ServerResponse, done: object) =>
       res.statusCode >= 400
         ? {
