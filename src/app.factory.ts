@@ -5,7 +5,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
-import { requireGitHubContentType } from './github/webhook-content-type';
+import { WebhookInbox } from './github/webhook-inbox';
+import { registerWebhookRoute, WEBHOOK_PATH } from './github/webhook.route';
+import { WebhookVerifier } from './github/webhook-verifier';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import {
   enableAuthRateLimits,
@@ -15,8 +17,6 @@ import {
 } from './http/rate-limits';
 import { requestId } from './logging/logger.options';
 import { noteRefusal, refusalReason } from './logging/refusals';
-
-const WEBHOOK_PATH = '/github/webhooks';
 
 /**
  * Builds the bridge's HTTP application (not yet listening). main.ts and the
@@ -38,13 +38,7 @@ export async function createApp(
     void reply.header('x-request-id', request.id);
     done();
   });
-  // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
   markAuthRoutes(adapter.getInstance(), config.authRateLimit);
-  adapter.getInstance().addHook('onRoute', (route) => {
-    if (route.url !== WEBHOOK_PATH) return;
-    route.bodyLimit = config.webhookBodyLimit;
-    route.onRequest = [route.onRequest ?? [], requireGitHubContentType].flat();
-  });
   // A refusal's log line gives the reason the client was told (see loggerParams).
   adapter.getInstance().addHook('onSend', (_request, reply, payload, done) => {
     if (reply.statusCode >= 400 && reply.statusCode < 500) {
@@ -80,6 +74,12 @@ export async function createApp(
     adapter,
     { rawBody: true, bufferLogs: true, abortOnError: false },
   );
+  // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
+  registerWebhookRoute(adapter.getInstance(), {
+    verifier: app.get(WebhookVerifier),
+    inbox: app.get(WebhookInbox),
+    bodyLimit: config.webhookBodyLimit,
+  });
   // Signed cookies (COOKIE_SECRET) bind OAuth sign-ins to the browser that started them.
   await app.register(fastifyCookie, { secret: config.cookieSecret });
   await enableAuthRateLimits(app, config.authRateLimit);

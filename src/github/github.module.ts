@@ -17,7 +17,6 @@ import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookInbox } from './webhook-inbox';
 import { WebhookProcessor } from './webhook-processor';
 import { WebhookVerifier } from './webhook-verifier';
-import { WebhookController } from './webhook.controller';
 
 /** GitHub webhooks -> threads, subscriptions of repositories to flows, and actions as the clicking user. */
 @Module({
@@ -27,7 +26,7 @@ import { WebhookController } from './webhook.controller';
     FlowdockModule,
     AuthModule,
   ],
-  controllers: [WebhookController, ActionsController, FlowdockSetupController],
+  controllers: [ActionsController, FlowdockSetupController],
   providers: [
     WebhookVerifier,
     WebhookInbox,

@@ -1,31 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Webhooks } from '@octokit/webhooks';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
+
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
 
 /**
  * Checks `X-Hub-Signature-256` against GITHUB_WEBHOOK_SECRET and, during a
  * rotation, GITHUB_WEBHOOK_SECRET_PREVIOUS (set the new secret in GitHub and
  * here, keep the old one as PREVIOUS until GitHub sends only the new one).
+ * The HMAC is computed over the body's bytes as received, before anything
+ * parses them.
  */
 @Injectable()
 export class WebhookVerifier {
-  private readonly verifiers: Webhooks[];
+  private readonly secrets: string[];
 
   constructor(config: ConfigService<AppConfig, true>) {
     const { webhookSecret, webhookSecretPrevious } = config.get('github', { infer: true });
-    this.verifiers = [webhookSecret, webhookSecretPrevious]
-      .filter((secret): secret is string => !!secret)
-      .map((secret) => new Webhooks({ secret }));
+    this.secrets = [webhookSecret, webhookSecretPrevious].filter(
+      (secret): secret is string => !!secret,
+    );
   }
 
   /** True when the signature is valid for the exact raw body under one of the secrets. */
-  async verify(rawBody: Buffer, signature: string): Promise<boolean> {
-    if (!/^sha256=[0-9a-f]{64}$/i.test(signature)) return false;
-    const body = rawBody.toString('utf8');
-    for (const webhooks of this.verifiers) {
-      if (await webhooks.verify(body, signature)) return true;
-    }
-    return false;
+  verify(rawBody: Buffer, signature: string): boolean {
+    const hex = SIGNATURE.exec(signature)?.[1];
+    if (!hex) return false;
+    const expected = Buffer.from(hex, 'hex');
+    return this.secrets.some((secret) =>
+      timingSafeEqual(createHmac('sha256', secret).update(rawBody).digest(), expected),
+    );
   }
 }
