@@ -35,11 +35,6 @@ const common = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
-  // @octokit/webhooks-methods offers only an `import` condition.
-  moduleNameMapper: {
-    '^@octokit/webhooks-methods$':
-      '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
-  },
 };
 
 /** @type {import('jest').Config} */
