@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { AllExceptionsFilter } from '../http/all-exceptions.filter';
-import { intake } from './delivery-intake';
+import { InboxEntry, intake } from './delivery-intake';
 import { logDelivery } from './delivery-log';
 import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inbox';
 import { requireGitHubContentType } from './webhook-content-type';
@@ -58,6 +58,28 @@ function parsePayload(body: Buffer, contentType: string): object {
 }
 
 /**
+ * The inbox entry of a request whose signature is good. A function of its
+ * own, not inline in the handler: the parsed payload then never lives in the
+ * handler's frame, which is kept through the wait for the commit.
+ */
+function verifiedEntry(
+  request: FastifyRequest,
+  verifier: WebhookVerifier,
+  deliveryId: string,
+  event: string,
+  signature: string,
+): InboxEntry {
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  if (!verifier.verify(body, signature)) {
+    throw new Refusal(
+      401,
+      'Invalid X-Hub-Signature-256: check that the webhook secret in GitHub matches GITHUB_WEBHOOK_SECRET',
+    );
+  }
+  return intake(deliveryId, event, parsePayload(body, request.headers['content-type'] ?? ''));
+}
+
+/**
  * `POST /github/webhooks` as a plain Fastify route: the hottest path of the
  * bridge skips Nest's router and Fastify's JSON parser. The body is read as
  * bytes (up to GITHUB_WEBHOOK_BODY_LIMIT), the HMAC checked on them, and only a
@@ -88,15 +110,7 @@ export function registerWebhookRoute(
     if (!DELIVERY_ID.test(deliveryId!)) {
       throw new Refusal(400, 'X-GitHub-Delivery is not a delivery id');
     }
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    if (!deps.verifier.verify(body, signature!)) {
-      throw new Refusal(
-        401,
-        'Invalid X-Hub-Signature-256: check that the webhook secret in GitHub matches GITHUB_WEBHOOK_SECRET',
-      );
-    }
-    const payload = parsePayload(body, request.headers['content-type'] ?? '');
-    const entry = intake(deliveryId!, event!, payload);
+    const entry = verifiedEntry(request, deps.verifier, deliveryId!, event!, signature!);
     // The change is all that is stored: let the body (up to 25 MB) go before
     // waiting for the commit, rather than keep it alive through the wait.
     request.body = undefined;
