@@ -163,6 +163,12 @@ describe('npm run cli -- subscriptions', () => {
         '--ignore-bots',
         '--labels',
         'bug',
+        '--exclude-labels',
+        'wip,skip-chat',
+        '--exclude-users',
+        'dependabot*,*[bot]',
+        '--drafts',
+        'announce',
         '--json',
       ],
       `${token}\n`,
@@ -175,6 +181,9 @@ describe('npm run cli -- subscriptions', () => {
       eventKinds: ['pull_request', 'issues.opened'],
       ignoreBots: true,
       requiredLabels: ['bug'],
+      excludeLabels: ['wip', 'skip-chat'],
+      excludeUsers: ['dependabot*', '*[bot]'],
+      drafts: 'announce',
     });
     expect(added.stdout).not.toContain(token);
 
@@ -193,7 +202,10 @@ describe('npm run cli -- subscriptions', () => {
     expect(listed.code).toBe(0);
     const line = listed.stdout.split('\n').find((l) => l.startsWith(subscription.id));
     expect(line).toContain(`${owner}/*`);
-    expect(line).toContain('events=pull_request,issues.opened ignore-bots labels=bug');
+    expect(line).toContain(
+      'events=pull_request,issues.opened ignore-bots labels=bug exclude-labels=wip,skip-chat ' +
+        'exclude-users=dependabot*,*[bot] drafts=announce',
+    );
     expect(listed.stdout).not.toContain(token);
 
     const removed = await cli(['subscriptions', 'remove', subscription.id]);
@@ -206,6 +218,9 @@ describe('npm run cli -- subscriptions', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('"not-a-repo" is not a repository: use owner/repo or owner/*');
     expect(res.stderr).toContain('the flow token is empty');
+    const drafts = await cli(['subscriptions', 'add', `${owner}/x`, '--drafts', 'never'], 'tok');
+    expect(drafts.code).toBe(1);
+    expect(drafts.stderr).toContain('drafts must be announce or when-ready');
   });
 
   it('the same repository and flow twice is refused', async () => {

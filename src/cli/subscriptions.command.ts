@@ -1,7 +1,7 @@
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { Subscription } from '../github/subscription.entity';
-import { SubscriptionService } from '../github/subscription.service';
+import { NewSubscription, SubscriptionService } from '../github/subscription.service';
 import { printList } from './cli-common';
 
 const list = (value: string) =>
@@ -23,6 +23,9 @@ function describe(s: Subscription): string {
     s.eventKinds.length ? `events=${s.eventKinds.join(',')}` : null,
     s.ignoreBots ? 'ignore-bots' : null,
     s.requiredLabels.length ? `labels=${s.requiredLabels.join(',')}` : null,
+    s.excludeLabels.length ? `exclude-labels=${s.excludeLabels.join(',')}` : null,
+    s.excludeUsers.length ? `exclude-users=${s.excludeUsers.join(',')}` : null,
+    `drafts=${s.drafts}`,
   ].filter(Boolean);
   return [s.id, s.repositoryPattern, `source:${s.sourceId}`, filters.join(' ') || '-'].join('\t');
 }
@@ -32,6 +35,9 @@ interface AddOptions {
   events?: string[];
   ignoreBots?: boolean;
   labels?: string[];
+  excludeLabels?: string[];
+  excludeUsers?: string[];
+  drafts?: string;
   json?: boolean;
 }
 
@@ -53,6 +59,9 @@ export class AddSubscriptionCommand extends CommandRunner {
       eventKinds: options.events,
       ignoreBots: options.ignoreBots,
       requiredLabels: options.labels,
+      excludeLabels: options.excludeLabels,
+      excludeUsers: options.excludeUsers,
+      drafts: options.drafts as NewSubscription['drafts'],
     });
     process.stdout.write(options.json ? `${JSON.stringify(added)}\n` : `${describe(added)}\n`);
   }
@@ -62,10 +71,14 @@ export class AddSubscriptionCommand extends CommandRunner {
     return `
 The flow token is read from stdin unless --flow-token is given.
 A bad repository, an empty token or the same repository and flow twice is refused (exit code 1).
+The rules judge the item as it is after each event: when an item starts to match (a required
+label added, an excluded one removed, a draft marked ready), its thread appears in the flow
+then, with one message saying why. Drafts are silent until ready unless --drafts announce.
 
 Examples:
   echo "$FLOW_TOKEN" | npm run cli -- subscriptions add acme/widgets
-  npm run cli -- subscriptions add 'acme/*' --flow-token "$FLOW_TOKEN" --events pull_request,issues.opened --ignore-bots --labels frontend --json`;
+  npm run cli -- subscriptions add 'acme/*' --flow-token "$FLOW_TOKEN" --events pull_request,issues.opened --ignore-bots --labels frontend --json
+  npm run cli -- subscriptions add acme/widgets --exclude-users 'dependabot*,*[bot]' --exclude-labels wip,skip-chat --drafts announce`;
   }
 
   @Option({ flags: '--flow-token <token>', description: 'the flow source token (prefer stdin)' })
@@ -89,6 +102,32 @@ Examples:
   @Option({ flags: '--labels <labels>', description: 'only items carrying all these labels' })
   parseLabels(value: string): string[] {
     return list(value);
+  }
+
+  @Option({
+    flags: '--exclude-labels <labels>',
+    description: 'not items carrying any of these labels',
+  })
+  parseExcludeLabels(value: string): string[] {
+    return list(value);
+  }
+
+  @Option({
+    flags: '--exclude-users <logins>',
+    description:
+      "not events sent by, nor items authored by, these logins or globs ('dependabot*,*[bot]')",
+  })
+  parseExcludeUsers(value: string): string[] {
+    return list(value);
+  }
+
+  @Option({
+    flags: '--drafts <rule>',
+    description:
+      'draft pull requests: when-ready (silent until ready for review, the default) or announce',
+  })
+  parseDrafts(value: string): string {
+    return value;
   }
 
   @Option({ flags: '--json', description: 'print JSON' })

@@ -7,6 +7,7 @@ import { FlowdockSetupState1764700000000 } from './migrations/1764700000000-Flow
 import { WebhookInbox1764800000000 } from './migrations/1764800000000-WebhookInbox';
 import { FlowdockDueThreads1764800000001 } from './migrations/1764800000001-FlowdockDueThreads';
 import { LinkingContext1764900000000 } from './migrations/1764900000000-LinkingContext';
+import { SubscriptionRules1765000000000 } from './migrations/1765000000000-SubscriptionRules';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -22,4 +23,5 @@ export const migrations = [
   WebhookInbox1764800000000,
   FlowdockDueThreads1764800000001,
   LinkingContext1764900000000,
+  SubscriptionRules1765000000000,
 ];

@@ -86,14 +86,20 @@ export interface FormValues {
   repositories: string;
   events: string;
   labels: string;
+  excludeLabels: string;
+  excludeUsers: string;
   ignoreBots: boolean;
+  announceDrafts: boolean;
 }
 
 export const EMPTY_FORM: FormValues = {
   repositories: '',
   events: '',
   labels: '',
+  excludeLabels: '',
+  excludeUsers: '',
   ignoreBots: false,
+  announceDrafts: false,
 };
 
 export function formValues(request: SetupRequest, raw: Record<string, unknown>): FormValues {
@@ -102,7 +108,10 @@ export function formValues(request: SetupRequest, raw: Record<string, unknown>):
     repositories: text('repositories'),
     events: text('events'),
     labels: text('labels'),
+    excludeLabels: text('excludeLabels'),
+    excludeUsers: text('excludeUsers'),
     ignoreBots: request.ignoreBots,
+    announceDrafts: request.drafts === 'announce',
   };
 }
 
@@ -138,7 +147,13 @@ export function setupFormPage(options: {
 <input id="events" name="events" value="${escapeHtml(values.events)}"></p>
 <p><label for="labels">Only items carrying all of these labels (optional, comma-separated)</label><br>
 <input id="labels" name="labels" value="${escapeHtml(values.labels)}"></p>
+<p><label for="excludeLabels">Not items carrying any of these labels (optional, comma-separated)</label><br>
+<input id="excludeLabels" name="excludeLabels" value="${escapeHtml(values.excludeLabels)}"></p>
+<p><label for="excludeUsers">Not events sent by, nor items authored by, these people (optional, logins or patterns such as dependabot* or *[bot])</label><br>
+<input id="excludeUsers" name="excludeUsers" value="${escapeHtml(values.excludeUsers)}"></p>
 <p><label><input type="checkbox" name="ignoreBots"${values.ignoreBots ? ' checked' : ''}> Ignore events sent by bots</label></p>
+<p><label><input type="checkbox" name="announceDrafts"${values.announceDrafts ? ' checked' : ''}> Announce draft pull requests (otherwise they appear once marked ready for review)</label></p>
+<p>An item that starts to match later (a label added, a draft marked ready) appears in the flow then.</p>
 <p><button type="submit">Connect</button></p>
 </form>`,
   };

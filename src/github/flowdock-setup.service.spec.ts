@@ -6,6 +6,8 @@ describe('parseSetupForm', () => {
       repositories: 'Acme/Widgets\r\n\n  acme/widgets \nacme/*\n',
       events: 'pull_request,  issues.opened pull_request',
       labels: ' ops , needs review,,',
+      excludeLabels: 'wip,',
+      excludeUsers: 'dependabot*, *[bot]',
       ignoreBots: 'on',
     });
     expect(problems).toEqual([]);
@@ -14,6 +16,9 @@ describe('parseSetupForm', () => {
       eventKinds: ['pull_request', 'issues.opened'],
       ignoreBots: true,
       requiredLabels: ['ops', 'needs review'],
+      excludeLabels: ['wip'],
+      excludeUsers: ['dependabot*', '*[bot]'],
+      drafts: 'when-ready',
     });
   });
 
@@ -40,5 +45,11 @@ describe('parseSetupForm', () => {
       `Enter at most ${MAX_REPOSITORIES} repositories at a time.`,
     ]);
     expect(parseSetupForm({ repositories: 'acme/x' }).request.ignoreBots).toBe(false);
+    expect(parseSetupForm({ repositories: 'acme/x', announceDrafts: 'on' }).request.drafts).toBe(
+      'announce',
+    );
+    expect(parseSetupForm({ repositories: 'acme/x', excludeUsers: 'a b *' }).problems).toEqual([
+      '"*" is not a login or login pattern (letters, digits, - _ . [ ] and the wildcards * ?)',
+    ]);
   });
 });

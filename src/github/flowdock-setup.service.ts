@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app.config';
 import { FlowdockFlow } from '../flowdock/flowdock-api.types';
 import { FlowdockClient } from '../flowdock/flowdock-client';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
-import { patternProblem } from './subscription-matcher';
+import { DraftRule, patternProblem, userPatternProblem } from './subscription-matcher';
 import { SubscriptionService } from './subscription.service';
 
 /** What the person asked for on the setup form, validated. */
@@ -15,6 +15,9 @@ export interface SetupRequest {
   eventKinds: string[];
   ignoreBots: boolean;
   requiredLabels: string[];
+  excludeLabels: string[];
+  excludeUsers: string[];
+  drafts: DraftRule;
 }
 
 export interface ConnectedRepository {
@@ -60,6 +63,8 @@ export function parseSetupForm(form: Record<string, unknown>): {
   ];
   const eventKinds = [...new Set(list(text('events'), /[\s,]+/))];
   const requiredLabels = [...new Set(list(text('labels'), /,/))];
+  const excludeLabels = [...new Set(list(text('excludeLabels'), /,/))];
+  const excludeUsers = [...new Set(list(text('excludeUsers'), /[\s,]+/))];
   const problems = [
     ...(repositories.length === 0
       ? ['Enter at least one repository (owner/repo or owner/*).']
@@ -71,7 +76,8 @@ export function parseSetupForm(form: Record<string, unknown>): {
     ...eventKinds
       .filter((kind) => !EVENT_KIND.test(kind))
       .map((kind) => `"${kind}" is not an event kind (e.g. pull_request or issues.opened)`),
-    ...requiredLabels
+    ...excludeUsers.map(userPatternProblem).filter((p): p is string => p !== null),
+    ...[...requiredLabels, ...excludeLabels]
       .filter((label) => label.length > LABEL_MAX)
       .map((label) => `A label is longer than ${LABEL_MAX} characters: "${label.slice(0, 20)}…"`),
   ];
@@ -81,6 +87,11 @@ export function parseSetupForm(form: Record<string, unknown>): {
       eventKinds,
       ignoreBots: form.ignoreBots === 'on' || form.ignoreBots === 'true',
       requiredLabels,
+      excludeLabels,
+      excludeUsers,
+      // Drafts stay silent until ready unless the box is ticked.
+      drafts:
+        form.announceDrafts === 'on' || form.announceDrafts === 'true' ? 'announce' : 'when-ready',
     },
     problems,
   };
@@ -199,6 +210,9 @@ export class FlowdockSetupService {
               eventKinds: request.eventKinds,
               ignoreBots: request.ignoreBots,
               requiredLabels: request.requiredLabels,
+              excludeLabels: request.excludeLabels,
+              excludeUsers: request.excludeUsers,
+              drafts: request.drafts,
             },
             manager,
           );

@@ -1,24 +1,45 @@
 import {
+  EventFacts,
   isBot,
+  ItemFacts,
+  lateMatch,
   matchesRepository,
+  matchesUser,
   patternProblem,
   rejection,
   route,
-  SubscriptionFilters,
+  SubscriptionRules,
+  userPatternProblem,
 } from './subscription-matcher';
 
-const base: SubscriptionFilters = {
+const base: SubscriptionRules = {
   repositoryPattern: 'octo-org/*',
   eventKinds: [],
   ignoreBots: false,
   requiredLabels: [],
+  excludeLabels: [],
+  excludeUsers: [],
+  drafts: 'announce',
 };
-const event = {
+const item: ItemFacts = { labels: ['bug', 'Frontend'], draft: false, author: 'octocat' };
+const event: EventFacts = {
   repository: 'octo-org/hello',
   kind: 'pull_request.opened',
   sender: { login: 'octocat', type: 'User' },
-  labels: ['bug', 'Frontend'],
+  item,
+  before: null,
 };
+/** The same item changed by an event: `before` as it was, `item` as it is. */
+const changed = (
+  before: Partial<ItemFacts>,
+  after: Partial<ItemFacts>,
+  kind = 'pull_request.labeled',
+) => ({
+  ...event,
+  kind,
+  before: { ...item, ...before },
+  item: { ...item, ...after },
+});
 
 describe('subscription matching', () => {
   it('owner/repo matches that repository only, case-insensitively', () => {
@@ -62,8 +83,92 @@ describe('subscription matching', () => {
     expect(rejection({ ...base, requiredLabels: ['backend'] }, event)).toBe('label filter');
   });
 
+  it('excluded labels: any of them on the item keeps it out (case-insensitive)', () => {
+    expect(rejection({ ...base, excludeLabels: ['wip', 'frontend'] }, event)).toBe('label filter');
+    expect(rejection({ ...base, excludeLabels: ['wip'] }, event)).toBeNull();
+  });
+
+  it('excluded users: by login or glob, as the sender and as the author', () => {
+    expect(matchesUser(['dependabot*'], 'dependabot[bot]')).toBe(true);
+    expect(matchesUser(['*[bot]'], 'Renovate[bot]')).toBe(true);
+    expect(matchesUser(['*[bot]'], 'robot')).toBe(false);
+    expect(matchesUser(['octo?at'], 'octocat')).toBe(true);
+    expect(matchesUser(['octo.at'], 'octocat')).toBe(false);
+    expect(matchesUser(['preview-*'], 'preview-deploy')).toBe(true);
+    const bySender = { ...event, sender: { login: 'preview-deploy', type: 'User' } };
+    expect(rejection({ ...base, excludeUsers: ['preview-*'] }, bySender)).toBe('user filter');
+    const byAuthor = { ...event, item: { ...item, author: 'dependabot[bot]' } };
+    expect(rejection({ ...base, excludeUsers: ['dependabot*'] }, byAuthor)).toBe('user filter');
+    expect(rejection({ ...base, excludeUsers: ['dependabot*'] }, event)).toBeNull();
+    expect(userPatternProblem('*[bot]')).toBeNull();
+    expect(userPatternProblem('*')).not.toBeNull();
+    expect(userPatternProblem('a b')).not.toBeNull();
+  });
+
+  it('drafts: announced, or silent until ready for review', () => {
+    const draft = { ...event, item: { ...item, draft: true } };
+    expect(rejection({ ...base, drafts: 'announce' }, draft)).toBeNull();
+    expect(rejection({ ...base, drafts: 'when-ready' }, draft)).toBe('draft filter');
+    expect(rejection({ ...base, drafts: 'when-ready' }, event)).toBeNull();
+  });
+
+  describe('late matches', () => {
+    it('a required label added, an excluded one removed, a draft made ready: once, with why', () => {
+      const required = { ...base, requiredLabels: ['ops'] };
+      expect(lateMatch(required, changed({ labels: [] }, { labels: ['OPS'] }))).toBe(
+        'label ops added',
+      );
+      // Already matching: not late; still not matching: not late.
+      expect(
+        lateMatch(required, changed({ labels: ['ops'] }, { labels: ['ops', 'x'] })),
+      ).toBeNull();
+      expect(lateMatch(required, changed({ labels: [] }, { labels: ['x'] }))).toBeNull();
+      const excluded = { ...base, excludeLabels: ['wip'] };
+      expect(lateMatch(excluded, changed({ labels: ['wip'] }, { labels: [] }))).toBe(
+        'label wip removed',
+      );
+      const drafts = { ...base, drafts: 'when-ready' as const };
+      expect(
+        lateMatch(
+          drafts,
+          changed({ draft: true }, { draft: false }, 'pull_request.ready_for_review'),
+        ),
+      ).toBe('ready for review');
+      // A new item (the bridge had not seen it) is announced as usual, not as a late match.
+      expect(lateMatch(required, { ...event, item: { ...item, labels: ['ops'] } })).toBeNull();
+    });
+
+    it('whoever sent the event and whatever it was: a label added by a bot counts', () => {
+      const rules = {
+        ...base,
+        requiredLabels: ['ops'],
+        ignoreBots: true,
+        eventKinds: ['issues.opened'],
+      };
+      const byBot = {
+        ...changed({ labels: [] }, { labels: ['ops'] }),
+        sender: { login: 'github-actions[bot]', type: 'Bot' },
+      };
+      expect(rejection(rules, byBot)).toBe('event filter');
+      expect(route([{ ...rules, sourceId: 'a' }], undefined, byBot)).toEqual({
+        sourceIds: [],
+        late: [{ sourceId: 'a', why: 'label ops added' }],
+        dropped: null,
+      });
+    });
+
+    it('an author the rules exclude never matches late', () => {
+      const rules = { ...base, requiredLabels: ['ops'], excludeUsers: ['dependabot*'] };
+      const bump = changed(
+        { labels: [], author: 'dependabot[bot]' },
+        { labels: ['ops'], author: 'dependabot[bot]' },
+      );
+      expect(lateMatch(rules, bump)).toBeNull();
+    });
+  });
+
   describe('route', () => {
-    const sub = (sourceId: string, filters: Partial<SubscriptionFilters> = {}) => ({
+    const sub = (sourceId: string, filters: Partial<SubscriptionRules> = {}) => ({
       ...base,
       sourceId,
       ...filters,
@@ -72,13 +177,19 @@ describe('subscription matching', () => {
     it('every wanting subscription once; the default flow only without any subscription', () => {
       expect(route([sub('a'), sub('a'), sub('b')], 'default', event)).toEqual({
         sourceIds: ['a', 'b'],
+        late: [],
         dropped: null,
       });
       expect(route([sub('x', { repositoryPattern: 'other/*' })], 'default', event)).toEqual({
         sourceIds: ['default'],
+        late: [],
         dropped: null,
       });
-      expect(route([], undefined, event)).toEqual({ sourceIds: [], dropped: 'no subscription' });
+      expect(route([], undefined, event)).toEqual({
+        sourceIds: [],
+        late: [],
+        dropped: 'no subscription',
+      });
     });
 
     it('names the rules that kept the event from every subscription', () => {
@@ -91,6 +202,7 @@ describe('subscription matching', () => {
       // A filtered repository does not fall back to the default flow.
       expect(route(subs, 'default', bot)).toEqual({
         sourceIds: [],
+        late: [],
         dropped: 'bot filter, label filter',
       });
     });

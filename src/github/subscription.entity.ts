@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { DraftRule } from './subscription-matcher';
 
 /** Which repositories post to which flow, with optional filters. */
 @Entity('github_subscription')
@@ -24,6 +25,18 @@ export class Subscription {
   /** Empty: every item. Otherwise the item must carry each of these labels. */
   @Column({ name: 'required_labels', type: 'text', array: true, default: '{}' })
   requiredLabels: string[];
+
+  /** None of these labels: an item carrying any of them is not announced. */
+  @Column({ name: 'exclude_labels', type: 'text', array: true, default: '{}' })
+  excludeLabels: string[];
+
+  /** Logins or globs (`dependabot*`, `*[bot]`): events they send and items they authored are not announced. */
+  @Column({ name: 'exclude_users', type: 'text', array: true, default: '{}' })
+  excludeUsers: string[];
+
+  /** Draft pull requests: `announce`, or `when-ready` (silent until marked ready for review). */
+  @Column({ name: 'drafts', type: 'text', default: 'when-ready' })
+  drafts: DraftRule;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -2,7 +2,7 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
-import { patternProblem } from './subscription-matcher';
+import { DRAFT_RULES, DraftRule, patternProblem, userPatternProblem } from './subscription-matcher';
 import { Subscription } from './subscription.entity';
 import { UUID } from '../common/ids';
 
@@ -12,6 +12,9 @@ export interface NewSubscription {
   eventKinds?: string[];
   ignoreBots?: boolean;
   requiredLabels?: string[];
+  excludeLabels?: string[];
+  excludeUsers?: string[];
+  drafts?: DraftRule;
 }
 
 const EVENT_KIND = /^[a-z_]+(\.[a-z_]+)?$/;
@@ -39,6 +42,13 @@ export class SubscriptionService {
       ...(input.eventKinds ?? [])
         .filter((k) => !EVENT_KIND.test(k))
         .map((k) => `"${k}" is not an event kind (e.g. pull_request or issues.opened)`),
+      ...(input.excludeUsers ?? []).map(userPatternProblem),
+      input.drafts === undefined || DRAFT_RULES.includes(input.drafts)
+        ? null
+        : `drafts must be ${DRAFT_RULES.join(' or ')}`,
+      ...[...(input.requiredLabels ?? []), ...(input.excludeLabels ?? [])]
+        .filter((l) => l.trim() === '' || l.length > 100)
+        .map((l) => `"${l.slice(0, 100)}" is not a label (1 to 100 characters)`),
     ].filter((p): p is string => !!p);
     if (problems.length > 0) throw new BadRequestException(problems.join('; '));
 
@@ -60,6 +70,9 @@ export class SubscriptionService {
           eventKinds: input.eventKinds ?? [],
           ignoreBots: input.ignoreBots ?? false,
           requiredLabels: input.requiredLabels ?? [],
+          excludeLabels: input.excludeLabels ?? [],
+          excludeUsers: input.excludeUsers ?? [],
+          drafts: input.drafts ?? 'when-ready',
         }),
       );
     });

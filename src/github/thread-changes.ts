@@ -15,7 +15,7 @@ import { GhUser } from './github-payload.types';
 import { matchesRepository, route } from './subscription-matcher';
 import { SubscriptionService } from './subscription.service';
 import { applyUpdate, StoredThread } from './thread-state';
-import { ciTitle } from './thread-titles';
+import { ciTitle, lateMatchTitle } from './thread-titles';
 
 /** One change of a thread: a webhook's, or an action the bridge performed. */
 export interface ThreadChange {
@@ -187,7 +187,14 @@ export class ThreadChanges {
       let message = announce ? change.message : null;
       if (!message && applied.ciChanged && after.ci)
         message = ciMessage(change.sender, after.ci.state);
-      if (!message) {
+      const routed = route(context.subscriptions, context.defaultSourceId, {
+        repository: key.repository,
+        kind: change.kind,
+        sender: change.sender,
+        item: itemFacts(after),
+        before: before && itemFacts(before),
+      });
+      if (!message && routed.late.length === 0) {
         out.applied.results.push(
           stateOnly(
             change.update.type === 'ci'
@@ -197,21 +204,30 @@ export class ThreadChanges {
         );
         continue;
       }
-      if (change.expectEcho) out.newEchoes.push(change.expectEcho);
-      const { sourceIds, dropped } = route(context.subscriptions, context.defaultSourceId, {
-        repository: key.repository,
-        kind: change.kind,
-        sender: change.sender,
-        labels: after.labels,
-      });
-      for (const sourceId of sourceIds) {
-        out.messages.push({ sourceId, message });
-        out.flows.set(sourceId, true);
+      if (change.expectEcho && message) out.newEchoes.push(change.expectEcho);
+      const sent: { sourceId: string; message: ThreadMessage }[] = [
+        ...(message ? routed.sourceIds.map((sourceId) => ({ sourceId, message })) : []),
+        // An item that starts to match a flow's rules appears there now, saying why.
+        ...routed.late.map(({ sourceId, why }) => ({
+          sourceId,
+          message: lateMatchMessage(change.sender, why),
+        })),
+      ];
+      for (const one of sent) {
+        out.messages.push(one);
+        out.flows.set(one.sourceId, true);
       }
       out.applied.results.push(
-        sourceIds.length > 0
-          ? { outcome: 'published', reason: null, messages: sourceIds.length }
-          : { outcome: 'dropped', reason: dropped, messages: 0 },
+        sent.length > 0
+          ? {
+              outcome: 'published',
+              reason:
+                routed.late.length > 0
+                  ? `late match: ${[...new Set(routed.late.map((l) => l.why))].join('; ')}`
+                  : null,
+              messages: sent.length,
+            }
+          : { outcome: 'dropped', reason: routed.dropped, messages: 0 },
       );
     }
     // Every flow that may show the thread gets its newest state (without creating it there).
@@ -229,6 +245,21 @@ export class ThreadChanges {
     if (mine.length > 0) return [...new Set(mine.map((s) => s.sourceId))];
     return context.defaultSourceId ? [context.defaultSourceId] : [];
   }
+}
+
+/** What the rules look at in a thread's state. */
+const itemFacts = (snapshot: ThreadSnapshot) => ({
+  labels: snapshot.labels,
+  draft: snapshot.state === 'draft',
+  author: snapshot.author,
+});
+
+function lateMatchMessage(sender: GhUser, why: string): ThreadMessage {
+  return {
+    event: 'activity',
+    title: lateMatchTitle(why),
+    author: { name: sender.login, ...(sender.avatar_url ? { avatar: sender.avatar_url } : {}) },
+  };
 }
 
 function ciMessage(sender: GhUser, state: Parameters<typeof ciTitle>[0]): ThreadMessage {

@@ -68,6 +68,11 @@ export function reviewDismissedTitle(reviewer: string | undefined): string {
   return `dismissed review by ${someone(reviewer)}`;
 }
 
+/** An item that starts to match a flow's rules (a label added, a draft made ready): why it appears now. */
+export function lateMatchTitle(why: string): string {
+  return `appears in this flow now: ${why}`;
+}
+
 export function commentTitle(onTheDiff: boolean): string {
   return onTheDiff ? 'commented on the diff' : 'commented';
 }
