@@ -124,6 +124,9 @@ describe('GitHub <-> Flowdock end to end', () => {
       'Assign to me',
       'Unassign me',
       'Close',
+      'Approve',
+      'Merge',
+      'Refresh',
       'View diff',
     ]);
     expect(rendered.actions[0].target?.urlTemplate).toBe(
@@ -151,7 +154,7 @@ describe('GitHub <-> Flowdock end to end', () => {
     expect(after.activities).toBe(3);
     const last = after.thread as unknown as RenderedThread;
     expect(last.status).toEqual({ color: 'purple', value: 'merged' });
-    expect(last.actions.map((a) => a.name)).toEqual(['View diff']);
+    expect(last.actions.map((a) => a.name)).toEqual(['Refresh', 'View diff']);
     expect(Object.fromEntries(last.fields.map((f) => [f.label, f.value])).Labels).toBe('bug');
     expect(messages(source).map((m) => m.body.title)).toEqual([
       'opened pull request',
@@ -324,11 +327,15 @@ describe('GitHub <-> Flowdock end to end', () => {
   it('a bad action name -> 400 before anything else', async () => {
     const { name } = await repoWithItems();
     const { flowdockUserId } = await linked('octocat');
-    const res = await click(`/flowdock/actions/${name}/issues/6/merge`, flowdockUserId, 'Merge');
+    const res = await click(`/flowdock/actions/${name}/issues/6/rebase`, flowdockUserId, 'Rebase');
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toContain(
-      'action must be one of assign-to-me, unassign-me, close, reopen',
+      'action must be one of assign-to-me, unassign-me, close, reopen, approve, merge, refresh',
     );
+    // Approve and Merge exist for pull requests only.
+    const merge = await click(`/flowdock/actions/${name}/issues/6/merge`, flowdockUserId, 'Merge');
+    expect(merge.statusCode).toBe(400);
+    expect(merge.json().message).toBe('merge is for pull requests only');
   });
 
   it('an item number or repository GitHub would not write -> 400, nothing done on GitHub', async () => {

@@ -7,6 +7,15 @@ export interface SimComment {
   createdAt: string;
 }
 
+export interface SimReview {
+  id: number;
+  user: string;
+  state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED';
+  submittedAt: string;
+}
+
+export type SimMergeMethod = 'merge' | 'squash' | 'rebase';
+
 export interface SimItem {
   number: number;
   kind: 'pull' | 'issue';
@@ -22,6 +31,12 @@ export interface SimItem {
   base?: { ref: string };
   updatedAt: string;
   comments: SimComment[];
+  /** Pull requests: submitted reviews, oldest first. */
+  reviews: SimReview[];
+  /** Pull requests: false when GitHub reports a conflict. */
+  mergeable: boolean;
+  /** Pull requests: why branch protection refuses a merge (failing checks, reviews required), when it does. */
+  mergeBlockedBy?: string;
 }
 
 export interface SimRepo {
@@ -31,6 +46,8 @@ export interface SimRepo {
   /** Login -> permission. Owners are admins; others without an entry can read a public repository. */
   permissions: Map<string, SimPermission>;
   items: Map<number, SimItem>;
+  /** The merge methods the repository allows, in GitHub's order of preference. */
+  mergeMethods: SimMergeMethod[];
 }
 
 export interface SimCall {
@@ -64,10 +81,15 @@ export class GitHubReposState {
    */
   webUrl = 'https://github.example.test';
   private clock = Date.parse('2030-01-01T00:00:00Z');
+  private ids = 1000;
 
   addRepo(
     fullName: string,
-    options: { private?: boolean; permissions?: Record<string, SimPermission> } = {},
+    options: {
+      private?: boolean;
+      permissions?: Record<string, SimPermission>;
+      mergeMethods?: SimMergeMethod[];
+    } = {},
   ): SimRepo {
     const [owner, name] = fullName.split('/');
     const repo: SimRepo = {
@@ -76,6 +98,7 @@ export class GitHubReposState {
       private: options.private ?? false,
       permissions: new Map(Object.entries(options.permissions ?? {})),
       items: new Map(),
+      mergeMethods: options.mergeMethods ?? ['merge', 'squash', 'rebase'],
     };
     repo.permissions.set(owner, 'admin');
     this.repos.set(fullName.toLowerCase(), repo);
@@ -95,6 +118,8 @@ export class GitHubReposState {
       assignees: [],
       labels: [],
       comments: [],
+      reviews: [],
+      mergeable: true,
       updatedAt: this.tick(),
       ...(item.kind === 'pull'
         ? {
@@ -121,6 +146,11 @@ export class GitHubReposState {
   can(repo: SimRepo, login: string | null, needed: SimPermission): boolean {
     const has = this.permission(repo, login);
     return !!has && RANK[has] >= RANK[needed];
+  }
+
+  /** A new id for a review, a comment or a merge commit. */
+  nextId(): number {
+    return ++this.ids;
   }
 
   /** A strictly increasing timestamp, so that every change has a newer updated_at. */

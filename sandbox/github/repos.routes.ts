@@ -1,6 +1,6 @@
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { GitHubRoutes } from './github-simulator';
-import { GitHubReposState, SimCall, SimItem, SimRepo } from './github-repos-state';
+import { GitHubReposState, SimCall, SimItem, SimRepo, SimReview } from './github-repos-state';
 import { GitHubState, SimUser } from './github-state';
 import { sendWebhook } from './webhook-sender';
 import { examplePayload } from './webhook-examples';
@@ -26,6 +26,18 @@ export const repoJson = (web: string, repo: SimRepo) => ({
   owner: userJson(repo.owner, web),
   private: repo.private,
   html_url: repoWebUrl(web, repo),
+  allow_merge_commit: repo.mergeMethods.includes('merge'),
+  allow_squash_merge: repo.mergeMethods.includes('squash'),
+  allow_rebase_merge: repo.mergeMethods.includes('rebase'),
+});
+
+/** A submitted review as the pulls API shows it. */
+export const reviewJson = (web: string, review: SimReview) => ({
+  id: review.id,
+  user: userJson(review.user, web),
+  state: review.state,
+  body: null,
+  submitted_at: review.submittedAt,
 });
 
 /** The issues API's view of an item (pull requests included, as GitHub does). */
@@ -66,6 +78,7 @@ export function pullJson(web: string, repo: SimRepo, item: SimItem) {
     merged: item.merged,
     merged_at: item.merged ? item.updatedAt : null,
     draft: item.draft,
+    mergeable: item.state === 'open' && !item.merged ? item.mergeable : null,
     requested_reviewers: [],
     head: {
       ref: item.head?.ref ?? 'head',
@@ -258,6 +271,136 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
       const web = repos.webUrl;
       return reply.send(kind ? pullJson(web, repo, item) : issueJson(web, repo, item));
     };
+
+    /** The repository itself (its merge settings), as whoever may see it. */
+    app.get(
+      '/repos/:owner/:repo',
+      async (req: FastifyRequest<{ Params: Omit<Params, 'number'> }>, reply) => {
+        if (repos.failWith) return reply.code(repos.failWith).send({ message: 'Server Error' });
+        const user = authenticate(req);
+        if (req.headers.authorization && !user) {
+          return reply.code(401).send({ message: 'Bad credentials' });
+        }
+        const repo = repos.repo(`${req.params.owner}/${req.params.repo}`);
+        if (!repo || !repos.permission(repo, user?.login ?? null)) return notFound(reply);
+        return reply.send(repoJson(repos.webUrl, repo));
+      },
+    );
+
+    app.get('/repos/:owner/:repo/pulls/:number/reviews', async (req: ItemRequest, reply) => {
+      const found = resolve(req, reply, 'pull');
+      if (!found) return reply;
+      return reply.send(found.item.reviews.map((r) => reviewJson(repos.webUrl, r)));
+    });
+
+    /** Submits a review (event APPROVE, REQUEST_CHANGES or COMMENT); GitHub's refusals for approvals. */
+    app.post('/repos/:owner/:repo/pulls/:number/reviews', async (req: ItemRequest, reply) => {
+      const found = resolve(req, reply, 'pull');
+      if (!found) return reply;
+      const { user, repo, item } = found;
+      if (!user) return reply.code(401).send({ message: 'Requires authentication' });
+      const event = (req.body as { event?: unknown } | null)?.event;
+      const states = {
+        APPROVE: 'APPROVED',
+        REQUEST_CHANGES: 'CHANGES_REQUESTED',
+        COMMENT: 'COMMENTED',
+      } as const;
+      if (typeof event !== 'string' || !(event in states)) {
+        return reply
+          .code(422)
+          .send({ message: 'Validation Failed', errors: [{ field: 'event', code: 'invalid' }] });
+      }
+      const refuse = (why: string) =>
+        reply.code(422).send({ message: 'Unprocessable Entity', errors: [why] });
+      if (event !== 'COMMENT' && item.author === user.login) {
+        return refuse(
+          `Can not ${event === 'APPROVE' ? 'approve' : 'request changes on'} your own pull request`,
+        );
+      }
+      if (item.state !== 'open' || item.merged) {
+        return refuse('Can not review a closed or merged pull request');
+      }
+      const review: SimReview = {
+        id: repos.nextId(),
+        user: user.login,
+        state: states[event as keyof typeof states],
+        submittedAt: repos.tick(),
+      };
+      item.reviews.push(review);
+      item.updatedAt = review.submittedAt;
+      await reply.code(200).send(reviewJson(repos.webUrl, review));
+      if (repos.webhookTarget) {
+        const web = repos.webUrl;
+        const example = examplePayload('pull_request_review', 'submitted');
+        await sendWebhook(
+          repos.webhookTarget.url,
+          repos.webhookTarget.secret,
+          'pull_request_review',
+          {
+            ...example,
+            action: 'submitted',
+            review: {
+              ...example.review,
+              ...reviewJson(web, review),
+              state: review.state.toLowerCase(),
+            },
+            pull_request: pullJson(web, repo, item),
+            repository: repoJson(web, repo),
+            sender: userJson(user.login, web),
+          },
+        );
+      }
+      return reply;
+    });
+
+    /**
+     * Merges with an allowed method when GitHub would: 405 for a pull request
+     * that is not open, has a conflict or is held by branch protection, or a
+     * method the repository does not allow; 409 when the head moved (`sha`).
+     */
+    app.put('/repos/:owner/:repo/pulls/:number/merge', async (req: ItemRequest, reply) => {
+      const found = resolve(req, reply, 'pull');
+      if (!found) return reply;
+      const { user, repo, item } = found;
+      if (!user) return reply.code(401).send({ message: 'Requires authentication' });
+      if (!repos.can(repo, user.login, 'write')) {
+        return reply.code(403).send({ message: 'Must have write access to merge.' });
+      }
+      const body = (req.body ?? {}) as { merge_method?: unknown; sha?: unknown };
+      const method = body.merge_method ?? 'merge';
+      const notAllowed = {
+        merge: 'Merge commits are not allowed on this repository.',
+        squash: 'Squash merges are not allowed on this repository.',
+        rebase: 'Rebase merges are not allowed on this repository.',
+      } as Record<string, string>;
+      if (typeof method !== 'string' || !(method in notAllowed)) {
+        return reply
+          .code(422)
+          .send({ message: 'Validation Failed', errors: [{ field: 'merge_method' }] });
+      }
+      if (!repo.mergeMethods.includes(method as SimRepo['mergeMethods'][number])) {
+        return reply.code(405).send({ message: notAllowed[method] });
+      }
+      if (item.state !== 'open' || item.merged || !item.mergeable || item.draft) {
+        return reply.code(405).send({ message: 'Pull Request is not mergeable' });
+      }
+      if (item.mergeBlockedBy) return reply.code(405).send({ message: item.mergeBlockedBy });
+      if (typeof body.sha === 'string' && body.sha !== item.head?.sha) {
+        return reply
+          .code(409)
+          .send({ message: 'Head branch was modified. Review and try the merge again.' });
+      }
+      item.merged = true;
+      item.state = 'closed';
+      item.updatedAt = repos.tick();
+      await reply.code(200).send({
+        sha: repos.nextId().toString(16).padStart(40, 'a'),
+        merged: true,
+        message: 'Pull Request successfully merged',
+      });
+      await emit(repo, item, user, 'closed');
+      return reply;
+    });
 
     app.get('/repos/:owner/:repo/issues/:number', get());
     app.get('/repos/:owner/:repo/pulls/:number', get('pull'));

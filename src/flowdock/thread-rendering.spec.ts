@@ -51,26 +51,35 @@ describe('thread status', () => {
 });
 
 describe('thread actions', () => {
-  it('open PR: assign, unassign, close and View diff', () => {
-    expect(names(pull)).toEqual(['Assign to me', 'Unassign me', 'Close', 'View diff']);
+  it('open PR: assign, unassign, close, approve, merge, refresh and View diff', () => {
+    expect(names(pull)).toEqual([
+      'Assign to me',
+      'Unassign me',
+      'Close',
+      'Approve',
+      'Merge',
+      'Refresh',
+      'View diff',
+    ]);
   });
-  it('draft PR: like an open one', () => {
+  it('draft PR: like an open one, without approve and merge', () => {
     expect(names({ ...pull, state: 'draft' })).toEqual([
       'Assign to me',
       'Unassign me',
       'Close',
+      'Refresh',
       'View diff',
     ]);
   });
-  it('open issue: assign, unassign, close, no diff', () => {
-    expect(names(issue)).toEqual(['Assign to me', 'Unassign me', 'Close']);
+  it('open issue: assign, unassign, close, refresh, no diff', () => {
+    expect(names(issue)).toEqual(['Assign to me', 'Unassign me', 'Close', 'Refresh']);
   });
-  it('closed PR or issue: Reopen only', () => {
-    expect(names({ ...pull, state: 'closed' })).toEqual(['Reopen']);
-    expect(names({ ...issue, state: 'closed' })).toEqual(['Reopen']);
+  it('closed PR or issue: Reopen and Refresh', () => {
+    expect(names({ ...pull, state: 'closed' })).toEqual(['Reopen', 'Refresh']);
+    expect(names({ ...issue, state: 'closed' })).toEqual(['Reopen', 'Refresh']);
   });
-  it('merged PR: View diff only', () => {
-    expect(names({ ...pull, state: 'merged' })).toEqual(['View diff']);
+  it('merged PR: Refresh and View diff', () => {
+    expect(names({ ...pull, state: 'merged' })).toEqual(['Refresh', 'View diff']);
   });
   it('UpdateActions target the bridge action URL as an EntryPoint POST', () => {
     const actions = renderThread(pull, PUBLIC_URL).actions ?? [];
@@ -83,7 +92,7 @@ describe('thread actions', () => {
         httpMethod: 'POST',
       },
     });
-    expect(actions[3]).toMatchObject({
+    expect(actions[6]).toMatchObject({
       '@type': 'ViewAction',
       url: 'https://github.com/acme/widgets/pull/42/files',
     });

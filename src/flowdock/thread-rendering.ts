@@ -8,13 +8,17 @@ import { escapeHtml, isHttpUrl, link, markdownToSafeHtml } from './safe-html';
 import { externalThreadId, ThreadSnapshot } from './thread-snapshot';
 
 /** The UpdateActions the bridge serves (DESIGN.md's action endpoint). */
-export type ActionSlug = 'assign-to-me' | 'unassign-me' | 'close' | 'reopen';
+export type ActionSlug =
+  'assign-to-me' | 'unassign-me' | 'close' | 'reopen' | 'approve' | 'merge' | 'refresh';
 
 const ACTION_NAMES: Record<ActionSlug, string> = {
   'assign-to-me': 'Assign to me',
   'unassign-me': 'Unassign me',
   close: 'Close',
   reopen: 'Reopen',
+  approve: 'Approve',
+  merge: 'Merge',
+  refresh: 'Refresh',
 };
 
 /** Status value and colour per DESIGN.md's table. */
@@ -50,7 +54,11 @@ export function actionUrl(
   return `${publicUrl}/flowdock/actions/${owner}/${repo}/${kind}/${snapshot.number}/${action}`;
 }
 
-/** Actions by state: open -> assign, unassign, close (+ View diff for PRs); closed -> reopen; merged -> View diff. */
+/**
+ * Actions by state (DESIGN.md's, plus issue 12's): open -> assign, unassign,
+ * close, and for open pull requests that are not drafts approve and merge;
+ * closed -> reopen; everywhere Refresh; View diff on open and merged pull requests.
+ */
 export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): FlowdockAction[] {
   const update = (slug: ActionSlug): FlowdockAction => ({
     '@type': 'UpdateAction',
@@ -72,11 +80,20 @@ export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): Flow
           },
         ]
       : [];
-  const open =
-    snapshot.state === 'open' || (snapshot.kind === 'pull' && snapshot.state === 'draft');
-  if (open) return [update('assign-to-me'), update('unassign-me'), update('close'), ...viewDiff];
-  if (snapshot.state === 'merged' && snapshot.kind === 'pull') return viewDiff;
-  return [update('reopen')];
+  const pull = snapshot.kind === 'pull';
+  const open = snapshot.state === 'open' || (pull && snapshot.state === 'draft');
+  const byState: ActionSlug[] = open
+    ? [
+        'assign-to-me',
+        'unassign-me',
+        'close',
+        ...(pull && snapshot.state === 'open' ? (['approve', 'merge'] as const) : []),
+      ]
+    : snapshot.state === 'merged' && pull
+      ? []
+      : ['reopen'];
+  const actions = [...byState, 'refresh' as const].map(update);
+  return open || snapshot.state === 'merged' ? actions.concat(viewDiff) : actions;
 }
 
 /** Thread fields: values are escaped text or `a` links, which is all Flowdock allows. */

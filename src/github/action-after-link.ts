@@ -17,6 +17,9 @@ const DONE: Record<ThreadAction, (item: string) => string> = {
   'unassign-me': (item) => `You are no longer assigned to ${item}.`,
   close: (item) => `${item} is closed.`,
   reopen: (item) => `${item} is open.`,
+  approve: (item) => `You approved ${item}.`,
+  merge: (item) => `${item} is merged.`,
+  refresh: (item) => `The thread of ${item} shows what GitHub shows now.`,
 };
 
 /**

@@ -18,6 +18,7 @@ import {
   ActionTarget,
   GitHubActionsService,
   GitHubUnauthorizedError,
+  PULL_REQUEST_ACTIONS,
   THREAD_ACTIONS,
   ThreadAction,
 } from './github-actions.service';
@@ -47,6 +48,9 @@ function target(params: ActionParams): { target: ActionTarget; action: ThreadAct
     (THREAD_ACTIONS as readonly string[]).includes(params.action)
       ? null
       : `action must be one of ${THREAD_ACTIONS.join(', ')}`,
+    params.kind === 'issues' && (PULL_REQUEST_ACTIONS as string[]).includes(params.action)
+      ? `${params.action} is for pull requests only`
+      : null,
   ].filter(Boolean);
   if (problems.length > 0) throw new BadRequestException(problems.join('; '));
   return {

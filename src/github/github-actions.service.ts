@@ -1,5 +1,6 @@
 import {
   BadGatewayException,
+  ConflictException,
   ForbiddenException,
   GatewayTimeoutException,
   HttpException,
@@ -11,7 +12,7 @@ import {
 import type { Octokit } from '@octokit/rest';
 import { DataSource } from 'typeorm';
 import { ConfigService } from '@nestjs/config';
-import { ThreadSnapshot } from '../flowdock/thread-snapshot';
+import { ReviewState, ThreadSnapshot } from '../flowdock/thread-snapshot';
 import { isGitHubTimeout } from '../auth/github-octokit.factory';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
@@ -19,10 +20,20 @@ import { ThreadKey, ThreadUpdate } from './github-event.types';
 import { GhIssue } from './github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from './item-snapshot';
 import { ThreadChange, ThreadChanges } from './thread-changes';
-import { itemTitle } from './thread-titles';
+import { itemTitle, refreshedTitle, reviewTitle } from './thread-titles';
 
-export const THREAD_ACTIONS = ['assign-to-me', 'unassign-me', 'close', 'reopen'] as const;
+export const THREAD_ACTIONS = [
+  'assign-to-me',
+  'unassign-me',
+  'close',
+  'reopen',
+  'approve',
+  'merge',
+  'refresh',
+] as const;
 export type ThreadAction = (typeof THREAD_ACTIONS)[number];
+/** Actions only a pull request has. */
+export const PULL_REQUEST_ACTIONS: readonly ThreadAction[] = ['approve', 'merge'];
 
 export interface ActionTarget {
   owner: string;
@@ -39,15 +50,35 @@ export class GitHubUnauthorizedError extends Error {
   }
 }
 
-/** What an action's answer from GitHub changes: the item (never CI). */
-type ItemUpdate = Exclude<ThreadUpdate, { type: 'ci' | 'review' }>;
+/** What an action's answer from GitHub changes: the item, or its reviews (never CI). */
+type ItemUpdate = Exclude<ThreadUpdate, { type: 'ci' }>;
 
-const WEBHOOK_ACTION: Record<ThreadAction, string> = {
-  'assign-to-me': 'assigned',
-  'unassign-me': 'unassigned',
-  close: 'closed',
-  reopen: 'reopened',
+/** The webhook GitHub sends for what an action did (its echo), and its action. */
+const WEBHOOK: Record<ThreadAction, { event: 'item' | 'review'; action: string } | null> = {
+  'assign-to-me': { event: 'item', action: 'assigned' },
+  'unassign-me': { event: 'item', action: 'unassigned' },
+  close: { event: 'item', action: 'closed' },
+  reopen: { event: 'item', action: 'reopened' },
+  approve: { event: 'review', action: 'submitted' },
+  merge: { event: 'item', action: 'closed' },
+  refresh: null,
 };
+
+/** The fields a thread shows, in one order, to tell whether a refresh changed anything. */
+const shown = (s: ThreadSnapshot) =>
+  JSON.stringify([
+    s.title,
+    s.body,
+    s.state,
+    s.author,
+    [...s.assignees].sort(),
+    [...s.labels].sort(),
+    s.reviewers.map((r) => `${r.login}:${r.state}`).sort(),
+    s.branches?.head,
+    s.branches?.base,
+    s.headSha,
+    s.ci?.state,
+  ]);
 
 /**
  * Performs a thread action on GitHub as the clicking user (their Octokit),
@@ -91,23 +122,34 @@ export class GitHubActionsService {
       );
     }
 
-    const webhookAction = WEBHOOK_ACTION[action];
+    const noun = key.kind === 'pull' ? 'pull request' : 'issue';
+    const echo = WEBHOOK[action];
+    const title =
+      action === 'approve'
+        ? reviewTitle('approved')!
+        : action === 'merge'
+          ? itemTitle('closed', noun, { merged: true })!
+          : action === 'refresh'
+            ? refreshedTitle()
+            : itemTitle(echo!.action, noun, { assignee: login })!;
     const change: ThreadChange = {
-      kind: `${key.kind === 'pull' ? 'pull_request' : 'issues'}.${webhookAction}`,
+      kind:
+        echo?.event === 'review'
+          ? `pull_request_review.${echo.action}`
+          : `${key.kind === 'pull' ? 'pull_request' : 'issues'}.${echo?.action ?? 'refreshed'}`,
       sender: { login, type: 'User' },
       update,
-      message: {
-        event: 'activity',
-        title: itemTitle(webhookAction, key.kind === 'pull' ? 'pull request' : 'issue', {
-          assignee: login,
-        })!,
-        author: { name: login },
-      },
-      expectEcho: {
-        action: webhookAction,
-        actor: login,
-        subject: action.endsWith('me') ? login : null,
-      },
+      message: { event: 'activity', title, author: { name: login } },
+      ...(echo
+        ? {
+            expectEcho: {
+              action: action === 'approve' ? 'approved' : echo.action,
+              actor: login,
+              subject: action.endsWith('me') ? login : null,
+            },
+          }
+        : {}),
+      echoEvenIfSilent: action === 'approve',
       announceIf: (before, after) => this.changed(action, login, before, after),
     };
     const [applied] = await this.dataSource.transaction(async (manager) => {
@@ -137,6 +179,12 @@ export class GitHubActionsService {
         return before.state === 'open' || before.state === 'draft';
       case 'reopen':
         return after.state !== before.state;
+      case 'approve':
+        return !before.reviewers.some((r) => r.login === login && r.state === 'approved');
+      case 'merge':
+        return before.state !== 'merged';
+      case 'refresh':
+        return shown(before) !== shown(after);
     }
   }
 
@@ -148,9 +196,28 @@ export class GitHubActionsService {
     requestId?: string,
   ): Promise<ItemUpdate> {
     const repository = `${owner}/${repo}`;
-    const headers = requestId ? { 'x-request-id': requestId } : {};
+    const headers: Record<string, string> = requestId ? { 'x-request-id': requestId } : {};
     const issue = { owner, repo, issue_number: number, headers };
     try {
+      if (action === 'refresh') return await this.read(octokit, owner, repo, kind, number);
+      if (action === 'approve') {
+        await octokit.rest.pulls.createReview({
+          owner,
+          repo,
+          pull_number: number,
+          event: 'APPROVE',
+          headers,
+        });
+        const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+        return {
+          type: 'review',
+          snapshot: pullRequestSnapshot(data, repository),
+          updatedAt: data.updated_at,
+          reviewer: login,
+          state: 'approved',
+        };
+      }
+      if (action === 'merge') return await this.merge(octokit, owner, repo, number, headers);
       if (action === 'assign-to-me' || action === 'unassign-me') {
         const { data } =
           action === 'assign-to-me'
@@ -175,6 +242,101 @@ export class GitHubActionsService {
     } catch (error) {
       throw this.explain(error, login, repository, kind, number);
     }
+  }
+
+  /**
+   * Merges with the method the repository allows (a merge commit, else squash,
+   * else rebase), at the head GitHub showed, only when GitHub reports the pull
+   * request mergeable; GitHub's refusal (conflict, failing checks, branch
+   * protection) comes back as a 409 with its reason.
+   */
+  private async merge(
+    octokit: Octokit,
+    owner: string,
+    repo: string,
+    number: number,
+    headers: Record<string, string>,
+  ): Promise<ItemUpdate> {
+    const item = `${owner}/${repo}#${number}`;
+    const [{ data: repository }, { data: pull }] = await Promise.all([
+      octokit.rest.repos.get({ owner, repo }),
+      octokit.rest.pulls.get({ owner, repo, pull_number: number }),
+    ]);
+    if (pull.merged) throw new ConflictException(`${item} is already merged`);
+    if (pull.state !== 'open') throw new ConflictException(`${item} is closed: reopen it first`);
+    if (pull.draft)
+      throw new ConflictException(`${item} is a draft: mark it ready for review first`);
+    if (pull.mergeable === false) {
+      throw new ConflictException(`GitHub reports that ${item} has conflicts with its base branch`);
+    }
+    const method = repository.allow_merge_commit
+      ? 'merge'
+      : repository.allow_squash_merge
+        ? 'squash'
+        : 'rebase';
+    try {
+      await octokit.rest.pulls.merge({
+        owner,
+        repo,
+        pull_number: number,
+        merge_method: method,
+        sha: pull.head.sha,
+        headers,
+      });
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 405 || status === 409) {
+        const reason = (error as { response?: { data?: { message?: string } } }).response?.data
+          ?.message;
+        throw new ConflictException(`GitHub did not merge ${item}: ${reason ?? `HTTP ${status}`}`);
+      }
+      throw error;
+    }
+    const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+    return {
+      type: 'item',
+      snapshot: pullRequestSnapshot(data, `${owner}/${repo}`),
+      updatedAt: data.updated_at,
+    };
+  }
+
+  /**
+   * The item as GitHub shows it now, with its reviewers' latest verdicts: what
+   * a thread that missed webhooks is rewritten from.
+   */
+  private async read(
+    octokit: Octokit,
+    owner: string,
+    repo: string,
+    kind: ActionTarget['kind'],
+    number: number,
+  ): Promise<ItemUpdate> {
+    const repository = `${owner}/${repo}`;
+    if (kind === 'issues') {
+      const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: number });
+      return {
+        type: 'refresh',
+        snapshot: issueSnapshot(data as GhIssue, repository),
+        updatedAt: data.updated_at,
+      };
+    }
+    const [{ data }, { data: reviews }] = await Promise.all([
+      octokit.rest.pulls.get({ owner, repo, pull_number: number }),
+      octokit.rest.pulls.listReviews({ owner, repo, pull_number: number, per_page: 100 }),
+    ]);
+    const snapshot = pullRequestSnapshot(data, repository);
+    const verdicts = new Map<string, ReviewState>();
+    for (const review of reviews) {
+      const login = review.user?.login;
+      const state = review.state.toLowerCase();
+      if (!login) continue;
+      if (state === 'dismissed') verdicts.delete(login);
+      else if (state === 'approved' || state === 'changes_requested') verdicts.set(login, state);
+      else if (state === 'commented' && !verdicts.has(login)) verdicts.set(login, 'commented');
+    }
+    const requested = snapshot.reviewers.filter((r) => !verdicts.has(r.login));
+    const reviewers = [...requested, ...[...verdicts].map(([login, state]) => ({ login, state }))];
+    return { type: 'refresh', snapshot: { ...snapshot, reviewers }, updatedAt: data.updated_at };
   }
 
   private fromIssue(data: GhIssue, repository: string, kind: ActionTarget['kind']): ItemUpdate {
@@ -217,10 +379,12 @@ export class GitHubActionsService {
         return new NotFoundException(
           `${kind === 'pulls' ? 'Pull request' : 'Issue'} ${item} was not found on GitHub, or @${login} cannot see it`,
         );
-      case 422:
+      case 422: {
+        const first = message?.errors?.[0] as string | { message?: string } | undefined;
         return new UnprocessableEntityException(
-          `GitHub refused the change to ${item}: ${message?.errors?.[0]?.message ?? message?.message ?? 'validation failed'}`,
+          `GitHub refused the change to ${item}: ${(typeof first === 'string' ? first : first?.message) ?? message?.message ?? 'validation failed'}`,
         );
+      }
       default:
         this.logger.warn({ status, err: error }, `GitHub call for ${item} failed`);
         return new BadGatewayException(

@@ -40,6 +40,8 @@ export type ThreadUpdate =
       reviewer: string;
       state: 'approved' | 'changes_requested' | 'commented' | 'dismissed';
     }
+  /** The item as GitHub shows it now (a refresh): replaces what the thread shows, CI aside. */
+  | { type: 'refresh'; snapshot: ThreadSnapshot; updatedAt: string }
   /** CI state of a commit; applies to the thread whose head is that commit. */
   | { type: 'ci'; sha: string; signal: CiSignal };
 

@@ -122,6 +122,13 @@ export function applyUpdate(previous: StoredThread | null, update: ThreadUpdate)
     snapshot = previous.snapshot;
   } else if (update.type === 'issue-view') {
     snapshot = mergeIssueView(previous, update.snapshot);
+  } else if (update.type === 'refresh') {
+    // GitHub's answer is the truth; CI comes from its webhooks and stays while the head does.
+    const old = previous?.snapshot;
+    snapshot =
+      old?.ci && old.headSha === update.snapshot.headSha
+        ? { ...update.snapshot, ci: old.ci }
+        : update.snapshot;
   } else {
     snapshot = mergeItem(previous, update.snapshot);
   }

@@ -73,6 +73,11 @@ export function lateMatchTitle(why: string): string {
   return `appears in this flow now: ${why}`;
 }
 
+/** A thread rewritten from GitHub's current state (the Refresh action) because it had drifted. */
+export function refreshedTitle(): string {
+  return 'refreshed the thread from GitHub';
+}
+
 export function commentTitle(onTheDiff: boolean): string {
   return onTheDiff ? 'commented on the diff' : 'commented';
 }

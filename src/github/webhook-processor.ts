@@ -58,6 +58,12 @@ const ECHOING = ['assigned', 'unassigned', 'closed', 'reopened'];
 
 function echoOf(event: MappedEvent): Echo | undefined {
   const [name, action] = event.kind.split('.');
+  // The bridge's Approve: GitHub's review webhook repeats it.
+  if (name === 'pull_request_review' && action === 'submitted') {
+    return event.update.type === 'review' && event.update.state === 'approved'
+      ? { action: 'approved', actor: event.sender.login, subject: null }
+      : undefined;
+  }
   if ((name !== 'pull_request' && name !== 'issues') || !ECHOING.includes(action)) return undefined;
   return {
     action,
