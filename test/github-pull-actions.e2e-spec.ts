@@ -7,7 +7,8 @@ import { GitHubReposState, SimItem } from '../sandbox/github/github-repos-state'
 import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { githubRepoRoutes } from '../sandbox/github/repos.routes';
 import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
-import { GitHubActionsService, ThreadAction } from '../src/github/github-actions.service';
+import { ThreadAction } from '../src/flowdock/thread-actions';
+import { GitHubActionsService } from '../src/github/github-actions.service';
 import { SubscriptionService } from '../src/github/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { deliveriesSettled } from './support/webhook-deliveries';

@@ -1,5 +1,6 @@
 import { markdownToSafeHtml } from './safe-html';
-import { actionUrl, renderMessage, renderThread, threadStatus } from './thread-rendering';
+import { actionUrl } from './thread-actions';
+import { renderMessage, renderThread, threadStatus } from './thread-rendering';
 import { ThreadSnapshot } from './thread-snapshot';
 
 const PUBLIC_URL = 'https://bridge.example.com';

@@ -5,21 +5,8 @@ import {
   FlowdockThreadMessage,
 } from './flowdock-api.types';
 import { escapeHtml, isHttpUrl, link, markdownToSafeHtml } from './safe-html';
+import { ACTION_NAMES, actionsFor, actionUrl } from './thread-actions';
 import { externalThreadId, ThreadSnapshot } from './thread-snapshot';
-
-/** The UpdateActions the bridge serves (DESIGN.md's action endpoint). */
-export type ActionSlug =
-  'assign-to-me' | 'unassign-me' | 'close' | 'reopen' | 'approve' | 'merge' | 'refresh';
-
-const ACTION_NAMES: Record<ActionSlug, string> = {
-  'assign-to-me': 'Assign to me',
-  'unassign-me': 'Unassign me',
-  close: 'Close',
-  reopen: 'Reopen',
-  approve: 'Approve',
-  merge: 'Merge',
-  refresh: 'Refresh',
-};
 
 /** Status value and colour per DESIGN.md's table. */
 export function threadStatus(snapshot: Pick<ThreadSnapshot, 'kind' | 'state'>): {
@@ -43,57 +30,30 @@ export function threadStatus(snapshot: Pick<ThreadSnapshot, 'kind' | 'state'>): 
   }
 }
 
-/** `<PUBLIC_URL>/flowdock/actions/:owner/:repo/:kind/:number/:action` */
-export function actionUrl(
-  publicUrl: string,
-  snapshot: Pick<ThreadSnapshot, 'repository' | 'kind' | 'number'>,
-  action: ActionSlug,
-): string {
-  const [owner, repo] = snapshot.repository.split('/').map(encodeURIComponent);
-  const kind = snapshot.kind === 'pull' ? 'pulls' : 'issues';
-  return `${publicUrl}/flowdock/actions/${owner}/${repo}/${kind}/${snapshot.number}/${action}`;
-}
-
-/**
- * Actions by state (DESIGN.md's, plus issue 12's): open -> assign, unassign,
- * close, and for open pull requests that are not drafts approve and merge;
- * closed -> reopen; everywhere Refresh; View diff on open and merged pull requests.
- */
+/** The thread's buttons: its actions by state, then View diff on open and merged pull requests. */
 export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): FlowdockAction[] {
-  const update = (slug: ActionSlug): FlowdockAction => ({
+  const updates = actionsFor(snapshot).map((action): FlowdockAction => ({
     '@type': 'UpdateAction',
-    name: ACTION_NAMES[slug],
+    name: ACTION_NAMES[action],
     target: {
       '@type': 'EntryPoint',
-      urlTemplate: actionUrl(publicUrl, snapshot, slug),
+      urlTemplate: actionUrl(publicUrl, snapshot, action),
       httpMethod: 'POST',
     },
-  });
-  const viewDiff: FlowdockAction[] =
-    snapshot.kind === 'pull' && isHttpUrl(snapshot.url)
-      ? [
-          {
-            '@type': 'ViewAction',
-            name: 'View diff',
-            url: `${snapshot.url}/files`,
-            description: 'View diff in GitHub',
-          },
-        ]
-      : [];
-  const pull = snapshot.kind === 'pull';
-  const open = snapshot.state === 'open' || (pull && snapshot.state === 'draft');
-  const byState: ActionSlug[] = open
+  }));
+  const viewDiff =
+    snapshot.kind === 'pull' && snapshot.state !== 'closed' && isHttpUrl(snapshot.url);
+  return viewDiff
     ? [
-        'assign-to-me',
-        'unassign-me',
-        'close',
-        ...(pull && snapshot.state === 'open' ? (['approve', 'merge'] as const) : []),
+        ...updates,
+        {
+          '@type': 'ViewAction',
+          name: 'View diff',
+          url: `${snapshot.url}/files`,
+          description: 'View diff in GitHub',
+        },
       ]
-    : snapshot.state === 'merged' && pull
-      ? []
-      : ['reopen'];
-  const actions = [...byState, 'refresh' as const].map(update);
-  return open || snapshot.state === 'merged' ? actions.concat(viewDiff) : actions;
+    : updates;
 }
 
 /** Thread fields: values are escaped text or `a` links, which is all Flowdock allows. */

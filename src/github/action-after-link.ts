@@ -1,3 +1,4 @@
+import { THREAD_ACTIONS, ThreadAction } from '../flowdock/thread-actions';
 import { HttpException, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ClaimedActionOutcome, ClaimedActions } from '../auth/claimed-actions';
@@ -8,8 +9,6 @@ import {
   ActionTarget,
   GitHubActionsService,
   GitHubUnauthorizedError,
-  THREAD_ACTIONS,
-  ThreadAction,
 } from './github-actions.service';
 
 const DONE: Record<ThreadAction, (item: string) => string> = {

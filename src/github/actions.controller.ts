@@ -1,3 +1,4 @@
+import { PULL_REQUEST_ACTIONS, THREAD_ACTIONS, ThreadAction } from '../flowdock/thread-actions';
 import {
   BadRequestException,
   Controller,
@@ -18,9 +19,6 @@ import {
   ActionTarget,
   GitHubActionsService,
   GitHubUnauthorizedError,
-  PULL_REQUEST_ACTIONS,
-  THREAD_ACTIONS,
-  ThreadAction,
 } from './github-actions.service';
 
 interface ActionParams {

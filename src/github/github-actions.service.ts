@@ -12,6 +12,7 @@ import {
 import type { Octokit } from '@octokit/rest';
 import { DataSource } from 'typeorm';
 import { ConfigService } from '@nestjs/config';
+import type { ThreadAction } from '../flowdock/thread-actions';
 import { ReviewState, ThreadSnapshot } from '../flowdock/thread-snapshot';
 import { isGitHubTimeout } from '../auth/github-octokit.factory';
 import { AppConfig } from '../config/app.config';
@@ -21,19 +22,6 @@ import { GhIssue } from './github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from './item-snapshot';
 import { ThreadChange, ThreadChanges } from './thread-changes';
 import { itemTitle, refreshedTitle, reviewTitle } from './thread-titles';
-
-export const THREAD_ACTIONS = [
-  'assign-to-me',
-  'unassign-me',
-  'close',
-  'reopen',
-  'approve',
-  'merge',
-  'refresh',
-] as const;
-export type ThreadAction = (typeof THREAD_ACTIONS)[number];
-/** Actions only a pull request has. */
-export const PULL_REQUEST_ACTIONS: readonly ThreadAction[] = ['approve', 'merge'];
 
 export interface ActionTarget {
   owner: string;

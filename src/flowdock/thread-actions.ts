@@ -1,0 +1,63 @@
+import { ThreadSnapshot } from './thread-snapshot';
+
+/**
+ * The thread actions, in one place: the slugs the action route serves
+ * (`POST /flowdock/actions/:owner/:repo/:kind/:number/:action`), their button
+ * names, their URLs, and which state of a thread offers which.
+ */
+export const THREAD_ACTIONS = [
+  'assign-to-me',
+  'unassign-me',
+  'close',
+  'reopen',
+  'approve',
+  'merge',
+  'refresh',
+] as const;
+export type ThreadAction = (typeof THREAD_ACTIONS)[number];
+
+/** Actions only a pull request has. */
+export const PULL_REQUEST_ACTIONS: readonly ThreadAction[] = ['approve', 'merge'];
+
+export const ACTION_NAMES: Record<ThreadAction, string> = {
+  'assign-to-me': 'Assign to me',
+  'unassign-me': 'Unassign me',
+  close: 'Close',
+  reopen: 'Reopen',
+  approve: 'Approve',
+  merge: 'Merge',
+  refresh: 'Refresh',
+};
+
+/** `<PUBLIC_URL>/flowdock/actions/:owner/:repo/:kind/:number/:action` */
+export function actionUrl(
+  publicUrl: string,
+  snapshot: Pick<ThreadSnapshot, 'repository' | 'kind' | 'number'>,
+  action: ThreadAction,
+): string {
+  const [owner, repo] = snapshot.repository.split('/').map(encodeURIComponent);
+  const kind = snapshot.kind === 'pull' ? 'pulls' : 'issues';
+  return `${publicUrl}/flowdock/actions/${owner}/${repo}/${kind}/${snapshot.number}/${action}`;
+}
+
+/**
+ * What a thread offers by state (DESIGN.md's, plus Approve, Merge and
+ * Refresh): open -> assign, unassign, close, and for open pull requests that
+ * are not drafts approve and merge; closed -> reopen; merged -> nothing to
+ * change; Refresh everywhere.
+ */
+export function actionsFor(snapshot: Pick<ThreadSnapshot, 'kind' | 'state'>): ThreadAction[] {
+  const pull = snapshot.kind === 'pull';
+  const open = snapshot.state === 'open' || (pull && snapshot.state === 'draft');
+  const byState: ThreadAction[] = open
+    ? [
+        'assign-to-me',
+        'unassign-me',
+        'close',
+        ...(pull && snapshot.state === 'open' ? PULL_REQUEST_ACTIONS : []),
+      ]
+    : snapshot.state === 'merged' && pull
+      ? []
+      : ['reopen'];
+  return [...byState, 'refresh'];
+}
