@@ -121,7 +121,7 @@ export class Metrics {
   });
   private readonly revocations = new Counter({
     name: 'bridge_github_revocations_total',
-    help: 'GitHub authorizations found revoked, whose links were removed: by the github_app_authorization webhook, or by GitHub refusing the token (401)',
+    help: 'GitHub authorizations found revoked: a github_app_authorization webhook (its links removed), or GitHub refusing a linked token with 401 (that link removed)',
     labelNames: ['source'],
     registers: [this.registry],
   });
