@@ -9,6 +9,7 @@ import { WebhookInbox } from './github/webhook-inbox';
 import { registerWebhookRoute, WEBHOOK_PATH } from './github/webhook.route';
 import { WebhookVerifier } from './github/webhook-verifier';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { Metrics } from './metrics/metrics';
 import {
   enableAuthRateLimits,
   fastifyTrustProxy,
@@ -78,6 +79,7 @@ export async function createApp(
   registerWebhookRoute(adapter.getInstance(), {
     verifier: app.get(WebhookVerifier),
     inbox: app.get(WebhookInbox),
+    metrics: app.get(Metrics),
     bodyLimit: config.webhookBodyLimit,
   });
   // Signed cookies (COOKIE_SECRET) bind OAuth sign-ins to the browser that started them.

@@ -11,6 +11,7 @@ import { GitHubModule } from './github/github.module';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
 import { loggerParams } from './logging/logger.options';
+import { MetricsModule } from './metrics/metrics.module';
 
 export interface AppModuleOptions {
   /** Where log lines go; stdout when unset. */
@@ -33,6 +34,7 @@ export class AppModule {
         DatabaseModule.forRoot({ embedded: 'exclusive' }),
         HealthModule,
         HomeModule,
+        MetricsModule,
         AuthModule,
         FlowdockModule,
         GitHubModule,

@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app.config';
 import { CLAIM_ISSUER } from '../flowdock/claim-issuer';
 import { FlowdockModule } from '../flowdock/flowdock.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { AccountSessionService } from './account-session.service';
 import { AccountController } from './account.controller';
 import { ClaimedActions } from './claimed-actions';
@@ -28,6 +29,7 @@ import { SpentClaim } from './spent-claim.entity';
 @Module({
   imports: [
     FlowdockModule,
+    MetricsModule,
     TypeOrmModule.forFeature([LinkedAccount, OAuthState, SpentClaim]),
     JwtModule.registerAsync({
       inject: [ConfigService],

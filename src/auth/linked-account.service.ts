@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Octokit } from '@octokit/rest';
 import { DataSource, Repository } from 'typeorm';
 import { TokenCipher, TokenDecryptionError } from '../crypto/token-cipher';
+import { Metrics } from '../metrics/metrics';
 import { ClaimService } from './claim.service';
 import { GitHubOctokitFactory } from './github-octokit.factory';
 import {
@@ -46,6 +47,7 @@ export class LinkedAccountService {
     private readonly oauth: GitHubOAuthService,
     private readonly octokits: GitHubOctokitFactory,
     private readonly claims: ClaimService,
+    private readonly metrics: Metrics,
   ) {}
 
   /** The GitHub account linked to a Flowdock user, or null. */
@@ -84,6 +86,7 @@ export class LinkedAccountService {
     const octokit = this.octokits.forToken(token, async () => {
       const removed = await this.links.delete({ flowdockUserId, accessToken: ciphertext });
       if (removed.affected) {
+        this.metrics.authorizationRevoked('token_refused');
         this.logger.warn(
           `GitHub answered 401 for the token of Flowdock user ${flowdockUserId}; link removed`,
         );
@@ -127,6 +130,7 @@ export class LinkedAccountService {
   async revokeByGitHubUserId(githubUserId: number): Promise<number> {
     const result = await this.links.delete({ githubUserId: String(githubUserId) });
     const count = result.affected ?? 0;
+    this.metrics.authorizationRevoked('webhook');
     this.logger.log(
       `GitHub user ${githubUserId} revoked the authorization; removed ${count} link(s)`,
     );
@@ -182,6 +186,7 @@ export class LinkedAccountService {
       const refreshToken = row.refreshToken ? this.decrypt(row, 'refresh') : null;
       if (refreshToken === null) {
         await repo.delete({ flowdockUserId });
+        this.metrics.tokenRefreshed('failed');
         this.logger.warn(
           `The GitHub token of Flowdock user ${flowdockUserId} expired and cannot be refreshed; link removed`,
         );
@@ -193,12 +198,14 @@ export class LinkedAccountService {
       } catch (error) {
         if (error instanceof GitHubRefusedError) {
           await repo.delete({ flowdockUserId });
+          this.metrics.tokenRefreshed('failed');
           this.logger.warn(
             `GitHub refused to refresh the token of Flowdock user ${flowdockUserId} (${error.reason}); link removed`,
           );
           return null;
         }
         if (error instanceof GitHubUnavailableError) {
+          this.metrics.tokenRefreshed('failed');
           this.logger.warn(`${error.message}; Flowdock user ${flowdockUserId}`);
           throw new ServiceUnavailableException(
             'GitHub could not be reached to renew your GitHub authorization; try again in a minute',
@@ -208,6 +215,7 @@ export class LinkedAccountService {
       }
       const sealed = this.sealTokens(flowdockUserId, tokens);
       await repo.update({ flowdockUserId }, sealed);
+      this.metrics.tokenRefreshed('ok');
       this.logger.log(`Refreshed the GitHub token of Flowdock user ${flowdockUserId}`);
       return { token: tokens.accessToken, ciphertext: sealed.accessToken };
     });

@@ -132,6 +132,23 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('METRICS_TOKEN is optional; when set, it is held to the rules of the secrets', () => {
+    expect(loadConfig(productionEnv()).config.metricsToken).toBeUndefined();
+    const token = strong('metrics');
+    expect(loadConfig({ ...productionEnv(), METRICS_TOKEN: token }).config.metricsToken).toBe(
+      token,
+    );
+    expect(problemsOf({ ...productionEnv(), METRICS_TOKEN: 'metrics' })).toEqual([
+      'METRICS_TOKEN: too weak (shorter than 32 bytes)',
+    ]);
+    const env = productionEnv();
+    expect(problemsOf({ ...env, METRICS_TOKEN: env.GITHUB_WEBHOOK_SECRET })).toEqual([
+      'GITHUB_WEBHOOK_SECRET and METRICS_TOKEN: the same value; each needs its own',
+    ]);
+    const dev = loadConfig({ ...productionEnv(), NODE_ENV: 'development', METRICS_TOKEN: 'x' });
+    expect(dev.warnings).toContainEqual(expect.stringMatching(/^METRICS_TOKEN is weak/));
+  });
+
   it.each([
     ['the example of .env.example', 'https://bridge.example.org', 'an example domain'],
     ['another example domain', 'https://example.com', 'an example domain'],

@@ -4,6 +4,7 @@ import { parseEnvironment } from './environment';
 import {
   CLIENT_ID_VARIABLES,
   loadDevelopmentSecrets,
+  OPTIONAL_SECRET_VARIABLES,
   SECRET_VARIABLES,
   SecretName,
   Secrets,
@@ -32,6 +33,8 @@ export interface AppConfig {
   tokenEncryptionKey: string;
   /** Previous TOKEN_ENCRYPTION_KEY values, still accepted for decryption during rotation. */
   tokenDecryptionKeys: string[];
+  /** Bearer token GET /metrics requires; undefined: the endpoint is open. */
+  metricsToken: string | undefined;
   /**
    * Secrets and client ids that were not set and got generated development
    * values (never in production). Generated client ids are known to no
@@ -101,8 +104,11 @@ function trustProxy(value: string | undefined): number | string[] | undefined {
 const EXAMPLE_HOST = /(^|\.)example\.(com|org|net)$/i;
 
 /** Groups of variables holding the same value. */
-function sameValues(values: Partial<Secrets>, names: readonly SecretName[]): SecretName[][] {
-  const byValue = new Map<string, SecretName[]>();
+function sameValues(
+  values: Record<string, string | undefined>,
+  names: readonly string[],
+): string[][] {
+  const byValue = new Map<string, string[]>();
   for (const name of names) {
     const value = values[name];
     if (value) byValue.set(value, [...(byValue.get(value) ?? []), name]);
@@ -169,8 +175,19 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
       given[name] = value;
     }
   }
+  const optional: Record<string, string | undefined> = {};
+  for (const name of OPTIONAL_SECRET_VARIABLES) {
+    const value = env[name];
+    const weakness = value === undefined ? undefined : secretWeakness(value);
+    if (weakness && production) problems.push(`${name}: too weak (${weakness})`);
+    else if (weakness) warnings.push(`${name} is weak (${weakness}); production would refuse it`);
+    optional[name] = value;
+  }
   // One value in two roles: learning it for one (a leaked webhook secret) gives away the other.
-  for (const names of sameValues(given, SECRET_VARIABLES)) {
+  for (const names of sameValues({ ...given, ...optional }, [
+    ...SECRET_VARIABLES,
+    ...OPTIONAL_SECRET_VARIABLES,
+  ])) {
     const problem = `${names.join(' and ')}: the same value; each needs its own`;
     if (production) problems.push(problem);
     else warnings.push(`${problem} (production would refuse it)`);
@@ -210,6 +227,7 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
         .split(',')
         .map((k) => k.trim())
         .filter(Boolean),
+      metricsToken: env.METRICS_TOKEN,
       generated: missing,
       flowdock: {
         apiUrl: trimSlash(env.FLOWDOCK_API_URL ?? 'https://api.flowdock.com'),

@@ -111,6 +111,12 @@ export class Environment {
   @IsString()
   FLOWDOCK_FLOW_TOKEN?: string;
 
+  /** Bearer token GET /metrics requires; unset, the endpoint is open. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  METRICS_TOKEN?: string;
+
   @Transform(toInt)
   @IsOptional()
   @IsInt()

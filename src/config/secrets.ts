@@ -12,6 +12,9 @@ export const SECRET_VARIABLES = [
   'GITHUB_CLIENT_SECRET',
 ] as const;
 
+/** Secrets that may be left unset (a feature is then open or off); when set, the same rules. */
+export const OPTIONAL_SECRET_VARIABLES = ['METRICS_TOKEN'] as const;
+
 /** Not secret, but required in production: OAuth client ids. */
 export const CLIENT_ID_VARIABLES = ['FLOWDOCK_CLIENT_ID', 'GITHUB_CLIENT_ID'] as const;
 

@@ -12,12 +12,14 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { GroupCommit } from '../database/group-commit';
+import { Metrics, SendClass } from '../metrics/metrics';
 import { retryDelayMs } from './delivery-backoff';
 import { FlowdockClient } from './flowdock-client';
 import {
   FlowdockGoneError,
   FlowdockRateLimitedError,
   FlowdockRefusedError,
+  FlowdockUnavailableError,
 } from './flowdock-errors';
 import { FlowdockOutbox, OutboxMessage, SentMark, ThreadBatch } from './flowdock-outbox';
 import { FlowdockSourceService } from './flowdock-sources.service';
@@ -42,6 +44,15 @@ const FLOW_TOKENS_KEPT = 1_000;
  * of its read), settled otherwise so the next may follow, or the thread waits.
  */
 type Outcome = 'posted' | 'next' | 'stop';
+
+/** The class of Flowdock's answer to a send that failed; undefined when nothing was sent. */
+function answerClass(error: unknown): SendClass | undefined {
+  if (error instanceof FlowdockRefusedError) return '4xx';
+  if (!(error instanceof FlowdockUnavailableError)) return undefined;
+  const status = error.status;
+  if (status === undefined) return 'network';
+  return status < 300 ? '2xx' : status < 500 ? '4xx' : '5xx';
+}
 
 /**
  * Posts the outbox to Flowdock, at least once, in order per thread. It leases
@@ -95,6 +106,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     private readonly client: FlowdockClient,
     private readonly sources: FlowdockSourceService,
     private readonly notifications: DatabaseNotifications,
+    private readonly metrics: Metrics,
     config: ConfigService<AppConfig, true>,
   ) {
     const flowdock = config.get('flowdock', { infer: true });
@@ -275,6 +287,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         next.id,
         `The source is disabled: ${next.disabledReason ?? 'disabled'}`,
       );
+      this.metrics.flowdockDeadLettered('source_disabled');
       return 'next';
     }
     try {
@@ -283,8 +296,11 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl, thread),
       );
     } catch (error) {
+      const answer = answerClass(error);
+      if (answer) this.metrics.flowdockSent(answer);
       return (await this.handleFailure(next, error)) ? 'next' : 'stop';
     }
+    this.metrics.flowdockSent('2xx');
     return 'posted';
   }
 
@@ -305,25 +321,28 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     const where = `message ${next.uuid} of ${next.externalThreadId}`;
     if (error instanceof FlowdockGoneError) {
       const why = `Flowdock answered 410 Gone: the source was removed in Flowdock (${error.flowdockMessage})`;
-      await this.dataSource.transaction(async (manager) => {
+      const dead = await this.dataSource.transaction(async (manager) => {
         await this.sources.disable(next.sourceId, why, manager);
-        await this.outbox.deadLetterSource(
+        return this.outbox.deadLetterSource(
           manager,
           next.sourceId,
           `The source is disabled: ${why}`,
         );
       });
+      this.metrics.flowdockDeadLettered('source_disabled', dead);
       this.logger.warn(`Disabled Flowdock source ${next.sourceId}: ${why}`);
       return false;
     }
     if (error instanceof FlowdockRefusedError) {
       await this.outbox.markDead(next.id, reason);
+      this.metrics.flowdockDeadLettered('refused');
       this.logger.warn(`Dead-lettered ${where}: ${reason}`);
       return true;
     }
     const attempts = next.attempts + 1;
     if (attempts >= this.delivery.maxAttempts) {
       await this.outbox.markDead(next.id, `Gave up after ${attempts} attempts: ${reason}`);
+      this.metrics.flowdockDeadLettered('attempts_exhausted');
       this.logger.warn(`Dead-lettered ${where} after ${attempts} attempts: ${reason}`);
       return false;
     }
@@ -334,6 +353,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       retryAfterMs,
     });
     await this.outbox.scheduleRetry(next.id, attempts, reason, delay);
+    this.metrics.flowdockRetryScheduled();
     // Retry-After is about the flow token, not this thread: pause the whole source.
     if (retryAfterMs !== undefined) await this.outbox.pauseSource(next.sourceId, retryAfterMs);
     this.logger.log(`Retrying ${where} in ${delay} ms (attempt ${attempts}): ${reason}`);

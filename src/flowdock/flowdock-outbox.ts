@@ -233,13 +233,18 @@ export class FlowdockOutbox {
     );
   }
 
-  /** Dead-letters every pending message of a source, in `manager`'s transaction. */
-  async deadLetterSource(manager: EntityManager, sourceId: string, reason: string): Promise<void> {
-    await manager.query(
+  /** Dead-letters every pending message of a source, in `manager`'s transaction; returns how many. */
+  async deadLetterSource(
+    manager: EntityManager,
+    sourceId: string,
+    reason: string,
+  ): Promise<number> {
+    const [, count]: [unknown, number] = await manager.query(
       `UPDATE flowdock_message m SET status = 'dead', dead_at = now(), last_error = $2
        FROM flowdock_thread t
        WHERE t.id = m.thread_id AND t.source_id = $1 AND m.status = 'pending'`,
       [sourceId, reason],
     );
+    return count;
   }
 }

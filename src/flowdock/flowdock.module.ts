@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseNotificationsModule } from '../database/database-notifications.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { FlowdockActionGuard } from './flowdock-action.guard';
 import { FlowdockActionVerifier } from './flowdock-action.verifier';
 import { FlowdockChallenges } from './flowdock-challenge';
@@ -25,6 +26,7 @@ import { UsedActionTokens } from './used-action-tokens';
   imports: [
     JwtModule.register({}),
     DatabaseNotificationsModule,
+    MetricsModule,
     TypeOrmModule.forFeature([
       UsedActionToken,
       FlowdockSourceEntity,

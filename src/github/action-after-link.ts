@@ -5,6 +5,7 @@ import { ClaimedActionOutcome, ClaimedActions } from '../auth/claimed-actions';
 import { LinkedAccountService } from '../auth/linked-account.service';
 import { AppConfig } from '../config/app.config';
 import type { ClaimedAction } from '../flowdock/claim-issuer';
+import { ActionOutcome, Metrics } from '../metrics/metrics';
 import {
   ActionTarget,
   GitHubActionsService,
@@ -35,6 +36,7 @@ export class ActionAfterLink implements OnModuleInit {
     private readonly claimed: ClaimedActions,
     private readonly accounts: LinkedAccountService,
     private readonly actions: GitHubActionsService,
+    private readonly metrics: Metrics,
     config: ConfigService<AppConfig, true>,
   ) {
     this.githubUrl = config.get('github', { infer: true }).url;
@@ -61,9 +63,17 @@ export class ActionAfterLink implements OnModuleInit {
     const action = claimed.action as ThreadAction;
     const actor = await this.accounts.actingAs(flowdockUserId);
     if (!actor) return notDone('The new link cannot be used, so the action was not performed.');
+    const started = performance.now();
+    const done = (outcome: ActionOutcome) =>
+      this.metrics.actionDone(action, outcome, (performance.now() - started) / 1000);
     try {
       await this.actions.perform(actor.octokit, actor.login, target, action);
+      done('performed');
     } catch (error) {
+      const refused =
+        error instanceof GitHubUnauthorizedError ||
+        (error instanceof HttpException && error.getStatus() < 500);
+      done(refused ? 'refused' : 'failed');
       if (error instanceof GitHubUnauthorizedError) {
         return notDone(
           'GitHub refused the authorization just given, so the action was not performed.',

@@ -3,6 +3,7 @@ import {
   BadRequestException,
   Controller,
   HttpCode,
+  HttpException,
   Logger,
   Param,
   Post,
@@ -12,9 +13,10 @@ import type { FastifyRequest } from 'fastify';
 import { LinkedAccountService } from '../auth/linked-account.service';
 import { FlowdockAction } from '../flowdock/flowdock-action.decorator';
 import type { FlowdockActionRequest } from '../flowdock/flowdock-action.types';
-import { FlowdockChallenges } from '../flowdock/flowdock-challenge';
+import { FlowdockChallengeException, FlowdockChallenges } from '../flowdock/flowdock-challenge';
 import { FlowdockUser } from '../flowdock/flowdock-user.decorator';
 import { ThreadState } from '../flowdock/thread-snapshot';
+import { ActionOutcome, Metrics } from '../metrics/metrics';
 import {
   ActionTarget,
   GitHubActionsService,
@@ -62,6 +64,12 @@ function target(params: ActionParams): { target: ActionTarget; action: ThreadAct
   };
 }
 
+/** How an action that threw ended, for bridge_actions_total. */
+export function failedActionOutcome(error: unknown): ActionOutcome {
+  if (error instanceof FlowdockChallengeException) return 'challenged';
+  return error instanceof HttpException && error.getStatus() < 500 ? 'refused' : 'failed';
+}
+
 /**
  * Flowdock UpdateAction targets. The guard has verified the request; an
  * unlinked user (or one whose GitHub token stopped working) gets the
@@ -75,6 +83,7 @@ export class ActionsController {
     private readonly accounts: LinkedAccountService,
     private readonly challenges: FlowdockChallenges,
     private readonly actions: GitHubActionsService,
+    private readonly metrics: Metrics,
   ) {}
 
   @Post(':owner/:repo/:kind/:number/:action')
@@ -86,6 +95,26 @@ export class ActionsController {
     @Req() req: FastifyRequest,
   ): Promise<{ status: ThreadState; assignees: string[] }> {
     const { target: item, action } = target(params);
+    const started = performance.now();
+    let outcome: ActionOutcome = 'failed';
+    try {
+      const answer = await this.perform(item, action, clicked, String(req.id));
+      outcome = 'performed';
+      return answer;
+    } catch (error) {
+      outcome = failedActionOutcome(error);
+      throw error;
+    } finally {
+      this.metrics.actionDone(action, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async perform(
+    item: ActionTarget,
+    action: ThreadAction,
+    clicked: FlowdockActionRequest,
+    requestId: string,
+  ): Promise<{ status: ThreadState; assignees: string[] }> {
     // An unlinked user's claim carries the click, to be performed once the link is stored.
     const context = { name: clicked.action.agent?.name, then: { ...item, action } };
     const actor = await this.accounts.actingAs(clicked.userId);
@@ -96,7 +125,7 @@ export class ActionsController {
         actor.login,
         item,
         action,
-        String(req.id),
+        requestId,
       );
       return { status: snapshot.state, assignees: snapshot.assignees };
     } catch (error) {

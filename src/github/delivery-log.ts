@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics';
 import { ThreadKey } from './github-event.types';
 import { DeliveryOutcome } from './webhook-delivery.entity';
 
@@ -11,8 +12,12 @@ export interface DeliveryLogEntry {
   item?: ThreadKey;
 }
 
-/** The one log line of a GitHub delivery, once its outcome is known (a warning when it failed). */
-export function logDelivery(logger: Logger, entry: DeliveryLogEntry): void {
+/**
+ * The one log line of a GitHub delivery, once its outcome is known (a warning
+ * when it failed), and its count in bridge_github_webhooks_received_total.
+ */
+export function logDelivery(logger: Logger, metrics: Metrics, entry: DeliveryLogEntry): void {
+  metrics.webhookSettled(entry.event, entry.outcome);
   const fields = {
     deliveryId: entry.deliveryId,
     event: entry.event,

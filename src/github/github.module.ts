@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
 import { DatabaseNotificationsModule } from '../database/database-notifications.module';
 import { FlowdockModule } from '../flowdock/flowdock.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ActionAfterLink } from './action-after-link';
 import { ActionsController } from './actions.controller';
 import { FlowdockSetupController } from './flowdock-setup.controller';
@@ -25,6 +26,7 @@ import { WebhookVerifier } from './webhook-verifier';
     DatabaseNotificationsModule,
     FlowdockModule,
     AuthModule,
+    MetricsModule,
   ],
   controllers: [ActionsController, FlowdockSetupController],
   providers: [

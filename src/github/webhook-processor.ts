@@ -10,6 +10,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { LinkedAccountService } from '../auth/linked-account.service';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
+import { Metrics } from '../metrics/metrics';
 import { DeliveryWork } from './delivery-intake';
 import { isThreadKey, MappedEvent, ThreadKey } from './github-event.types';
 import { Echo, GitHubThreadStore, threadKeyId, threadLockKey } from './github-thread.store';
@@ -40,6 +41,8 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 interface Outcome extends DeliveryLogEntry {
   messages: number;
+  /** Seconds from stored to processed, once recorded (the database's clock for both). */
+  lagSeconds?: number;
 }
 
 /** A pending delivery of a locked thread. */
@@ -114,6 +117,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     private readonly store: GitHubThreadStore,
     private readonly accounts: LinkedAccountService,
     private readonly notifications: DatabaseNotifications,
+    private readonly metrics: Metrics,
     config: ConfigService<AppConfig, true>,
   ) {
     this.retentionDays = config.get('github', { infer: true }).deliveryRetentionDays;
@@ -395,15 +399,18 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     return outcomes.length + resolved;
   }
 
-  /** Marks deliveries processed with their outcomes, and drops their work. */
+  /** Marks deliveries processed with their outcomes, drops their work, and notes each one's lag. */
   private async record(manager: EntityManager, outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    await manager.query(
-      `UPDATE github_webhook_delivery d
-       SET outcome = o.outcome, reason = o.reason, messages = o.messages, work = NULL,
-           processed_at = clock_timestamp()
-       FROM jsonb_to_recordset($1::jsonb) AS o(delivery_id text, outcome text, reason text, messages int)
-       WHERE d.delivery_id = o.delivery_id AND d.processed_at IS NULL`,
+    const rows: { delivery_id: string; lag: number }[] = await manager.query(
+      `WITH recorded AS (
+         UPDATE github_webhook_delivery d
+         SET outcome = o.outcome, reason = o.reason, messages = o.messages, work = NULL,
+             processed_at = clock_timestamp()
+         FROM jsonb_to_recordset($1::jsonb) AS o(delivery_id text, outcome text, reason text, messages int)
+         WHERE d.delivery_id = o.delivery_id AND d.processed_at IS NULL
+         RETURNING d.delivery_id, extract(epoch FROM d.processed_at - d.received_at)::float8 AS lag)
+       SELECT delivery_id, lag FROM recorded`,
       [
         JSON.stringify(
           outcomes.map((o) => ({
@@ -415,6 +422,8 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
         ),
       ],
     );
+    const lags = new Map(rows.map((r) => [r.delivery_id, r.lag]));
+    for (const outcome of outcomes) outcome.lagSeconds = lags.get(outcome.deliveryId);
   }
 
   /** A thread whose deliveries the database refuses: they fail (once, logged), the others go on. */
@@ -437,8 +446,12 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     this.report(outcomes);
   }
 
+  /** After the commit: each outcome's log line and metrics. */
   private report(outcomes: Outcome[]): void {
-    for (const outcome of outcomes) logDelivery(this.logger, outcome);
+    for (const outcome of outcomes) {
+      logDelivery(this.logger, this.metrics, outcome);
+      if (outcome.lagSeconds !== undefined) this.metrics.webhookProcessed(outcome.lagSeconds);
+    }
     if (outcomes.some((o) => o.messages > 0)) this.notifications.notify('flowdock_outbox');
   }
 

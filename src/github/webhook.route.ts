@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { AllExceptionsFilter } from '../http/all-exceptions.filter';
+import { Metrics } from '../metrics/metrics';
 import { InboxEntry, intake } from './delivery-intake';
 import { logDelivery } from './delivery-log';
 import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inbox';
@@ -89,7 +90,7 @@ function verifiedEntry(
  */
 export function registerWebhookRoute(
   fastify: FastifyInstance,
-  deps: { verifier: WebhookVerifier; inbox: WebhookInbox; bodyLimit: number },
+  deps: { verifier: WebhookVerifier; inbox: WebhookInbox; metrics: Metrics; bodyLimit: number },
 ): void {
   const logger = new Logger('GitHubWebhooks');
   const errors = new AllExceptionsFilter();
@@ -126,12 +127,14 @@ export function registerWebhookRoute(
       );
     }
     if (status === 'accepted' && entry.outcome) {
-      logDelivery(logger, {
+      logDelivery(logger, deps.metrics, {
         deliveryId: entry.deliveryId,
         event: entry.event,
         outcome: entry.outcome,
         reason: entry.reason,
       });
+    } else if (status === 'duplicate') {
+      deps.metrics.webhookSettled(entry.event, 'duplicate');
     }
     // A redelivery already accepted gets a 2xx (GitHub needs one) and changes nothing.
     return reply.code(status === 'duplicate' ? 200 : 202).send({ status });
@@ -141,6 +144,11 @@ export function registerWebhookRoute(
     // This route reads its body as bytes: the signature is over them, and
     // nothing is parsed before it is checked.
     scope.removeAllContentTypeParsers();
+    // Every refusal, wherever it came from: this route's checks, the content-type hook, the body limit.
+    scope.addHook('onResponse', (_request, reply, done) => {
+      if (reply.statusCode >= 400) deps.metrics.webhookRefused(reply.statusCode);
+      done();
+    });
     scope.addContentTypeParser(
       ['application/json', 'application/x-www-form-urlencoded'],
       { parseAs: 'buffer' },

@@ -158,6 +158,10 @@ export function loggerParams(level: string, stream?: DestinationStream): Params 
     forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
     // GitHub's webhooks: a line per delivery comes from the bridge itself (its outcome), and a
     // refusal is logged by app.factory; the full request line per webhook cost ~15 % of ingest.
-    exclude: [{ path: 'github/webhooks', method: RequestMethod.POST }],
+    // Prometheus scrapes GET /metrics every few seconds: a line each would drown the log.
+    exclude: [
+      { path: 'github/webhooks', method: RequestMethod.POST },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
   };
 }
