@@ -1,8 +1,8 @@
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { GitHubRoutes } from './github-simulator';
+import { githubHookRoutes } from './hooks.routes';
 import { GitHubReposState, SimCall, SimItem, SimRepo } from './github-repos-state';
 import { GitHubState, SimUser } from './github-state';
-import { sendWebhook } from './webhook-sender';
 import { examplePayload } from './webhook-examples';
 
 type Params = { owner: string; repo: string; number: string };
@@ -21,6 +21,7 @@ export const repoWebUrl = (web: string, repo: SimRepo) =>
   `${web}/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}`;
 
 export const repoJson = (web: string, repo: SimRepo) => ({
+  id: repo.id,
   name: repo.name,
   full_name: `${repo.owner}/${repo.name}`,
   owner: userJson(repo.owner, web),
@@ -79,7 +80,8 @@ export function pullJson(web: string, repo: SimRepo, item: SimItem) {
 /**
  * Sends the webhook GitHub would send after a change to an item (a
  * `pull_request` or `issues` event built from the official example payloads),
- * signed, to `webhookTarget`; the bridge's answer, or undefined without a target.
+ * signed, to the repository's hooks (`webhookTarget` by default); the first
+ * hook's answer, or undefined without a hook.
  */
 export async function emitItemEvent(
   repos: GitHubReposState,
@@ -89,7 +91,7 @@ export async function emitItemEvent(
   action: string,
   extra: Record<string, unknown> = {},
 ): Promise<Response | undefined> {
-  if (!repos.webhookTarget) return undefined;
+  if (repos.hooksOf(repo).length === 0) return undefined;
   const event = item.kind === 'pull' ? 'pull_request' : 'issues';
   const example = examplePayload(event, 'opened') as unknown as Record<string, unknown>;
   const web = repos.webUrl;
@@ -103,7 +105,7 @@ export async function emitItemEvent(
     sender: userJson(senderLogin, web),
     ...extra,
   };
-  return sendWebhook(repos.webhookTarget.url, repos.webhookTarget.secret, event, payload);
+  return repos.emit(repo, event, payload);
 }
 
 const notFound = (reply: FastifyReply) =>
@@ -114,7 +116,8 @@ const notFound = (reply: FastifyReply) =>
  * bad token, 404 for what the user may not see, 403 without the needed
  * permission, 422 for impossible changes; assignees GitHub cannot assign are
  * silently left out, as GitHub does. After each change the webhook GitHub
- * would send goes to `webhookTarget`, signed.
+ * would send goes to the repository's hooks (`webhookTarget`), signed; the
+ * hooks and their deliveries are served too (hooks.routes.ts).
  */
 export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
   return (app, state: GitHubState) => {
@@ -265,5 +268,6 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
     app.patch('/repos/:owner/:repo/pulls/:number', updateState('pull'));
     app.post('/repos/:owner/:repo/issues/:number/assignees', changeAssignees(true));
     app.delete('/repos/:owner/:repo/issues/:number/assignees', changeAssignees(false));
+    githubHookRoutes(repos)(app, state);
   };
 }
