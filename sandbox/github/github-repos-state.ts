@@ -1,3 +1,5 @@
+import { GitHubHooks, SimHook } from './github-hooks';
+
 export type SimPermission = 'read' | 'triage' | 'write' | 'admin';
 
 export interface SimComment {
@@ -40,6 +42,8 @@ export interface SimItem {
 }
 
 export interface SimRepo {
+  /** GitHub's numeric id (`repository.id` of payloads, `repository_id` of deliveries). */
+  id: number;
   owner: string;
   name: string;
   private: boolean;
@@ -69,8 +73,13 @@ const RANK: Record<SimPermission, number> = { read: 1, triage: 2, write: 3, admi
 export class GitHubReposState {
   readonly repos = new Map<string, SimRepo>();
   readonly calls: SimCall[] = [];
-  /** Where to send the webhooks GitHub would send after a change (none: no webhooks). */
+  /**
+   * Where to send the webhooks GitHub would send after a change: the hook of
+   * every repository without one of its own in `hooks` (none: no webhooks).
+   */
   webhookTarget?: { url: string; secret: string };
+  /** Repository and organization hooks, and every delivery sent to them. */
+  readonly hooks = new GitHubHooks();
   /** Answer every REST call with this status (to simulate an outage), when set. */
   failWith?: number;
   /** Answer every REST call this much later (a slow GitHub; the change is still made), when set. */
@@ -82,6 +91,7 @@ export class GitHubReposState {
   webUrl = 'https://github.example.test';
   private clock = Date.parse('2030-01-01T00:00:00Z');
   private ids = 1000;
+  private nextRepoId = 700_001;
 
   addRepo(
     fullName: string,
@@ -93,6 +103,7 @@ export class GitHubReposState {
   ): SimRepo {
     const [owner, name] = fullName.split('/');
     const repo: SimRepo = {
+      id: this.nextRepoId++,
       owner,
       name,
       private: options.private ?? false,
@@ -135,6 +146,16 @@ export class GitHubReposState {
 
   repo(fullName: string): SimRepo | undefined {
     return this.repos.get(fullName.toLowerCase());
+  }
+
+  /** The hooks a change to `repo` is sent to: its own (or `webhookTarget`'s) and its organization's. */
+  hooksOf(repo: SimRepo): SimHook[] {
+    return this.hooks.of(`${repo.owner}/${repo.name}`, this.webhookTarget);
+  }
+
+  /** Sends the webhook of a change to the repository's hooks; the first hook's answer (undefined: none). */
+  emit(repo: SimRepo, event: string, payload: object): Promise<Response | undefined> {
+    return this.hooks.deliver(this.hooksOf(repo), event, payload, repo.id);
   }
 
   permission(repo: SimRepo, login: string | null): SimPermission | null {

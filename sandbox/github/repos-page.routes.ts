@@ -5,7 +5,6 @@ import { githubItemPages } from './item-pages.routes';
 import { actingUser, layout, localPath, repoSection } from './page-html';
 import { emitItemEvent, issueJson, repoJson, userJson } from './repos.routes';
 import { examplePayload } from './webhook-examples';
-import { sendWebhook } from './webhook-sender';
 
 type Fields = Record<string, string>;
 
@@ -162,7 +161,7 @@ async function comment(
   const id = nextCommentId++;
   const now = repos.tick();
   item.comments.push({ id, author: login, body: text, createdAt: now });
-  if (!repos.webhookTarget) return undefined;
+  if (repos.hooksOf(repo).length === 0) return undefined;
   const web = repos.webUrl;
   const issue = issueJson(web, repo, item);
   const payload = {
@@ -180,5 +179,5 @@ async function comment(
     repository: repoJson(web, repo),
     sender: userJson(login, web),
   };
-  return sendWebhook(repos.webhookTarget.url, repos.webhookTarget.secret, 'issue_comment', payload);
+  return repos.emit(repo, 'issue_comment', payload);
 }

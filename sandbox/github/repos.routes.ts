@@ -1,8 +1,8 @@
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { GitHubRoutes } from './github-simulator';
+import { githubHookRoutes } from './hooks.routes';
 import { GitHubReposState, SimCall, SimItem, SimRepo, SimReview } from './github-repos-state';
 import { GitHubState, SimUser } from './github-state';
-import { sendWebhook } from './webhook-sender';
 import { examplePayload } from './webhook-examples';
 
 type Params = { owner: string; repo: string; number: string };
@@ -21,6 +21,7 @@ export const repoWebUrl = (web: string, repo: SimRepo) =>
   `${web}/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}`;
 
 export const repoJson = (web: string, repo: SimRepo) => ({
+  id: repo.id,
   name: repo.name,
   full_name: `${repo.owner}/${repo.name}`,
   owner: userJson(repo.owner, web),
@@ -92,7 +93,8 @@ export function pullJson(web: string, repo: SimRepo, item: SimItem) {
 /**
  * Sends the webhook GitHub would send after a change to an item (a
  * `pull_request` or `issues` event built from the official example payloads),
- * signed, to `webhookTarget`; the bridge's answer, or undefined without a target.
+ * signed, to the repository's hooks (`webhookTarget` by default); the first
+ * hook's answer, or undefined without a hook.
  */
 export async function emitItemEvent(
   repos: GitHubReposState,
@@ -102,7 +104,7 @@ export async function emitItemEvent(
   action: string,
   extra: Record<string, unknown> = {},
 ): Promise<Response | undefined> {
-  if (!repos.webhookTarget) return undefined;
+  if (repos.hooksOf(repo).length === 0) return undefined;
   const event = item.kind === 'pull' ? 'pull_request' : 'issues';
   const example = examplePayload(event, 'opened') as unknown as Record<string, unknown>;
   const web = repos.webUrl;
@@ -116,7 +118,7 @@ export async function emitItemEvent(
     sender: userJson(senderLogin, web),
     ...extra,
   };
-  return sendWebhook(repos.webhookTarget.url, repos.webhookTarget.secret, event, payload);
+  return repos.emit(repo, event, payload);
 }
 
 const notFound = (reply: FastifyReply) =>
@@ -127,7 +129,8 @@ const notFound = (reply: FastifyReply) =>
  * bad token, 404 for what the user may not see, 403 without the needed
  * permission, 422 for impossible changes; assignees GitHub cannot assign are
  * silently left out, as GitHub does. After each change the webhook GitHub
- * would send goes to `webhookTarget`, signed.
+ * would send goes to the repository's hooks (`webhookTarget`), signed; the
+ * hooks and their deliveries are served too (hooks.routes.ts).
  */
 export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
   return (app, state: GitHubState) => {
@@ -329,26 +332,21 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
       item.reviews.push(review);
       item.updatedAt = review.submittedAt;
       await reply.code(200).send(reviewJson(repos.webUrl, review));
-      if (repos.webhookTarget) {
+      if (repos.hooksOf(repo).length > 0) {
         const web = repos.webUrl;
         const example = examplePayload('pull_request_review', 'submitted');
-        await sendWebhook(
-          repos.webhookTarget.url,
-          repos.webhookTarget.secret,
-          'pull_request_review',
-          {
-            ...example,
-            action: 'submitted',
-            review: {
-              ...example.review,
-              ...reviewJson(web, review),
-              state: review.state.toLowerCase(),
-            },
-            pull_request: pullJson(web, repo, item),
-            repository: repoJson(web, repo),
-            sender: userJson(user.login, web),
+        await repos.emit(repo, 'pull_request_review', {
+          ...example,
+          action: 'submitted',
+          review: {
+            ...example.review,
+            ...reviewJson(web, review),
+            state: review.state.toLowerCase(),
           },
-        );
+          pull_request: pullJson(web, repo, item),
+          repository: repoJson(web, repo),
+          sender: userJson(user.login, web),
+        });
       }
       return reply;
     });
@@ -408,5 +406,6 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
     app.patch('/repos/:owner/:repo/pulls/:number', updateState('pull'));
     app.post('/repos/:owner/:repo/issues/:number/assignees', changeAssignees(true));
     app.delete('/repos/:owner/:repo/issues/:number/assignees', changeAssignees(false));
+    githubHookRoutes(repos)(app, state);
   };
 }

@@ -19,16 +19,22 @@ export function signedWebhook(
   deliveryId: string = randomUUID(),
 ): SignedWebhook {
   const body = JSON.stringify(payload);
+  return { deliveryId, body, headers: webhookHeaders(secret, event, body, deliveryId) };
+}
+
+/** The headers GitHub sends with a webhook body (also when it sends the same body again). */
+export function webhookHeaders(
+  secret: string,
+  event: string,
+  body: string,
+  deliveryId: string,
+): Record<string, string> {
   return {
-    deliveryId,
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'GitHub-Hookshot/sandbox',
-      'x-github-event': event,
-      'x-github-delivery': deliveryId,
-      'x-hub-signature-256': signBody(secret, body),
-    },
+    'content-type': 'application/json',
+    'user-agent': 'GitHub-Hookshot/sandbox',
+    'x-github-event': event,
+    'x-github-delivery': deliveryId,
+    'x-hub-signature-256': signBody(secret, body),
   };
 }
 

@@ -38,6 +38,7 @@ Examples:
   npm run cli -- deliveries dead --json
   npm run cli -- deliveries redrive --id 1042,1043
   npm run cli -- sources list
+  npm run cli -- webhooks redeliver --repo acme/widgets --dry-run   # needs GITHUB_ADMIN_TOKEN
 
 Commands use the bridge's configuration (environment variables, DATA_DIR) and its database.
 Exit codes: 0 done; 1 usage error (unknown command or option, missing or invalid

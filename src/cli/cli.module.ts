@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
+import { GitHubOctokitFactory } from '../auth/github-octokit.factory';
 import { AppConfig } from '../config/app.config';
 import { appConfigModule } from '../config/config.module';
 import { CryptoModule } from '../crypto/crypto.module';
@@ -14,10 +15,12 @@ import { SubscriptionService } from '../github/subscription.service';
 import { loggerParams } from '../logging/logger.options';
 import { CliProgram } from './cli-program';
 import { DeliveriesCommand } from './deliveries.command';
+import { GitHubRedelivery } from './github-redelivery';
 import { SourcesCommand } from './sources.command';
 import { SubscriptionsCommand } from './subscriptions.command';
 import { TokenRotation } from './token-rotation';
 import { TokensCommand } from './tokens.command';
+import { WebhooksCommand } from './webhooks.command';
 
 const COMMANDS = [
   SubscriptionsCommand,
@@ -28,6 +31,8 @@ const COMMANDS = [
   ...DeliveriesCommand.subCommands,
   SourcesCommand,
   ...SourcesCommand.subCommands,
+  WebhooksCommand,
+  ...WebhooksCommand.subCommands,
 ];
 
 /** The operator CLI: the same configuration and database as the server, no HTTP. */
@@ -50,6 +55,8 @@ export class CliModule {
         SubscriptionService,
         TokenRotation,
         FlowdockDeliveryService,
+        GitHubOctokitFactory,
+        GitHubRedelivery,
         CliProgram,
         ...COMMANDS,
       ],
@@ -69,6 +76,7 @@ export class CliModule {
         { provide: TokenRotation, useValue: {} },
         { provide: FlowdockDeliveryService, useValue: {} },
         { provide: FlowdockSourceService, useValue: {} },
+        { provide: GitHubRedelivery, useValue: {} },
         CliProgram,
         ...COMMANDS,
       ],

@@ -70,6 +70,11 @@ export interface AppConfig {
     timeoutMs: number;
     /** How long processed deliveries stay in the delivery log. */
     deliveryRetentionDays: number;
+    /**
+     * GITHUB_ADMIN_TOKEN: reads a hook's deliveries and asks for redeliveries
+     * (`npm run cli -- webhooks redeliver`); the server never uses it.
+     */
+    adminToken: string | undefined;
   };
 }
 
@@ -251,6 +256,7 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
         webhookSecret: secrets.GITHUB_WEBHOOK_SECRET,
         webhookSecretPrevious: env.GITHUB_WEBHOOK_SECRET_PREVIOUS,
         deliveryRetentionDays: env.DELIVERY_RETENTION_DAYS ?? 14,
+        adminToken: env.GITHUB_ADMIN_TOKEN,
         timeoutMs: env.GITHUB_TIMEOUT_MS ?? 8_000,
       },
     },

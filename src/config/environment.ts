@@ -194,6 +194,12 @@ export class Environment {
   @IsUrl(httpUrl)
   GITHUB_API_URL?: string;
 
+  /** A token with admin:repo_hook (admin:org_hook for organization hooks), for `webhooks redeliver` only. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  GITHUB_ADMIN_TOKEN?: string;
+
   /** Days the delivery log keeps a processed webhook delivery. */
   @Transform(toInt)
   @IsOptional()

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { LinkedAccountService } from '../auth/linked-account.service';
+import { OWNER, REPO } from '../common/ids';
 import { FlowdockAction } from '../flowdock/flowdock-action.decorator';
 import type { FlowdockActionRequest } from '../flowdock/flowdock-action.types';
 import { FlowdockChallengeException, FlowdockChallenges } from '../flowdock/flowdock-challenge';
@@ -31,10 +32,6 @@ interface ActionParams {
   action: string;
 }
 
-/** GitHub's account names: letters, digits, inner "_" (managed users) and single inner hyphens, up to 39. */
-const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_])){0,38}$/;
-/** GitHub's repository names: letters, digits, ".", "_", "-", up to 100; not "." or "..". */
-const REPO = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
 /** Written in decimal digits only: "0x10", "1e3" or " 2" name no item. */
 const NUMBER = /^[1-9][0-9]{0,9}$/;
 

@@ -137,7 +137,6 @@ export class GitHubActionsService {
             },
           }
         : {}),
-      echoEvenIfSilent: action === 'approve',
       announceIf: (before, after) => this.changed(action, login, before, after),
     };
     const [applied] = await this.dataSource.transaction(async (manager) => {

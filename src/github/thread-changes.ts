@@ -29,8 +29,6 @@ export interface ThreadChange {
   echo?: Echo;
   /** A change the bridge makes itself: GitHub's webhook for it will be its echo. */
   expectEcho?: Echo;
-  /** GitHub sends that webhook even when the thread shows nothing new (a second approving review). */
-  echoEvenIfSilent?: boolean;
   /** Announce (and expect the echo) only when this says the change shows (a repeated click does not). */
   announceIf?: (before: ThreadSnapshot | null, after: ThreadSnapshot) => boolean;
 }
@@ -196,9 +194,6 @@ export class ThreadChanges {
         item: itemFacts(after),
         before: before && itemFacts(before),
       });
-      if (!message && change.expectEcho && change.echoEvenIfSilent) {
-        out.newEchoes.push(change.expectEcho);
-      }
       if (!message && routed.late.length === 0) {
         out.applied.results.push(
           stateOnly(

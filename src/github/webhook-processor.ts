@@ -11,6 +11,7 @@ import { LinkedAccountService } from '../auth/linked-account.service';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { Metrics } from '../metrics/metrics';
+import { ThreadSnapshot } from '../flowdock/thread-snapshot';
 import { DeliveryWork } from './delivery-intake';
 import { isThreadKey, MappedEvent, ThreadKey } from './github-event.types';
 import { Echo, GitHubThreadStore, threadKeyId, threadLockKey } from './github-thread.store';
@@ -77,12 +78,20 @@ function echoOf(event: MappedEvent): Echo | undefined {
 
 function changeOf(event: MappedEvent): ThreadChange {
   const echo = echoOf(event);
+  const { update } = event;
   return {
     kind: event.kind,
     sender: event.sender,
-    update: event.update,
+    update,
     message: event.message,
     ...(echo ? { echo } : {}),
+    // Approving again shows nothing new: the thread already has that verdict.
+    ...(update.type === 'review' && update.state === 'approved'
+      ? {
+          announceIf: (before: ThreadSnapshot | null) =>
+            !before?.reviewers.some((r) => r.login === update.reviewer && r.state === 'approved'),
+        }
+      : {}),
   };
 }
 
