@@ -81,10 +81,15 @@ export class LinkingController {
 
   @Get('auth/flowdock/callback')
   async flowdockCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const step = await this.states.consume(request, reply, ['link-flowdock', 'account']);
-    const user = await this.flowdock.userFromCode(
-      codeFrom(request.query as CallbackQuery, 'flowdock-denied'),
-    );
+    const step = await this.states.consume(request, reply, [
+      'link-flowdock',
+      'account',
+      ...this.flowdock.completedPurposes(),
+    ]);
+    const code = codeFrom(request.query as CallbackQuery, 'flowdock-denied');
+    const completion = this.flowdock.completion(step.purpose);
+    if (completion) return completion({ ...(await this.flowdock.signIn(code)), step }, reply);
+    const user = await this.flowdock.userFromCode(code);
     if (step.purpose === 'account') {
       await this.sessions.start(reply, user.id);
       return reply.header('cache-control', 'no-store').redirect('/account', 302);
