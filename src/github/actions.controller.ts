@@ -31,11 +31,11 @@ interface ActionParams {
 }
 
 /** GitHub's account names: letters, digits, inner "_" (managed users) and single inner hyphens, up to 39. */
-const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_])){0,38}$/;
+export const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_])){0,38}$/;
 /** GitHub's repository names: letters, digits, ".", "_", "-", up to 100; not "." or "..". */
-const REPO = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
+export const REPO = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
 /** Written in decimal digits only: "0x10", "1e3" or " 2" name no item. */
-const NUMBER = /^[1-9][0-9]{0,9}$/;
+export const NUMBER = /^[1-9][0-9]{0,9}$/;
 
 function target(params: ActionParams): { target: ActionTarget; action: ThreadAction } {
   const number = NUMBER.test(params.number) ? Number(params.number) : NaN;
