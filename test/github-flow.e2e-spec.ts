@@ -125,6 +125,7 @@ describe('GitHub <-> Flowdock end to end', () => {
       'Unassign me',
       'Close',
       'View diff',
+      'Delivery log',
     ]);
     expect(rendered.actions[0].target?.urlTemplate).toBe(
       `${PUBLIC_URL}/flowdock/actions/${name}/pulls/2/assign-to-me`,
@@ -151,7 +152,7 @@ describe('GitHub <-> Flowdock end to end', () => {
     expect(after.activities).toBe(3);
     const last = after.thread as unknown as RenderedThread;
     expect(last.status).toEqual({ color: 'purple', value: 'merged' });
-    expect(last.actions.map((a) => a.name)).toEqual(['View diff']);
+    expect(last.actions.map((a) => a.name)).toEqual(['View diff', 'Delivery log']);
     expect(Object.fromEntries(last.fields.map((f) => [f.label, f.value])).Labels).toBe('bug');
     expect(messages(source).map((m) => m.body.title)).toEqual([
       'opened pull request',

@@ -51,8 +51,14 @@ describe('thread status', () => {
 });
 
 describe('thread actions', () => {
-  it('open PR: assign, unassign, close and View diff', () => {
-    expect(names(pull)).toEqual(['Assign to me', 'Unassign me', 'Close', 'View diff']);
+  it('open PR: assign, unassign, close, View diff and the delivery log', () => {
+    expect(names(pull)).toEqual([
+      'Assign to me',
+      'Unassign me',
+      'Close',
+      'View diff',
+      'Delivery log',
+    ]);
   });
   it('draft PR: like an open one', () => {
     expect(names({ ...pull, state: 'draft' })).toEqual([
@@ -60,17 +66,30 @@ describe('thread actions', () => {
       'Unassign me',
       'Close',
       'View diff',
+      'Delivery log',
     ]);
   });
   it('open issue: assign, unassign, close, no diff', () => {
-    expect(names(issue)).toEqual(['Assign to me', 'Unassign me', 'Close']);
+    expect(names(issue)).toEqual(['Assign to me', 'Unassign me', 'Close', 'Delivery log']);
   });
-  it('closed PR or issue: Reopen only', () => {
-    expect(names({ ...pull, state: 'closed' })).toEqual(['Reopen']);
-    expect(names({ ...issue, state: 'closed' })).toEqual(['Reopen']);
+  it('closed PR or issue: Reopen and the delivery log', () => {
+    expect(names({ ...pull, state: 'closed' })).toEqual(['Reopen', 'Delivery log']);
+    expect(names({ ...issue, state: 'closed' })).toEqual(['Reopen', 'Delivery log']);
   });
-  it('merged PR: View diff only', () => {
-    expect(names({ ...pull, state: 'merged' })).toEqual(['View diff']);
+  it('merged PR: View diff and the delivery log', () => {
+    expect(names({ ...pull, state: 'merged' })).toEqual(['View diff', 'Delivery log']);
+  });
+  it('"Delivery log" is a ViewAction to the item\'s page of the bridge', () => {
+    const last = (s: ThreadSnapshot) => renderThread(s, PUBLIC_URL).actions?.at(-1);
+    expect(last(pull)).toEqual({
+      '@type': 'ViewAction',
+      name: 'Delivery log',
+      url: 'https://bridge.example.com/deliveries/acme/widgets/42',
+      description: expect.any(String),
+    });
+    expect(last({ ...issue, state: 'closed' })).toMatchObject({
+      url: 'https://bridge.example.com/deliveries/acme/widgets/7',
+    });
   });
   it('UpdateActions target the bridge action URL as an EntryPoint POST', () => {
     const actions = renderThread(pull, PUBLIC_URL).actions ?? [];

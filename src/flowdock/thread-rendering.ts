@@ -50,8 +50,32 @@ export function actionUrl(
   return `${publicUrl}/flowdock/actions/${owner}/${repo}/${kind}/${snapshot.number}/${action}`;
 }
 
-/** Actions by state: open -> assign, unassign, close (+ View diff for PRs); closed -> reopen; merged -> View diff. */
+/** `<PUBLIC_URL>/deliveries/:owner/:repo/:number`: what GitHub sent about the item and what reached which flow. */
+export function deliveryLogUrl(
+  publicUrl: string,
+  snapshot: Pick<ThreadSnapshot, 'repository' | 'number'>,
+): string {
+  const [owner, repo] = snapshot.repository.split('/').map(encodeURIComponent);
+  return `${publicUrl}/deliveries/${owner}/${repo}/${snapshot.number}`;
+}
+
+/**
+ * Actions by state: open -> assign, unassign, close (+ View diff for PRs);
+ * closed -> reopen; merged -> View diff. Every thread ends with "Delivery log".
+ */
 export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): FlowdockAction[] {
+  return [
+    ...stateActions(snapshot, publicUrl),
+    {
+      '@type': 'ViewAction',
+      name: 'Delivery log',
+      url: deliveryLogUrl(publicUrl, snapshot),
+      description: 'What GitHub sent about this item and what the bridge posted (flow members)',
+    },
+  ];
+}
+
+function stateActions(snapshot: ThreadSnapshot, publicUrl: string): FlowdockAction[] {
   const update = (slug: ActionSlug): FlowdockAction => ({
     '@type': 'UpdateAction',
     name: ACTION_NAMES[slug],
