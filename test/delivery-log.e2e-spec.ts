@@ -193,6 +193,7 @@ describe('delivery log pages (GET /deliveries)', () => {
     expect(sends).toContain('status-dead');
     expect(sends).toContain('410 Gone');
     expect(sends).toContain('disabled</span> since');
+    expect(page.body).toContain('deliveries redrive --id');
     expect(page.body).not.toContain('are not shown');
     await expectNoSecrets(page.body);
   });

@@ -71,7 +71,7 @@ const flowName = (source: SourceView) =>
 
 function sourceState(source: SourceView, now: Date): string {
   if (source.disabledAt) {
-    return `<span class="status-dead">disabled</span> since ${time(source.disabledAt)}${source.disabledReason ? `: ${h(source.disabledReason)}` : ''}`;
+    return `<span class="status-dead">disabled</span> since ${time(source.disabledAt)}${source.disabledReason ? `: ${h(source.disabledReason)}` : ''} <small>(source <code>${h(source.id)}</code>)</small>`;
   }
   if (source.pausedUntil && source.pausedUntil > now) {
     return `paused until ${time(source.pausedUntil)} (Flowdock asked to wait)`;
@@ -130,9 +130,20 @@ export function itemPage(data: ItemPageData): string {
   );
   const sends = table(
     'sends',
-    ['queued', 'flow', 'message', 'status', 'attempts', 'last error', 'sent / dead', 'source'],
+    [
+      'queued',
+      'id',
+      'flow',
+      'message',
+      'status',
+      'attempts',
+      'last error',
+      'sent / dead',
+      'source',
+    ],
     data.sends.map((s) => [
       time(s.createdAt),
+      h(s.id),
       flowName(s.source),
       `${h(s.title ?? '')}${s.author ? ` <small>by ${h(s.author)}</small>` : ''}<br><small>${h(s.externalThreadId)}</small>`,
       `<span class="status-${h(s.status)}">${h(s.status)}</span>`,
@@ -144,6 +155,9 @@ export function itemPage(data: ItemPageData): string {
     'No Flowdock message for this item' +
       (data.hiddenSends > 0 ? ' in your flows.' : ': no flow was sent anything about it.'),
   );
+  const redrive = data.sends.some((s) => s.status === 'dead')
+    ? `<p class="note" id="redrive">A dead message is not sent again by itself. Once its cause is fixed, the bridge's operator sends it again with <code>npm run cli -- deliveries redrive --id &lt;id&gt;</code> (a disabled source first needs <code>npm run cli -- sources enable &lt;source id&gt;</code>).</p>`
+    : '';
   const hidden =
     data.hiddenSends > 0
       ? `<p class="note" id="hidden-sends">${data.hiddenSends} message(s) to flows you are not a member of are not shown.</p>`
@@ -161,7 +175,8 @@ ${deliveries}
 <p class="note">CI deliveries (check_suite, status) name a commit, not an item: they are listed on the repository's page.</p>
 <h2>Flowdock messages, newest first</h2>
 ${hidden}
-${sends}`,
+${sends}
+${redrive}`,
   );
 }
 
