@@ -162,6 +162,8 @@ describe('delivery log pages (GET /deliveries)', () => {
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.body).toContain('Signed in with Flowdock as Alice (@alice)');
+    expect(page.body).toContain(`/${repository}/pull/${NUMBER}">the pull request</a>`);
+    expect(page.body).not.toContain(`/${repository}/issues/${NUMBER}`);
 
     const deliveries = tableOf(page.body, 'deliveries');
     // Newest first: the publishing unlabel, then the dropped opening.

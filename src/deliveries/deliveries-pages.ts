@@ -114,6 +114,18 @@ export function itemPage(data: ItemPageData): string {
   const [owner, repo] = repository.split('/');
   const now = new Date();
   const github = `${data.githubUrl}/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+  // The deliveries tell which kind the number is; without any, both links.
+  const kinds = new Set(data.deliveries.map((d) => d.itemKind));
+  const onGitHub = [
+    kinds.has('issue') && kinds.size === 1
+      ? null
+      : `<a href="${h(`${github}/pull/${number}`)}">the pull request</a>`,
+    kinds.has('pull') && kinds.size === 1
+      ? null
+      : `<a href="${h(`${github}/issues/${number}`)}">the issue</a>`,
+  ]
+    .filter(Boolean)
+    .join(' / ');
   const deliveries = table(
     'deliveries',
     ['received', 'event', 'sender', 'item', 'outcome', 'messages', 'delivery id'],
@@ -166,8 +178,7 @@ export function itemPage(data: ItemPageData): string {
     `Delivery log of ${repository}#${number}`,
     data.viewer,
     `<p><a href="${h(repositoryPath(repository))}">All deliveries of ${h(repository)}</a> ·
-<a href="${h(`${github}/pull/${number}`)}">the pull request</a> /
-<a href="${h(`${github}/issues/${number}`)}">the issue</a> on GitHub</p>
+${onGitHub} on GitHub</p>
 <h2>Where ${h(repository)} posts</h2>
 ${routesTable(data.routes, now)}
 <h2>GitHub deliveries, newest first</h2>

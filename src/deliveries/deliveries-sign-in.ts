@@ -1,8 +1,9 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { CompletedSignIn, FlowdockSignInService } from '../auth/flowdock-sign-in.service';
 import { OAuthStateService } from '../auth/oauth-state.service';
 import { FlowdockClient } from '../flowdock/flowdock-client';
+import { FlowdockRefusedError } from '../flowdock/flowdock-errors';
 import { DeliveriesSessionService } from './deliveries-session.service';
 import { DeliveryLogService } from './delivery-log.service';
 
@@ -40,6 +41,8 @@ function isMember(known: string, flows: { id: string; path: string }[]): boolean
  */
 @Injectable()
 export class DeliveriesSignIn implements OnModuleInit {
+  private readonly logger = new Logger('DeliveriesSignIn');
+
   constructor(
     private readonly signIns: FlowdockSignInService,
     private readonly states: OAuthStateService,
@@ -67,7 +70,12 @@ export class DeliveriesSignIn implements OnModuleInit {
     reply: FastifyReply,
   ): Promise<FastifyReply> {
     const [flows, known] = await Promise.all([
-      this.client.listFlows(accessToken),
+      this.client.listFlows(accessToken).catch((error: unknown) => {
+        // Refused (a scope the application may not grant): admins still get in, members get a 403.
+        if (!(error instanceof FlowdockRefusedError)) throw error;
+        this.logger.warn(`Flowdock refused the flows of user ${user.id}: ${error.message}`);
+        return [];
+      }),
       this.log.knownFlows(),
     ]);
     await this.sessions.start(reply, {
