@@ -332,6 +332,20 @@ describe('delivery log pages (GET /deliveries)', () => {
     expect(refused.location).toContain('/oauth/authorize');
   });
 
+  it('declining on Flowdock ends on a page saying so, without a session', async () => {
+    const browser = w.browser();
+    const start = await browser.get(`${PUBLIC_URL}${itemUrl()}`);
+    const consent = await browser.get(start.location!);
+    const back = await browser.submitConsent(consent, {
+      user_id: String(w.fdUsers.alice.id),
+      decision: 'deny',
+    });
+    const page = await browser.get(back.location!);
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('so you are not signed in');
+    expect(browser.cookies.has('bridge_deliveries')).toBe(false);
+  });
+
   it('a forged session cookie is a sign-in, not a page', async () => {
     const browser = w.browser();
     browser.cookies.set('bridge_deliveries', { value: `x.${randomUUID()}.y`, path: '/deliveries' });

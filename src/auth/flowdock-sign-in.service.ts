@@ -28,6 +28,7 @@ export class FlowdockSignInService {
   private readonly apiUrl: string;
   private readonly clientId: string;
   readonly redirectUri: string;
+  private readonly completions = new Map<OAuthPurpose, SignInCompletion>();
 
   constructor(
     config: ConfigService<AppConfig, true>,
@@ -38,8 +39,6 @@ export class FlowdockSignInService {
     this.clientId = flowdockConfig.clientId;
     this.redirectUri = `${config.get('publicUrl', { infer: true })}/auth/flowdock/callback`;
   }
-
-  private readonly completions = new Map<OAuthPurpose, SignInCompletion>();
 
   authorizeUrl(state: string, scopes: string[] = FLOWDOCK_SCOPES): string {
     const url = new URL(`${this.apiUrl}/oauth/authorize`);

@@ -86,8 +86,15 @@ export class LinkingController {
       'account',
       ...this.flowdock.completedPurposes(),
     ]);
-    const code = codeFrom(request.query as CallbackQuery, 'flowdock-denied');
+    const query = request.query as CallbackQuery;
     const completion = this.flowdock.completion(step.purpose);
+    if (completion && query.error === 'access_denied') {
+      throw new AuthPageException('flowdock-denied', {
+        message: 'You declined the request on Flowdock, so you are not signed in.',
+        next: 'To sign in, open the page again and choose Approve on Flowdock.',
+      });
+    }
+    const code = codeFrom(query, 'flowdock-denied');
     if (completion) return completion({ ...(await this.flowdock.signIn(code)), step }, reply);
     const user = await this.flowdock.userFromCode(code);
     if (step.purpose === 'account') {
