@@ -6,6 +6,7 @@ import { AppConfig } from './config/app.config';
 import { appConfigModule } from './config/config.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
+import { DeliveriesModule } from './deliveries/deliveries.module';
 import { FlowdockModule } from './flowdock/flowdock.module';
 import { GitHubModule } from './github/github.module';
 import { HealthModule } from './health/health.module';
@@ -38,6 +39,7 @@ export class AppModule {
         AuthModule,
         FlowdockModule,
         GitHubModule,
+        DeliveriesModule,
         ...(options.imports ?? []),
       ],
     };

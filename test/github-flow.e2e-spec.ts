@@ -128,6 +128,7 @@ describe('GitHub <-> Flowdock end to end', () => {
       'Merge',
       'Refresh',
       'View diff',
+      'Delivery log',
     ]);
     expect(rendered.actions[0].target?.urlTemplate).toBe(
       `${PUBLIC_URL}/flowdock/actions/${name}/pulls/2/assign-to-me`,
@@ -154,7 +155,7 @@ describe('GitHub <-> Flowdock end to end', () => {
     expect(after.activities).toBe(3);
     const last = after.thread as unknown as RenderedThread;
     expect(last.status).toEqual({ color: 'purple', value: 'merged' });
-    expect(last.actions.map((a) => a.name)).toEqual(['Refresh', 'View diff']);
+    expect(last.actions.map((a) => a.name)).toEqual(['Refresh', 'View diff', 'Delivery log']);
     expect(Object.fromEntries(last.fields.map((f) => [f.label, f.value])).Labels).toBe('bug');
     expect(messages(source).map((m) => m.body.title)).toEqual([
       'opened pull request',

@@ -7,6 +7,7 @@ import { AddressInfo, createServer } from 'node:net';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app.config';
 import { createDataDir } from '../../src/config/data-dir';
+import { FlowdockSourceService } from '../../src/flowdock/flowdock-sources.service';
 import { SubscriptionService } from '../../src/github/subscription.service';
 import { FlowdockSimulator } from '../flowdock/flowdock-simulator';
 import { SimUser as FlowdockUser } from '../flowdock/flowdock-state';
@@ -194,6 +195,13 @@ export async function startDemo(options: DemoOptions) {
     await bridge.listen({ port: bridgePort, host: '127.0.0.1' });
 
     const source = flowdock.state.addSource(undefined, 'GitHub', bridgeUrl);
+    const flow = flowdock.state.flows.get(source.flowId)!;
+    // Registered with its flow, as the setup flow does: the flow's members may read the delivery log.
+    await bridge.get(FlowdockSourceService).register({
+      flowToken: source.flowToken,
+      flow: `${flow.organization}/${flow.flow}`,
+      name: repository,
+    });
     await bridge
       .get(SubscriptionService)
       .add({ repositoryPattern: repository, flowToken: source.flowToken });

@@ -1,6 +1,6 @@
 import { FastifyInstance, FastifyReply } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FlowdockState, SimFault } from './flowdock-state';
+import { FlowdockState, SimFault, SimFlow } from './flowdock-state';
 
 const COLORS = [
   'red',
@@ -78,6 +78,19 @@ async function applyFault(fault: SimFault, reply: FastifyReply): Promise<Fastify
   return reply.code(fault.status).send({ message: fault.message ?? `Simulated ${fault.status}` });
 }
 
+function flowJson(flow: SimFlow) {
+  return {
+    id: flow.id,
+    name: flow.name,
+    parameterized_name: flow.flow,
+    organization: { name: flow.organization, parameterized_name: flow.organization },
+    joined: true,
+    open: true,
+    url: `/flows/${flow.organization}/${flow.flow}`,
+    web_url: `https://www.flowdock.example.invalid/app/${flow.organization}/${flow.flow}`,
+  };
+}
+
 /**
  * Posting with flow tokens (messages.md, production-integrations.md), the
  * team-inbox threads it builds (threads.md), and the flow and source calls of
@@ -137,13 +150,14 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     const id = isObject(request.query) ? request.query.id : undefined;
     const flow = typeof id === 'string' ? state.flows.get(id) : undefined;
     if (!flow) return reply.code(404).send({ message: 'Flow not found' });
-    return reply.send({
-      id: flow.id,
-      name: flow.name,
-      parameterized_name: flow.flow,
-      organization: { name: flow.organization, parameterized_name: flow.organization },
-      web_url: `https://www.flowdock.example.invalid/app/${flow.organization}/${flow.flow}`,
-    });
+    return reply.send(flowJson(flow));
+  });
+
+  // The flows the token's user is a member of (flows.md "List Flows": joined flows only).
+  app.get('/flows', async (request, reply) => {
+    const user = state.authenticate(request.headers.authorization);
+    if (!user) return reply.code(401).send({ message: 'Unauthorized' });
+    return reply.send(state.flowsOf(user.id).map(flowJson));
   });
 
   app.post<{ Params: { organization: string; flow: string } }>(

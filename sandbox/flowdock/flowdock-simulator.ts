@@ -27,7 +27,8 @@
  *        202 (200 + message with `X-flowdock-wait-for-message`), 400 validation
  *        error, 401 unknown token, 410 removed source. state.faults / state.outage
  *        make it answer e.g. 500, 429 + Retry-After, or hang.
- * - GET  /flows/find?id=, GET /flows/:org/:flow/threads (the team inbox) and
+ * - GET  /flows (Bearer: the user's flows, SimFlow.members; unset members: everyone),
+ *        GET /flows/find?id=, GET /flows/:org/:flow/threads (the team inbox) and
  *        POST /flows/:org/:flow/sources (Bearer; `state.sourceFaults` makes it fail).
  *
  * Team inbox page (inbox.routes.ts)

@@ -12,6 +12,8 @@ export interface SimFlow {
   organization: string;
   flow: string;
   name: string;
+  /** User ids of its members (GET /flows); unset: every user of the simulator. */
+  members?: number[];
 }
 
 export interface SimSource {
@@ -109,6 +111,11 @@ export class FlowdockState {
   addFlow(flow: SimFlow): SimFlow {
     this.flows.set(flow.id, flow);
     return flow;
+  }
+
+  /** The flows a user is a member of (GET /flows). */
+  flowsOf(userId: number): SimFlow[] {
+    return [...this.flows.values()].filter((f) => !f.members || f.members.includes(userId));
   }
 
   flowByPath(organization: string, flow: string): SimFlow | undefined {

@@ -62,6 +62,9 @@ import { SpentClaim } from './spent-claim.entity';
     GitHubOctokitFactory,
     // The Flowdock setup flow (GitHubModule) uses the same one-use state.
     OAuthStateService,
+    // Pages of other modules (the delivery log) sign in with Flowdock and sign their sessions.
+    FlowdockSignInService,
+    JwtModule,
   ],
 })
 export class AuthModule {}

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../config/app.config';
 import { FlowdockUser } from '../flowdock/flowdock-api.types';
 import { FlowdockClient } from '../flowdock/flowdock-client';
+import { OAuthPurpose, OAuthState } from './oauth-state.entity';
 
 /**
  * Flowdock OAuth used only to learn who is at the browser. `profile` is the
@@ -11,11 +13,22 @@ import { FlowdockClient } from '../flowdock/flowdock-client';
  */
 export const FLOWDOCK_SCOPES = ['profile'];
 
+/** A sign-in that ended at the callback: who, their access token (for this request only), the step. */
+export interface CompletedSignIn {
+  user: FlowdockUser;
+  accessToken: string;
+  step: OAuthState;
+}
+
+/** Ends a sign-in of another module's purpose: sets its session, answers the browser. */
+export type SignInCompletion = (signIn: CompletedSignIn, reply: FastifyReply) => Promise<unknown>;
+
 @Injectable()
 export class FlowdockSignInService {
   private readonly apiUrl: string;
   private readonly clientId: string;
   readonly redirectUri: string;
+  private readonly completions = new Map<OAuthPurpose, SignInCompletion>();
 
   constructor(
     config: ConfigService<AppConfig, true>,
@@ -27,19 +40,44 @@ export class FlowdockSignInService {
     this.redirectUri = `${config.get('publicUrl', { infer: true })}/auth/flowdock/callback`;
   }
 
-  authorizeUrl(state: string): string {
+  authorizeUrl(state: string, scopes: string[] = FLOWDOCK_SCOPES): string {
     const url = new URL(`${this.apiUrl}/oauth/authorize`);
     url.searchParams.set('client_id', this.clientId);
     url.searchParams.set('response_type', 'code');
     url.searchParams.set('redirect_uri', this.redirectUri);
-    url.searchParams.set('scope', FLOWDOCK_SCOPES.join(' '));
+    url.searchParams.set('scope', scopes.join(' '));
     url.searchParams.set('state', state);
     return url.toString();
   }
 
   /** The Flowdock user who approved; FlowdockRefusedError / FlowdockUnavailableError otherwise. */
   async userFromCode(code: string): Promise<FlowdockUser> {
+    return (await this.signIn(code)).user;
+  }
+
+  /** The user who approved and the access token, which the caller drops after its request. */
+  async signIn(code: string): Promise<{ user: FlowdockUser; accessToken: string }> {
     const tokens = await this.flowdock.exchangeCode(code, this.redirectUri);
-    return this.flowdock.getUser(tokens.accessToken);
+    return {
+      user: await this.flowdock.getUser(tokens.accessToken),
+      accessToken: tokens.accessToken,
+    };
+  }
+
+  /**
+   * Another module's sign-in (one Flowdock callback URL serves them all): the
+   * callback hands a step of `purpose` to `completion`. Auth depends on no such module.
+   */
+  completeWith(purpose: OAuthPurpose, completion: SignInCompletion): void {
+    this.completions.set(purpose, completion);
+  }
+
+  completion(purpose: OAuthPurpose): SignInCompletion | undefined {
+    return this.completions.get(purpose);
+  }
+
+  /** The purposes other modules complete, for the callback's state check. */
+  completedPurposes(): OAuthPurpose[] {
+    return [...this.completions.keys()];
   }
 }

@@ -81,10 +81,22 @@ export class LinkingController {
 
   @Get('auth/flowdock/callback')
   async flowdockCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const step = await this.states.consume(request, reply, ['link-flowdock', 'account']);
-    const user = await this.flowdock.userFromCode(
-      codeFrom(request.query as CallbackQuery, 'flowdock-denied'),
-    );
+    const step = await this.states.consume(request, reply, [
+      'link-flowdock',
+      'account',
+      ...this.flowdock.completedPurposes(),
+    ]);
+    const query = request.query as CallbackQuery;
+    const completion = this.flowdock.completion(step.purpose);
+    if (completion && query.error === 'access_denied') {
+      throw new AuthPageException('flowdock-denied', {
+        message: 'You declined the request on Flowdock, so you are not signed in.',
+        next: 'To sign in, open the page again and choose Approve on Flowdock.',
+      });
+    }
+    const code = codeFrom(query, 'flowdock-denied');
+    if (completion) return completion({ ...(await this.flowdock.signIn(code)), step }, reply);
+    const user = await this.flowdock.userFromCode(code);
     if (step.purpose === 'account') {
       await this.sessions.start(reply, user.id);
       return reply.header('cache-control', 'no-store').redirect('/account', 302);

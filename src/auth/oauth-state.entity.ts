@@ -1,15 +1,22 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import type { ClaimContext } from '../flowdock/claim-issuer';
 
-/** Carried by a linking flow's steps: see ClaimContext; `signedIn` is the Flowdock user of the GitHub step. */
+/**
+ * Carried by a linking flow's steps: see ClaimContext; `signedIn` is the
+ * Flowdock user of the GitHub step. A sign-in to a page carries the page's
+ * path in `returnTo` (checked by that page's module, never an open redirect).
+ */
 export interface LinkingContext extends ClaimContext {
   signedIn?: { name: string; nick: string };
+  returnTo?: string;
 }
 
 export type OAuthPurpose =
   | 'link-flowdock'
   | 'link-github'
   | 'account'
+  // The delivery log pages: Flowdock sign-in, then back to the page asked for.
+  | 'deliveries'
   // The integration's Setup URI: the Flowdock consent, then the repositories form.
   | 'flowdock-setup'
   | 'flowdock-setup-form';

@@ -48,6 +48,8 @@ export interface AppConfig {
     flowToken: string | undefined;
     /** Timeout of every call to Flowdock. */
     timeoutMs: number;
+    /** Flowdock user ids who may see every repository's delivery log (ADMIN_FLOWDOCK_USERS). */
+    adminUsers: string[];
     delivery: {
       /** How often the delivery worker looks for due messages; 0 turns the worker off (the default under NODE_ENV=test). */
       pollIntervalMs: number;
@@ -240,6 +242,10 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
         clientSecret: secrets.FLOWDOCK_CLIENT_SECRET,
         flowToken: env.FLOWDOCK_FLOW_TOKEN,
         timeoutMs: env.FLOWDOCK_TIMEOUT_MS ?? 10_000,
+        adminUsers: (env.ADMIN_FLOWDOCK_USERS ?? '')
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
         delivery: {
           // Tests share one database: their apps deliver only when asked to.
           pollIntervalMs: env.FLOWDOCK_DELIVERY_POLL_MS ?? (nodeEnv === 'test' ? 0 : 1000),

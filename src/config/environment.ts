@@ -5,6 +5,7 @@ import {
   IsOptional,
   IsString,
   IsUrl,
+  Matches,
   Max,
   Min,
   validateSync,
@@ -123,6 +124,14 @@ export class Environment {
   @Min(100)
   @Max(300_000)
   FLOWDOCK_TIMEOUT_MS?: number;
+
+  /** Flowdock user ids (comma-separated) who may see every repository's delivery log. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*\d+\s*(,\s*\d+\s*)*,?\s*$/, {
+    message: 'must be Flowdock user ids (digits), comma-separated',
+  })
+  ADMIN_FLOWDOCK_USERS?: string;
 
   @Transform(toInt)
   @IsOptional()

@@ -8,6 +8,7 @@ import { WebhookInbox1764800000000 } from './migrations/1764800000000-WebhookInb
 import { FlowdockDueThreads1764800000001 } from './migrations/1764800000001-FlowdockDueThreads';
 import { LinkingContext1764900000000 } from './migrations/1764900000000-LinkingContext';
 import { SubscriptionRules1765000000000 } from './migrations/1765000000000-SubscriptionRules';
+import { DeliveryLog1765100000000 } from './migrations/1765100000000-DeliveryLog';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -24,4 +25,5 @@ export const migrations = [
   FlowdockDueThreads1764800000001,
   LinkingContext1764900000000,
   SubscriptionRules1765000000000,
+  DeliveryLog1765100000000,
 ];

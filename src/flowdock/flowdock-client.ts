@@ -126,22 +126,23 @@ export class FlowdockClient implements OnApplicationShutdown {
       bearer: accessToken,
       query: { id: flowId },
     });
-    const organization = (body.organization ?? {}) as Json;
-    if (
-      !isId(body.id) ||
-      typeof body.parameterized_name !== 'string' ||
-      typeof organization.parameterized_name !== 'string'
-    ) {
+    const flow = toFlow(body);
+    if (!flow)
       throw new FlowdockUnavailableError('the flow in the answer is incomplete', operation);
-    }
-    return {
-      id: String(body.id),
-      name: typeof body.name === 'string' ? body.name : body.parameterized_name,
-      organization: organization.parameterized_name,
-      flow: body.parameterized_name,
-      path: `${organization.parameterized_name}/${body.parameterized_name}`,
-      ...(typeof body.web_url === 'string' ? { webUrl: body.web_url } : {}),
-    };
+    return flow;
+  }
+
+  /**
+   * The flows the user of the access token is a member of (GET /flows: joined
+   * flows only; needs the `flow` scope). Entries Flowdock sends incomplete are left out.
+   */
+  async listFlows(accessToken: string): Promise<FlowdockFlow[]> {
+    const operation = 'the list of your flows';
+    const body = await this.requestList('/flows', { operation, bearer: accessToken });
+    return (body as Json[])
+      .filter((entry) => entry !== null && typeof entry === 'object' && entry.joined !== false)
+      .map((entry) => toFlow(entry))
+      .filter((flow): flow is FlowdockFlow => flow !== undefined);
   }
 
   /** Creates a source in a flow (POST /flows/:org/:flow/sources; needs the integration scope). */
@@ -176,6 +177,26 @@ export class FlowdockClient implements OnApplicationShutdown {
   }
 
   private async request(method: string, path: string, options: RequestOptions): Promise<Json> {
+    const body = await this.send(method, path, options);
+    if (Array.isArray(body)) {
+      throw new FlowdockUnavailableError('the answer is a list, not an object', options.operation);
+    }
+    return body;
+  }
+
+  private async requestList(path: string, options: RequestOptions): Promise<unknown[]> {
+    const body = await this.send('GET', path, options);
+    if (!Array.isArray(body)) {
+      throw new FlowdockUnavailableError('the answer is not a list', options.operation);
+    }
+    return body;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<Json | unknown[]> {
     const { operation } = options;
     const url = new URL(this.apiUrl + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -206,8 +227,10 @@ export class FlowdockClient implements OnApplicationShutdown {
       throw new FlowdockUnavailableError(describeFetchError(error, this.timeoutMs), operation);
     }
 
-    const body = parseJson(text);
+    const answer = parseJson(text);
+    const body = Array.isArray(answer) ? undefined : answer;
     if (status >= 200 && status < 300) {
+      if (Array.isArray(answer)) return answer;
       if (text.trim() !== '' && body === undefined) {
         throw new FlowdockUnavailableError('the answer is not JSON', operation, status);
       }
@@ -223,6 +246,26 @@ export class FlowdockClient implements OnApplicationShutdown {
     }
     throw new FlowdockUnavailableError(`HTTP ${status}: ${message}`, operation, status);
   }
+}
+
+/** A flow of GET /flows or /flows/find; undefined when its id or names are missing. */
+function toFlow(body: Json): FlowdockFlow | undefined {
+  const organization = (body?.organization ?? {}) as Json;
+  if (
+    !isId(body?.id) ||
+    typeof body.parameterized_name !== 'string' ||
+    typeof organization.parameterized_name !== 'string'
+  ) {
+    return undefined;
+  }
+  return {
+    id: String(body.id),
+    name: typeof body.name === 'string' ? body.name : body.parameterized_name,
+    organization: organization.parameterized_name,
+    flow: body.parameterized_name,
+    path: `${organization.parameterized_name}/${body.parameterized_name}`,
+    ...(typeof body.web_url === 'string' ? { webUrl: body.web_url } : {}),
+  };
 }
 
 function toTokens(body: Json, operation: string): FlowdockTokens {
@@ -245,12 +288,11 @@ function isId(value: unknown): value is string | number {
   );
 }
 
-function parseJson(text: string): Json | undefined {
+/** An object or a list; undefined for anything else. */
+function parseJson(text: string): Json | unknown[] | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Json)
-      : undefined;
+    return value !== null && typeof value === 'object' ? (value as Json | unknown[]) : undefined;
   } catch {
     return undefined;
   }

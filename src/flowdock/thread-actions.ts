@@ -61,3 +61,12 @@ export function actionsFor(snapshot: Pick<ThreadSnapshot, 'kind' | 'state'>): Th
       : ['reopen'];
   return [...byState, 'refresh'];
 }
+
+/** `<PUBLIC_URL>/deliveries/:owner/:repo/:number`: what GitHub sent about the item and what reached which flow. */
+export function deliveryLogUrl(
+  publicUrl: string,
+  snapshot: Pick<ThreadSnapshot, 'repository' | 'number'>,
+): string {
+  const [owner, repo] = snapshot.repository.split('/').map(encodeURIComponent);
+  return `${publicUrl}/deliveries/${owner}/${repo}/${snapshot.number}`;
+}

@@ -52,7 +52,7 @@ describe('thread status', () => {
 });
 
 describe('thread actions', () => {
-  it('open PR: assign, unassign, close, approve, merge, refresh and View diff', () => {
+  it('open PR: assign, unassign, close, approve, merge, refresh, View diff and the delivery log', () => {
     expect(names(pull)).toEqual([
       'Assign to me',
       'Unassign me',
@@ -61,6 +61,7 @@ describe('thread actions', () => {
       'Merge',
       'Refresh',
       'View diff',
+      'Delivery log',
     ]);
   });
   it('draft PR: like an open one, without approve and merge', () => {
@@ -70,17 +71,36 @@ describe('thread actions', () => {
       'Close',
       'Refresh',
       'View diff',
+      'Delivery log',
     ]);
   });
   it('open issue: assign, unassign, close, refresh, no diff', () => {
-    expect(names(issue)).toEqual(['Assign to me', 'Unassign me', 'Close', 'Refresh']);
+    expect(names(issue)).toEqual([
+      'Assign to me',
+      'Unassign me',
+      'Close',
+      'Refresh',
+      'Delivery log',
+    ]);
   });
-  it('closed PR or issue: Reopen and Refresh', () => {
-    expect(names({ ...pull, state: 'closed' })).toEqual(['Reopen', 'Refresh']);
-    expect(names({ ...issue, state: 'closed' })).toEqual(['Reopen', 'Refresh']);
+  it('closed PR or issue: Reopen, Refresh and the delivery log', () => {
+    expect(names({ ...pull, state: 'closed' })).toEqual(['Reopen', 'Refresh', 'Delivery log']);
+    expect(names({ ...issue, state: 'closed' })).toEqual(['Reopen', 'Refresh', 'Delivery log']);
   });
-  it('merged PR: Refresh and View diff', () => {
-    expect(names({ ...pull, state: 'merged' })).toEqual(['Refresh', 'View diff']);
+  it('merged PR: Refresh, View diff and the delivery log', () => {
+    expect(names({ ...pull, state: 'merged' })).toEqual(['Refresh', 'View diff', 'Delivery log']);
+  });
+  it('"Delivery log" is a ViewAction to the item\'s page of the bridge', () => {
+    const last = (s: ThreadSnapshot) => renderThread(s, PUBLIC_URL).actions?.at(-1);
+    expect(last(pull)).toEqual({
+      '@type': 'ViewAction',
+      name: 'Delivery log',
+      url: 'https://bridge.example.com/deliveries/acme/widgets/42',
+      description: expect.any(String),
+    });
+    expect(last({ ...issue, state: 'closed' })).toMatchObject({
+      url: 'https://bridge.example.com/deliveries/acme/widgets/7',
+    });
   });
   it('UpdateActions target the bridge action URL as an EntryPoint POST', () => {
     const actions = renderThread(pull, PUBLIC_URL).actions ?? [];

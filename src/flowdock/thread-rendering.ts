@@ -5,7 +5,7 @@ import {
   FlowdockThreadMessage,
 } from './flowdock-api.types';
 import { escapeHtml, isHttpUrl, link, markdownToSafeHtml } from './safe-html';
-import { ACTION_NAMES, actionsFor, actionUrl } from './thread-actions';
+import { ACTION_NAMES, actionsFor, actionUrl, deliveryLogUrl } from './thread-actions';
 import { externalThreadId, ThreadSnapshot } from './thread-snapshot';
 
 /** Status value and colour per DESIGN.md's table. */
@@ -30,7 +30,10 @@ export function threadStatus(snapshot: Pick<ThreadSnapshot, 'kind' | 'state'>): 
   }
 }
 
-/** The thread's buttons: its actions by state, then View diff on open and merged pull requests. */
+/**
+ * The thread's buttons: its actions by state, View diff on open and merged
+ * pull requests, and on every thread "Delivery log".
+ */
 export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): FlowdockAction[] {
   const updates = actionsFor(snapshot).map((action): FlowdockAction => ({
     '@type': 'UpdateAction',
@@ -41,19 +44,27 @@ export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): Flow
       httpMethod: 'POST',
     },
   }));
-  const viewDiff =
-    snapshot.kind === 'pull' && snapshot.state !== 'closed' && isHttpUrl(snapshot.url);
-  return viewDiff
-    ? [
-        ...updates,
-        {
-          '@type': 'ViewAction',
-          name: 'View diff',
-          url: `${snapshot.url}/files`,
-          description: 'View diff in GitHub',
-        },
-      ]
-    : updates;
+  const viewDiff: FlowdockAction[] =
+    snapshot.kind === 'pull' && snapshot.state !== 'closed' && isHttpUrl(snapshot.url)
+      ? [
+          {
+            '@type': 'ViewAction',
+            name: 'View diff',
+            url: `${snapshot.url}/files`,
+            description: 'View diff in GitHub',
+          },
+        ]
+      : [];
+  return [
+    ...updates,
+    ...viewDiff,
+    {
+      '@type': 'ViewAction',
+      name: 'Delivery log',
+      url: deliveryLogUrl(publicUrl, snapshot),
+      description: 'What GitHub sent about this item and what the bridge posted (flow members)',
+    },
+  ];
 }
 
 /** Thread fields: values are escaped text or `a` links, which is all Flowdock allows. */

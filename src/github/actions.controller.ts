@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { LinkedAccountService } from '../auth/linked-account.service';
-import { OWNER, REPO } from '../common/ids';
+import { ITEM_NUMBER, OWNER, REPO } from '../common/ids';
 import { FlowdockAction } from '../flowdock/flowdock-action.decorator';
 import type { FlowdockActionRequest } from '../flowdock/flowdock-action.types';
 import { FlowdockChallengeException, FlowdockChallenges } from '../flowdock/flowdock-challenge';
@@ -32,11 +32,8 @@ interface ActionParams {
   action: string;
 }
 
-/** Written in decimal digits only: "0x10", "1e3" or " 2" name no item. */
-const NUMBER = /^[1-9][0-9]{0,9}$/;
-
 function target(params: ActionParams): { target: ActionTarget; action: ThreadAction } {
-  const number = NUMBER.test(params.number) ? Number(params.number) : NaN;
+  const number = ITEM_NUMBER.test(params.number) ? Number(params.number) : NaN;
   const problems = [
     OWNER.test(params.owner) ? null : 'owner is not a GitHub account name',
     REPO.test(params.repo) ? null : 'repo is not a GitHub repository name',

@@ -18,6 +18,8 @@ export interface InboxEntry {
   event: string;
   action: string | null;
   repository: string | null;
+  /** The payload's `sender.login` (shown by the delivery log pages). */
+  sender?: string | null;
   item: Pick<ThreadKey, 'kind' | 'number'> | null;
   /** null when the delivery is settled on arrival (ping, unhandled, failed). */
   work: DeliveryWork | null;
@@ -62,13 +64,14 @@ export function intake(deliveryId: string, event: string, payload: object): Inbo
   const envelope = payload as {
     action?: unknown;
     repository?: { full_name?: unknown } | null;
-    sender?: { id?: unknown } | null;
+    sender?: { id?: unknown; login?: unknown } | null;
   };
   const entry: InboxEntry = {
     deliveryId,
     event,
     action: name(envelope.action),
     repository: name(envelope.repository?.full_name),
+    sender: name(envelope.sender?.login),
     item: null,
     work: null,
     outcome: null,

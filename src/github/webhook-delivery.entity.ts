@@ -43,6 +43,10 @@ export class WebhookDelivery {
   @Column({ type: 'text', nullable: true })
   repository: string | null;
 
+  /** The payload's `sender.login`, for the delivery log pages. */
+  @Column({ type: 'text', nullable: true })
+  sender: string | null;
+
   @Column({ name: 'item_kind', type: 'text', nullable: true })
   itemKind: 'pull' | 'issue' | null;
 

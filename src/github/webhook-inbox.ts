@@ -29,10 +29,11 @@ const STATEMENT_TIMEOUT_MS = 5_000;
 
 const INSERT = `
   INSERT INTO github_webhook_delivery
-    (delivery_id, event, action, repository, item_kind, item_number, work, outcome, reason, processed_at)
-  SELECT d, e, a, r, k, n, w, o, re, CASE WHEN o IS NULL THEN NULL ELSE now() END
+    (delivery_id, event, action, repository, item_kind, item_number, work, outcome, reason,
+     sender, processed_at)
+  SELECT d, e, a, r, k, n, w, o, re, se, CASE WHEN o IS NULL THEN NULL ELSE now() END
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
-              $8::text[], $9::text[]) AS t(d, e, a, r, k, n, w, o, re)
+              $8::text[], $9::text[], $10::text[]) AS t(d, e, a, r, k, n, w, o, re, se)
   ON CONFLICT (delivery_id) DO NOTHING
   RETURNING delivery_id`;
 
@@ -117,6 +118,7 @@ export class WebhookInbox implements OnApplicationShutdown {
             ...entry,
             action: null,
             repository: null,
+            sender: null,
             item: null,
             work: null,
             outcome: 'failed',
@@ -150,6 +152,7 @@ export class WebhookInbox implements OnApplicationShutdown {
       column((e) => (e.work ? JSON.stringify(e.work) : null)),
       column((e) => e.outcome),
       column((e) => e.reason),
+      column((e) => e.sender ?? null),
     ]);
     return new Set(rows.map((r) => r.delivery_id));
   }

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sendPage } from '../auth/auth-pages';
 
 /** The pages people open in a browser to sign in, link, manage their link and set up a flow. */
-const BROWSER_AUTH_ROUTE = /^\/(?:authorization|auth\/|account|flowdock\/setup)/;
+const BROWSER_AUTH_ROUTE = /^\/(?:authorization|auth\/|account|deliveries|flowdock\/setup)/;
 
 /** Refused for sending too many requests; carries the page to answer with. */
 export class TooManyRequestsError extends Error {
