@@ -208,6 +208,22 @@ describeInBrowser(
         ['octocat', 201],
         ['octocat', 200],
       ]);
+
+      // "Delivery log": after signing in with Flowdock (Bob, a member of the flow), the
+      // thread's page of the bridge shows the delivery that created the thread.
+      const logLink = card.getByRole('link', { name: 'Delivery log', exact: true });
+      const logUrl = await logLink.getAttribute('href');
+      expect(logUrl).toBe(`${demo.bridgeUrl}/deliveries/${demo.repository}/5`);
+      const log = await inbox.context().newPage();
+      await log.goto(logUrl!);
+      await expect(log.getByLabel(/Bob Brown/).isChecked()).resolves.toBe(true);
+      await log.getByRole('button', { name: 'Approve' }).click();
+      await log.locator('table#deliveries').waitFor();
+      expect(log.url()).toBe(logUrl);
+      await expect(log.locator('#viewer').textContent()).resolves.toContain('Bob Brown (@bob)');
+      const created = log.locator('table#deliveries tr', { hasText: 'opened' });
+      await expect(created.textContent()).resolves.toMatch(/pull_request[\s\S]*published/);
+      await shot(log, '12-delivery-log');
     });
   },
 );
