@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { retryOnDeadlock } from '../database/deadlocks';
 import { ThreadEvent } from './thread-rendering';
 import { ThreadSnapshot } from './thread-snapshot';
 
@@ -151,8 +152,10 @@ export class FlowdockOutbox {
    * have been enqueued meanwhile, unseen by this statement's snapshot): then now.
    */
   async markSent(marks: SentMark[]): Promise<boolean[]> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `WITH input AS (
+    // It can deadlock with a processing batch's upsert of the same threads: it then goes again.
+    const rows: { id: string }[] = await retryOnDeadlock(() =>
+      this.dataSource.query(
+        `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb)
            AS i(thread_id bigint, owner text, message_ids bigint[], renew_ms int, version int)),
        sent AS (
@@ -171,18 +174,19 @@ export class FlowdockOutbox {
              END
          FROM input i WHERE t.id = i.thread_id AND t.lease_owner = i.owner RETURNING t.id)
        SELECT id FROM lease`,
-      [
-        JSON.stringify(
-          marks.map((m) => ({
-            thread_id: m.threadId,
-            owner: m.owner,
-            message_ids: m.messageIds,
-            renew_ms: 'renewMs' in m.lease ? m.lease.renewMs : null,
-            version: 'release' in m.lease ? m.lease.release.version : null,
-          })),
-        ),
-        marks.flatMap((m) => m.messageIds),
-      ],
+        [
+          JSON.stringify(
+            marks.map((m) => ({
+              thread_id: m.threadId,
+              owner: m.owner,
+              message_ids: m.messageIds,
+              renew_ms: 'renewMs' in m.lease ? m.lease.renewMs : null,
+              version: 'release' in m.lease ? m.lease.release.version : null,
+            })),
+          ),
+          marks.flatMap((m) => m.messageIds),
+        ],
+      ),
     );
     const kept = new Set(rows.map((r) => String(r.id)));
     return marks.map((m) => kept.has(m.threadId));

@@ -10,6 +10,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { LinkedAccountService } from '../auth/linked-account.service';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
+import { retryOnDeadlock } from '../database/deadlocks';
 import { Metrics } from '../metrics/metrics';
 import { ThreadSnapshot } from '../flowdock/thread-snapshot';
 import { DeliveryWork } from './delivery-intake';
@@ -211,21 +212,24 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     let outcomes: Outcome[] = [];
     let batch = { locked: [] as ThreadKey[], candidates: 0, loose: false };
     try {
-      await this.dataSource.transaction(async (manager) => {
-        // Processed rows leave dead entries in the pending indexes until a vacuum. A plain
-        // index scan marks each dead entry once and skips it afterwards; a bitmap scan (which
-        // the planner picks from stale statistics) visits them all on every pass.
-        await manager.query(`SET LOCAL enable_bitmapscan = off`);
-        if (only) {
-          batch.locked = await this.changes.lock(manager, only, false);
-        } else {
-          batch = await this.lockCandidates(manager);
-        }
-        if (batch.locked.length === 0) return;
-        const pending = await this.pendingOf(manager, batch.locked);
-        outcomes = await this.apply(manager, pending);
-        await this.record(manager, outcomes);
-      });
+      // A batch's upsert of Flowdock threads can deadlock with the delivery worker's marks.
+      await retryOnDeadlock(() =>
+        this.dataSource.transaction(async (manager) => {
+          // Processed rows leave dead entries in the pending indexes until a vacuum. A plain
+          // index scan marks each dead entry once and skips it afterwards; a bitmap scan (which
+          // the planner picks from stale statistics) visits them all on every pass.
+          await manager.query(`SET LOCAL enable_bitmapscan = off`);
+          if (only) {
+            batch.locked = await this.changes.lock(manager, only, false);
+          } else {
+            batch = await this.lockCandidates(manager);
+          }
+          if (batch.locked.length === 0) return;
+          const pending = await this.pendingOf(manager, batch.locked);
+          outcomes = await this.apply(manager, pending);
+          await this.record(manager, outcomes);
+        }),
+      );
     } catch (error) {
       if (!isPoison(error)) throw error;
       // One thread's data broke the batch: find it by taking the threads one by one.
