@@ -28,6 +28,36 @@ export interface ActionFigures {
   guardVerifyMicros: number;
 }
 
+export type ItemAction = 'assign-to-me' | 'unassign-me';
+
+/**
+ * One signed UpdateAction request, as Flowdock sends it when linked user
+ * `user` (an index into world.users) clicks `action` on pull request `number`
+ * of the world's repository; `agent` names the click (a distinct name makes a
+ * distinct token). Resolves with the bridge's answer; network errors reject.
+ */
+export async function sendAction(
+  world: BridgeWorld,
+  user: number,
+  number: number,
+  action: ItemAction,
+  agent: string,
+  signal?: AbortSignal,
+): Promise<{ status: number; text: string; path: string }> {
+  const path = `/flowdock/actions/${world.repository}/pulls/${number}/${action}`;
+  const signed = signActionRequest(
+    { name: action, urlTemplate: world.env.PUBLIC_URL + path, agent: { name: agent } },
+    { clientSecret: world.env.FLOWDOCK_CLIENT_SECRET, userId: world.users[user] },
+  );
+  const response = await fetch(world.url + path, {
+    method: 'POST',
+    headers: signed.headers,
+    body: signed.payload,
+    signal,
+  });
+  return { status: response.status, text: await response.text(), path };
+}
+
 /**
  * Signed UpdateAction requests (assign-to-me / unassign-me, alternating per
  * pull request) from linked users, as Flowdock sends them when a user clicks.
@@ -35,13 +65,8 @@ export interface ActionFigures {
 export class ActionBench {
   private sent = 0;
   private readonly clicks = new Map<number, number>();
-  private readonly clientSecret: string;
-  private readonly publicUrl: string;
 
-  constructor(private readonly world: BridgeWorld) {
-    this.clientSecret = world.env.FLOWDOCK_CLIENT_SECRET;
-    this.publicUrl = world.env.PUBLIC_URL;
-  }
+  constructor(private readonly world: BridgeWorld) {}
 
   async run(): Promise<ActionFigures> {
     for (let i = 0; i < 20; i++) await this.act(i % 10, 100 + (i % 10));
@@ -90,20 +115,15 @@ export class ActionBench {
     const clicks = this.clicks.get(number) ?? 0;
     this.clicks.set(number, clicks + 1);
     const action = clicks % 2 === 0 ? 'assign-to-me' : 'unassign-me';
-    const path = `/flowdock/actions/${this.world.repository}/pulls/${number}/${action}`;
-    const signed = signActionRequest(
-      // A distinct agent name per request: every token differs, as real clicks' do.
-      { name: action, urlTemplate: this.publicUrl + path, agent: { name: `bench ${this.sent++}` } },
-      { clientSecret: this.clientSecret, userId: this.world.users[user] },
+    // A distinct agent name per request: every token differs, as real clicks' do.
+    const { status, text, path } = await sendAction(
+      this.world,
+      user,
+      number,
+      action,
+      `bench ${this.sent++}`,
     );
-    const response = await fetch(this.world.url + path, {
-      method: 'POST',
-      headers: signed.headers,
-      body: signed.payload,
-    });
-    const text = await response.text();
-    if (response.status !== 200)
-      throw new Error(`action ${path}: the bridge answered ${response.status}: ${text}`);
+    if (status !== 200) throw new Error(`action ${path}: the bridge answered ${status}: ${text}`);
   }
 
   private verifyCost(): number {
