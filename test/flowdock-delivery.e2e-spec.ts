@@ -257,6 +257,20 @@ describe('Flowdock delivery', () => {
     expect(received(s.sim).map((m) => m.body.uuid)).toContain(other.uuid);
   });
 
+  it('a 429 stops the threads in progress of the same source too, not only the next leases', async () => {
+    const s = await source(b);
+    // The thread due first is leased and posts first: its post is refused, while the
+    // thread with ten messages has read them and is posting.
+    await publish(b, s.id, snapshot(), 'first');
+    const many = snapshot();
+    for (let i = 0; i < 10; i++) await publish(b, s.id, many, `many ${i}`);
+    sim.state.faults.push({ status: 429, retryAfter: '30' });
+    await b.worker.runOnce({ sourceIds: [s.id] });
+    // Without the stop, the thread with ten messages would post all (or nine) of them.
+    expect(received(s.sim).length).toBeLessThan(5);
+    expect((await b.delivery.counts(s.id)).pending).toBeGreaterThan(6);
+  });
+
   it('retries after a timeout', async () => {
     const s = await source(b);
     sim.state.faults.push({ hangMs: 1000 });
@@ -285,6 +299,33 @@ describe('Flowdock delivery', () => {
     await drain(b, s.id);
     expect(received(s.sim).map((m) => m.body.uuid)).toEqual([published.uuid]);
     await expect(b.delivery.redrive({})).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('sent messages older than the retention are pruned; recent, pending and dead ones stay', async () => {
+    const s = await source(b);
+    const old = await publish(b, s.id, snapshot(), 'old');
+    const recent = await publish(b, s.id, snapshot(), 'recent');
+    await drain(b, s.id);
+    sim.state.faults.push({ status: 400, message: 'Validation error' });
+    const dead = await publish(b, s.id, snapshot(), 'dead');
+    await drain(b, s.id);
+    const pending = await publish(b, s.id, snapshot(), 'pending');
+    // Sent (and dead) three weeks ago, as far as the database knows.
+    await b.db.query(
+      `UPDATE flowdock_message SET sent_at = now() - interval '21 days', dead_at = now() - interval '21 days'
+       WHERE id = ANY($1::bigint[])`,
+      [[old.messageId, dead.messageId]],
+    );
+    expect(await b.t.app.get(FlowdockOutbox).pruneSent(14)).toBeGreaterThanOrEqual(1);
+    const left: { id: string; status: string }[] = await b.db.query(
+      `SELECT id, status FROM flowdock_message WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [[old, recent, dead, pending].map((m) => m.messageId)],
+    );
+    expect(left).toEqual([
+      { id: recent.messageId, status: 'sent' },
+      { id: dead.messageId, status: 'dead' },
+      { id: pending.messageId, status: 'pending' },
+    ]);
   });
 
   it('410 disables the source, dead-letters its messages and posts nothing more', async () => {

@@ -9,6 +9,7 @@ import { FlowdockDueThreads1764800000001 } from './migrations/1764800000001-Flow
 import { LinkingContext1764900000000 } from './migrations/1764900000000-LinkingContext';
 import { SubscriptionRules1765000000000 } from './migrations/1765000000000-SubscriptionRules';
 import { DeliveryLog1765100000000 } from './migrations/1765100000000-DeliveryLog';
+import { SentMessageRetention1765200000000 } from './migrations/1765200000000-SentMessageRetention';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -26,4 +27,5 @@ export const migrations = [
   LinkingContext1764900000000,
   SubscriptionRules1765000000000,
   DeliveryLog1765100000000,
+  SentMessageRetention1765200000000,
 ];

@@ -41,7 +41,8 @@ export class FlowdockClient implements OnApplicationShutdown {
    * Connections to Flowdock stay open between messages (the delivery worker
    * sends many threads at once): no TCP or TLS handshake per message.
    */
-  private readonly agent = new Agent({ connections: 32, keepAliveTimeout: 30_000 });
+  // As many connections as the delivery worker sends threads at once.
+  private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
   private readonly apiUrl: string;
   private readonly clientId: string;
   private readonly clientSecret: string;

@@ -26,10 +26,17 @@ import { FlowdockSourceService } from './flowdock-sources.service';
 import { FlowdockThread } from './flowdock-api.types';
 import { renderMessage, renderThread } from './thread-rendering';
 
-/** Threads one worker delivers at the same time. */
-const CONCURRENT_THREADS = 32;
+/**
+ * Threads one worker delivers at the same time. A send that hangs holds its
+ * thread until FLOWDOCK_TIMEOUT_MS: the places are many enough that a few
+ * hanging sends a second do not starve the others (the soak's 1.7 % timeouts
+ * at 200 messages/s hold ~34 places).
+ */
+const CONCURRENT_THREADS = 64;
 /** How often threads whose pending messages were edited by hand are found (see FlowdockOutbox.repairDue). */
 const REPAIR_EVERY_MS = 60_000;
+/** How often sent messages older than DELIVERY_RETENTION_DAYS are removed. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** While threads are in progress, the shortest time between two leases. */
 const FILL_INTERVAL_MS = 25;
 /** Messages delivered for one thread before its lease is given back to the pool. */
@@ -92,11 +99,19 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   );
   private lastFill = 0;
   private lastRepair = 0;
+  private lastPrune = 0;
+  private readonly retentionDays: number;
   private fillTimer: NodeJS.Timeout | undefined;
   private wanted = false;
   private stopped = false;
   /** Counts notifications: a thread whose delivery saw one arrive looks for more work when it is done. */
   private notified = 0;
+  /**
+   * When this worker last saw each source answer 429. A read of a thread's
+   * messages carries the source's pause as it was when read; a read begun
+   * before such a 429 stops at it too, rather than post through the pause.
+   */
+  private readonly rateLimitedAt = new Map<string, number>();
   /** Flow tokens by source id, decrypted once per process rather than once per lease. */
   private readonly flowTokens = new Map<string, Promise<string>>();
 
@@ -112,6 +127,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     const flowdock = config.get('flowdock', { infer: true });
     this.delivery = flowdock.delivery;
     this.publicUrl = config.get('publicUrl', { infer: true });
+    this.retentionDays = config.get('github', { infer: true }).deliveryRetentionDays;
     // Long enough for a send that times out, short enough that a crashed
     // process's threads are picked up again soon.
     this.leaseMs = Math.max(5_000, flowdock.timeoutMs * 3);
@@ -186,6 +202,15 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         const repaired = await this.outbox.repairDue();
         if (repaired > 0) this.logger.log(`${repaired} thread(s) with due messages made due again`);
       }
+      if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+        this.lastPrune = Date.now();
+        const pruned = await this.outbox.pruneSent(this.retentionDays);
+        if (pruned > 0) {
+          this.logger.log(
+            `Pruned ${pruned} Flowdock messages sent more than ${this.retentionDays} days ago`,
+          );
+        }
+      }
       while (!this.stopped && this.wanted && this.delivering < CONCURRENT_THREADS) {
         this.wanted = false;
         const places = CONCURRENT_THREADS - this.delivering;
@@ -240,6 +265,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     let renewedAt = Date.now();
     let released = false;
     let read = first;
+    let readAt = performance.now();
     const markPosted = (release = false) => {
       renewedAt = Date.now();
       released = release;
@@ -257,7 +283,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         const thread =
           batch.length > 0 ? renderThread(batch[0].snapshot, this.publicUrl) : undefined;
         for (const next of batch) {
-          if (!next.due || next.paused || this.stopped) break reading;
+          const limitedSinceRead = (this.rateLimitedAt.get(next.sourceId) ?? -1) >= readAt;
+          if (!next.due || next.paused || limitedSinceRead || this.stopped) break reading;
           const outcome = await this.deliver(next, thread!);
           settled++;
           if (outcome === 'posted') posted.push(next.id);
@@ -270,6 +297,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         const last =
           batch.length < MESSAGES_PER_READ || settled >= MESSAGES_PER_LEASE || this.stopped;
         if (!(await markPosted(last)) || last) return settled;
+        readAt = performance.now();
         read = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
       }
     } catch (error) {
@@ -347,6 +375,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       return false;
     }
     const retryAfterMs = error instanceof FlowdockRateLimitedError ? error.retryAfterMs : undefined;
+    // At once, before any await: the threads in progress must not post meanwhile.
+    if (retryAfterMs !== undefined) this.rateLimitedAt.set(next.sourceId, performance.now());
     const delay = retryDelayMs(attempts, {
       baseMs: this.delivery.retryBaseMs,
       maxMs: this.delivery.retryMaxMs,
@@ -354,7 +384,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     });
     await this.outbox.scheduleRetry(next.id, attempts, reason, delay);
     this.metrics.flowdockRetryScheduled();
-    // Retry-After is about the flow token, not this thread: pause the whole source.
+    // Retry-After is about the flow token, not this thread: pause the whole source
+    // (in the database for every replica's next lease, here for the threads in progress).
     if (retryAfterMs !== undefined) await this.outbox.pauseSource(next.sourceId, retryAfterMs);
     this.logger.log(`Retrying ${where} in ${delay} ms (attempt ${attempts}): ${reason}`);
     return false;

@@ -23,6 +23,9 @@ export interface OutboxMessage {
   paused: boolean;
 }
 
+/** Sent messages removed per statement when pruning. */
+const PRUNE_BATCH = 5_000;
+
 const ms = (param: string) => `${param} * interval '1 millisecond'`;
 
 /**
@@ -209,6 +212,25 @@ export class FlowdockOutbox {
        SELECT id FROM repaired`,
     );
     return rows.length;
+  }
+
+  /**
+   * Removes messages sent more than `days` ago (dead letters stay until they
+   * are re-driven or their source is removed), a batch at a time; returns how many.
+   */
+  async pruneSent(days: number): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const [, count]: [unknown, number] = await this.dataSource.query(
+        `DELETE FROM flowdock_message WHERE id IN (
+           SELECT id FROM flowdock_message
+           WHERE status = 'sent' AND sent_at < now() - make_interval(days => $1)
+           LIMIT $2)`,
+        [days, PRUNE_BATCH],
+      );
+      removed += count;
+      if (count < PRUNE_BATCH) return removed;
+    }
   }
 
   async markDead(messageId: string, reason: string): Promise<void> {
