@@ -1,9 +1,5 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { examplePayload } from '../sandbox/github/webhook-examples';
@@ -13,35 +9,8 @@ import { FlowdockOutbox } from '../src/flowdock/flowdock-outbox';
 import { GhIssue } from '../src/github/github-payload.types';
 import { issueSnapshot } from '../src/github/item-snapshot';
 import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
-import { ROOT } from './support/processes';
+import { cli } from './support/cli';
 import { startTestApp, testEnvironment } from './support/test-app';
-
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
-
-/** Runs the compiled CLI (as `npm run cli` does after building) against the run's database. */
-function cli(
-  args: string[],
-  stdin = '',
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    // Not the checkout: a developer's .env there would complete this environment.
-    cwd: tmpdir(),
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      DATABASE_URL: process.env.E2E_DATABASE_URL!,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bridge-cli-')),
-      ...env,
-    },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {

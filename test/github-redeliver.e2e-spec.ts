@@ -1,50 +1,19 @@
 import { Octokit } from '@octokit/rest';
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import Fastify, { FastifyInstance } from 'fastify';
 import { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { GitHubReposState, SimRepo } from '../sandbox/github/github-repos-state';
 import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { emitItemEvent, githubRepoRoutes } from '../sandbox/github/repos.routes';
 import { SubscriptionService } from '../src/github/subscription.service';
-import { ROOT, waitUntil } from './support/processes';
+import { waitUntil } from './support/processes';
 import { TcpProxy } from './support/tcp-proxy';
+import { cli, CliRun } from './support/cli';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { outcomeOf } from './support/webhook-deliveries';
 
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 const SECRET = 'redeliver-webhook-secret-0123456789abcdef';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the compiled CLI (as `npm run cli` does after building) against the run's database. */
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    // Not the checkout: a developer's .env there would complete this environment.
-    cwd: tmpdir(),
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      DATABASE_URL: process.env.E2E_DATABASE_URL!,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bridge-cli-')),
-      ...env,
-    },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end();
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 /**
  * `npm run cli -- webhooks redeliver` against the GitHub simulator, whose hooks
@@ -61,7 +30,7 @@ describe('npm run cli -- webhooks redeliver', () => {
   let token: string;
   /** Every token the runs were given: none may appear in their output. */
   const tokens: string[] = [];
-  const runs: Run[] = [];
+  const runs: CliRun[] = [];
 
   beforeAll(async () => {
     repos = new GitHubReposState();
@@ -90,7 +59,7 @@ describe('npm run cli -- webhooks redeliver', () => {
   });
 
   const redeliver = async (args: string[], env: Record<string, string> = {}) => {
-    const run = await cli(['webhooks', 'redeliver', ...args], {
+    const run = await cli(['webhooks', 'redeliver', ...args], '', {
       GITHUB_API_URL: sim.url,
       PUBLIC_URL: publicUrl,
       GITHUB_ADMIN_TOKEN: token,
