@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { sendHtml } from '../http/html-response';
 
 export const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -36,16 +37,7 @@ ${page.extraHtml ?? ''}
  * page is never cached, sends no referrer, and loads nothing from elsewhere.
  */
 export function sendPage(reply: FastifyReply, page: Page): FastifyReply {
-  return reply
-    .status(page.status)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    )
-    .send(renderPage(page));
+  return sendHtml(reply, page.status, renderPage(page), { forms: true });
 }
 
 const AGAIN = 'Go back to Flowdock and click the action again: it will give you a new link.';

@@ -1,26 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import { escapeHtml, Page, renderPage } from '../auth/auth-pages';
+import { sendHtml } from '../http/html-response';
 import type { DeliveryEntry, RouteView, SendEntry, SourceView } from './delivery-log.service';
 import type { DeliveriesViewer } from './deliveries-session.service';
 import { itemPath, repositoryPath } from './deliveries-sign-in';
-
-/**
- * Sends a delivery log page: never cached (it is per user and changes), no
- * referrer (its URL names a repository), nothing loaded from elsewhere, no forms.
- */
-export function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
-  return reply
-    .status(status)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header('x-content-type-options', 'nosniff')
-    .header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
-    )
-    .send(html);
-}
 
 /** A short page in the look of the sign-in pages (400, 403, 503). */
 export const sendMessagePage = (reply: FastifyReply, page: Page) =>

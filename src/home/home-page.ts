@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { sendHtml } from '../http/html-response';
 import { escapeHtml } from '../auth/auth-pages';
 import type { PackageInfo } from './package-info';
 
@@ -56,15 +57,5 @@ ${services}
 
 /** Sends the page: never cached (readiness changes), no referrer, nothing loaded from elsewhere. */
 export function sendHomePage(reply: FastifyReply, page: HomePage): FastifyReply {
-  return reply
-    .status(200)
-    .type('text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header('x-content-type-options', 'nosniff')
-    .header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
-    )
-    .send(renderHomePage(page));
+  return sendHtml(reply, 200, renderHomePage(page));
 }
