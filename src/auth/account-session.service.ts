@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
-import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
+import { SessionCookie } from './session-cookie';
 
 export const SESSION_COOKIE = 'bridge_account';
 /** Audience of account sessions: never a claim, never a FLOWDOCK-TOKEN. */
@@ -24,44 +24,28 @@ export interface AccountSession {
  */
 @Injectable()
 export class AccountSessionService {
-  private readonly secure: boolean;
+  private readonly cookie: SessionCookie;
 
-  constructor(
-    private readonly jwt: JwtService,
-    config: ConfigService<AppConfig, true>,
-  ) {
-    this.secure = config.get('publicUrl', { infer: true }).startsWith('https:');
+  constructor(jwt: JwtService, config: ConfigService<AppConfig, true>) {
+    this.cookie = new SessionCookie(jwt, {
+      name: SESSION_COOKIE,
+      audience: SESSION_AUDIENCE,
+      path: '/account',
+      lifetimeSeconds: SESSION_LIFETIME_SECONDS,
+      secure: config.get('publicUrl', { infer: true }).startsWith('https:'),
+    });
   }
 
   async start(reply: FastifyReply, flowdockUserId: string): Promise<void> {
     const csrf = randomBytes(24).toString('base64url');
-    const token = await this.jwt.signAsync(
-      { user: flowdockUserId, csrf },
-      { algorithm: 'HS256', audience: SESSION_AUDIENCE, expiresIn: SESSION_LIFETIME_SECONDS },
-    );
-    void reply.setCookie(SESSION_COOKIE, token, {
-      httpOnly: true,
-      secure: this.secure,
-      sameSite: 'lax',
-      path: '/account',
-      maxAge: SESSION_LIFETIME_SECONDS,
-    });
+    this.cookie.set(reply, await this.cookie.sign({ user: flowdockUserId, csrf }));
   }
 
   async read(request: FastifyRequest): Promise<AccountSession | null> {
-    const token = request.cookies?.[SESSION_COOKIE];
-    if (!token) return null;
-    try {
-      const payload: Record<string, unknown> = await this.jwt.verifyAsync(token, {
-        algorithms: ['HS256'],
-        audience: SESSION_AUDIENCE,
-      });
-      const { user, csrf } = payload;
-      if (typeof user !== 'string' || typeof csrf !== 'string') return null;
-      return { flowdockUserId: user, csrf };
-    } catch {
-      return null;
-    }
+    const payload = await this.cookie.read(request);
+    const { user, csrf } = payload ?? {};
+    if (typeof user !== 'string' || typeof csrf !== 'string') return null;
+    return { flowdockUserId: user, csrf };
   }
 
   csrfMatches(session: AccountSession, given: unknown): boolean {
@@ -72,11 +56,6 @@ export class AccountSessionService {
   }
 
   end(reply: FastifyReply): void {
-    void reply.clearCookie(SESSION_COOKIE, {
-      httpOnly: true,
-      secure: this.secure,
-      sameSite: 'lax',
-      path: '/account',
-    });
+    this.cookie.clear(reply);
   }
 }

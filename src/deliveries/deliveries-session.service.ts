@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
-import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app.config';
+import { SessionCookie } from '../auth/session-cookie';
 
 export const DELIVERIES_COOKIE = 'bridge_deliveries';
 /** Audience of delivery log sessions: never an account session, a claim or a FLOWDOCK-TOKEN. */
@@ -34,21 +34,26 @@ export interface DeliveriesViewer {
 @Injectable()
 export class DeliveriesSessionService {
   private readonly logger = new Logger('DeliveriesSession');
-  private readonly secure: boolean;
+  private readonly cookie: SessionCookie;
 
-  constructor(
-    private readonly jwt: JwtService,
-    config: ConfigService<AppConfig, true>,
-  ) {
-    this.secure = config.get('publicUrl', { infer: true }).startsWith('https:');
+  constructor(jwt: JwtService, config: ConfigService<AppConfig, true>) {
+    this.cookie = new SessionCookie(jwt, {
+      name: DELIVERIES_COOKIE,
+      audience: DELIVERIES_AUDIENCE,
+      path: '/deliveries',
+      lifetimeSeconds: LIFETIME_SECONDS,
+      secure: config.get('publicUrl', { infer: true }).startsWith('https:'),
+    });
   }
 
   async start(reply: FastifyReply, viewer: DeliveriesViewer): Promise<void> {
     const sign = (flows: string[]) =>
-      this.jwt.signAsync(
-        { user: viewer.flowdockUserId, name: viewer.name, nick: viewer.nick, flows },
-        { algorithm: 'HS256', audience: DELIVERIES_AUDIENCE, expiresIn: LIFETIME_SECONDS },
-      );
+      this.cookie.sign({
+        user: viewer.flowdockUserId,
+        name: viewer.name,
+        nick: viewer.nick,
+        flows,
+      });
     let flows = viewer.flows;
     let token = await sign(flows);
     while (Buffer.byteLength(token) > MAX_TOKEN_BYTES && flows.length > 0) {
@@ -60,36 +65,20 @@ export class DeliveriesSessionService {
         `Flowdock user ${viewer.flowdockUserId} belongs to ${viewer.flows.length} of the bridge's flows; the session keeps ${flows.length}`,
       );
     }
-    void reply.setCookie(DELIVERIES_COOKIE, token, {
-      httpOnly: true,
-      secure: this.secure,
-      sameSite: 'lax',
-      path: '/deliveries',
-      maxAge: LIFETIME_SECONDS,
-    });
+    this.cookie.set(reply, token);
   }
 
   async read(request: FastifyRequest): Promise<DeliveriesViewer | null> {
-    const token = request.cookies?.[DELIVERIES_COOKIE];
-    if (!token) return null;
-    try {
-      const payload: Record<string, unknown> = await this.jwt.verifyAsync(token, {
-        algorithms: ['HS256'],
-        audience: DELIVERIES_AUDIENCE,
-      });
-      const { user, name, nick, flows } = payload;
-      if (
-        typeof user !== 'string' ||
-        typeof name !== 'string' ||
-        typeof nick !== 'string' ||
-        !Array.isArray(flows) ||
-        !flows.every((flow) => typeof flow === 'string')
-      ) {
-        return null;
-      }
-      return { flowdockUserId: user, name, nick, flows };
-    } catch {
+    const { user, name, nick, flows } = (await this.cookie.read(request)) ?? {};
+    if (
+      typeof user !== 'string' ||
+      typeof name !== 'string' ||
+      typeof nick !== 'string' ||
+      !Array.isArray(flows) ||
+      !flows.every((flow) => typeof flow === 'string')
+    ) {
       return null;
     }
+    return { flowdockUserId: user, name, nick, flows };
   }
 }
