@@ -15,6 +15,7 @@ import { githubRepoRoutes, pullJson, repoJson, userJson } from '../sandbox/githu
 import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { migrations } from '../src/database/migrations';
 import { freePort, MAIN, run, Spawned, waitForStatus, waitUntil } from './support/processes';
+import { freshDatabase, TestDatabase } from './support/test-database';
 import { RoundRobinProxy } from './support/round-robin-proxy';
 
 /**
@@ -156,10 +157,9 @@ const revision = (title: string) =>
 
 describe('three replicas under fire: one killed with SIGKILL mid-load', () => {
   const runId = randomBytes(3).toString('hex');
-  const database = `bridge_replicas_${Date.now()}_${runId}`;
-  const target = new URL(SERVER_URL);
-  target.pathname = `/${database}`;
-  const databaseUrl = target.toString();
+  /** An empty database: the three replicas migrate it at once. */
+  let database: TestDatabase | undefined;
+  let databaseUrl: string;
   const tempDirs: string[] = [];
   const replicas: Replica[] = [];
   const webhooks: Webhook[] = [];
@@ -173,19 +173,8 @@ describe('three replicas under fire: one killed with SIGKILL mid-load', () => {
   let db: Client;
   let env: Record<string, string>;
   let linked: { flowdockUserId: string; login: string }[];
-  let databaseCreated = false;
   /** proxy.finished.length when the restarted victim was ready. */
   let restartedAt = 0;
-
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: SERVER_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
 
   const tempDir = (prefix: string) => {
     const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -216,8 +205,8 @@ describe('three replicas under fire: one killed with SIGKILL mid-load', () => {
     });
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE "${database}"`);
-    databaseCreated = true;
+    database = await freshDatabase(SERVER_URL, { migrate: false });
+    databaseUrl = database.url;
     db = new Client({ connectionString: databaseUrl });
     await db.connect();
 
@@ -306,7 +295,7 @@ describe('three replicas under fire: one killed with SIGKILL mid-load', () => {
       async () => flowdock?.stop(),
       async () => github?.stop(),
       async () => db?.end(),
-      async () => databaseCreated && admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
+      async () => database?.drop(),
       async () => {
         for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
       },
