@@ -22,9 +22,10 @@ function fetchThrough(dispatcher: Dispatcher, timeoutMs: number): typeof fetch {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const headers: Record<string, string> = {};
     new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+    const { origin } = new URL(url);
     const response = await dispatcher.request({
-      origin: new URL(url).origin,
-      path: url.slice(new URL(url).origin.length) || '/',
+      origin,
+      path: url.slice(origin.length) || '/',
       method: init?.method ?? 'GET',
       headers,
       body: (init?.body ?? undefined) as string | Buffer | undefined,
