@@ -1,12 +1,11 @@
 import fastifyCookie from '@fastify/cookie';
-import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
 import { WebhookInbox } from './github/webhook-inbox';
-import { registerWebhookRoute, WEBHOOK_PATH } from './github/webhook.route';
+import { registerWebhookRoute } from './github/webhook.route';
 import { WebhookVerifier } from './github/webhook-verifier';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { Metrics } from './metrics/metrics';
@@ -17,7 +16,7 @@ import {
   TooManyRequestsFilter,
 } from './http/rate-limits';
 import { requestId } from './logging/logger.options';
-import { noteRefusal, refusalReason } from './logging/refusals';
+import { noteRefusal } from './logging/refusals';
 
 /**
  * Builds the bridge's HTTP application (not yet listening). main.ts and the
@@ -46,29 +45,6 @@ export async function createApp(
       noteRefusal(reply.raw, reply.getHeader('content-type'), payload);
     }
     done(null, payload);
-  });
-  // Webhook requests skip the request log (see loggerParams); a refused one is still said,
-  // in one line with what identifies it (never its signature or body).
-  const webhooks = new NestLogger('GitHubWebhooks');
-  adapter.getInstance().addHook('onResponse', (request, reply, done) => {
-    if (reply.statusCode >= 400 && request.routeOptions.url === WEBHOOK_PATH) {
-      const header = (name: string) => {
-        const value = request.headers[name];
-        return typeof value === 'string' ? value.slice(0, 100) : undefined;
-      };
-      webhooks.warn(
-        {
-          requestId: request.id,
-          statusCode: reply.statusCode,
-          reason: refusalReason(reply.raw),
-          deliveryId: header('x-github-delivery'),
-          event: header('x-github-event'),
-          userAgent: header('user-agent'),
-        },
-        'GitHub webhook refused',
-      );
-    }
-    done();
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options),

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { AllExceptionsFilter } from '../http/all-exceptions.filter';
+import { refusalReason } from '../logging/refusals';
 import { Metrics } from '../metrics/metrics';
 import { InboxEntry, intake } from './delivery-intake';
 import { logDelivery } from './delivery-log';
@@ -9,7 +10,7 @@ import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inb
 import { requireGitHubContentType } from './webhook-content-type';
 import { WebhookVerifier } from './webhook-verifier';
 
-export const WEBHOOK_PATH = '/github/webhooks';
+const WEBHOOK_PATH = '/github/webhooks';
 
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
@@ -144,9 +145,28 @@ export function registerWebhookRoute(
     // This route reads its body as bytes: the signature is over them, and
     // nothing is parsed before it is checked.
     scope.removeAllContentTypeParsers();
-    // Every refusal, wherever it came from: this route's checks, the content-type hook, the body limit.
-    scope.addHook('onResponse', (_request, reply, done) => {
-      if (reply.statusCode >= 400) deps.metrics.webhookRefused(reply.statusCode);
+    // Every refusal, wherever it came from (this route's checks, the content-type hook, the
+    // body limit), is counted and said in one line with what identifies it: webhook requests
+    // skip the request log (see loggerParams), and never show their signature or body.
+    scope.addHook('onResponse', (request, reply, done) => {
+      if (reply.statusCode >= 400) {
+        deps.metrics.webhookRefused(reply.statusCode);
+        const header = (name: string) => {
+          const value = request.headers[name];
+          return typeof value === 'string' ? value.slice(0, 100) : undefined;
+        };
+        logger.warn(
+          {
+            requestId: request.id,
+            statusCode: reply.statusCode,
+            reason: refusalReason(reply.raw),
+            deliveryId: header('x-github-delivery'),
+            event: header('x-github-event'),
+            userAgent: header('user-agent'),
+          },
+          'GitHub webhook refused',
+        );
+      }
       done();
     });
     scope.addContentTypeParser(
