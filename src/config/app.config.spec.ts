@@ -102,6 +102,41 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toMatch(/eighty|ftp:|mysql:/);
   });
 
+  it('reads the stream settings: defaults, a flow with its token, and what cannot work', () => {
+    expect(loadConfig(productionEnv()).config.flowdock.stream).toEqual({
+      url: 'https://stream.flowdock.com',
+      flow: undefined,
+      token: undefined,
+      checkMs: 5000,
+    });
+    const { config } = loadConfig({
+      ...productionEnv(),
+      FLOWDOCK_FLOW_TOKEN: 'flow-token-1',
+      FLOWDOCK_FLOW: 'acme/main',
+      FLOWDOCK_STREAM_TOKEN: 'stream-secret-value',
+      FLOWDOCK_STREAM_URL: 'https://stream.acme.test/',
+    });
+    expect(config.flowdock.stream).toMatchObject({
+      url: 'https://stream.acme.test',
+      flow: 'acme/main',
+      token: 'stream-secret-value',
+    });
+    const problems = problemsOf({
+      ...productionEnv(),
+      FLOWDOCK_STREAM_TOKEN: 'stream-secret-value',
+      FLOWDOCK_STREAM_URL: 'stream.acme.test',
+    });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'FLOWDOCK_STREAM_TOKEN',
+      'FLOWDOCK_STREAM_URL',
+    ]);
+    expect(problems.join('\n')).not.toContain('stream-secret-value');
+    expect(problemsOf({ ...productionEnv(), FLOWDOCK_FLOW: 'acme' })[0]).toMatch(/^FLOWDOCK_FLOW:/);
+    expect(problemsOf({ ...productionEnv(), FLOWDOCK_FLOW: 'acme/main' })[0]).toMatch(
+      /^FLOWDOCK_FLOW: .*FLOWDOCK_FLOW_TOKEN/,
+    );
+  });
+
   it('strips trailing slashes from base URLs', () => {
     const { config } = loadConfig({
       ...productionEnv(),

@@ -50,6 +50,17 @@ export interface AppConfig {
     timeoutMs: number;
     /** Flowdock user ids who may see every repository's delivery log (ADMIN_FLOWDOCK_USERS). */
     adminUsers: string[];
+    /** Replies in the bridge's threads, heard through Flowdock's streaming API. */
+    stream: {
+      /** FLOWDOCK_STREAM_URL, without a trailing slash. */
+      url: string;
+      /** FLOWDOCK_FLOW: the default source's flow ("organization/flow"). */
+      flow: string | undefined;
+      /** FLOWDOCK_STREAM_TOKEN: reads FLOWDOCK_FLOW; never logged. */
+      token: string | undefined;
+      /** How often flows to listen to are looked for and leases renewed; 0: no listening (the default under NODE_ENV=test). */
+      checkMs: number;
+    };
     delivery: {
       /** How often the delivery worker looks for due messages; 0 turns the worker off (the default under NODE_ENV=test). */
       pollIntervalMs: number;
@@ -199,6 +210,16 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
     if (production) problems.push(problem);
     else warnings.push(`${problem} (production would refuse it)`);
   }
+  if (env.FLOWDOCK_STREAM_TOKEN && !env.FLOWDOCK_FLOW) {
+    problems.push(
+      'FLOWDOCK_STREAM_TOKEN: needs FLOWDOCK_FLOW, the flow ("organization/flow") it reads',
+    );
+  }
+  if (env.FLOWDOCK_FLOW && !env.FLOWDOCK_FLOW_TOKEN) {
+    problems.push(
+      'FLOWDOCK_FLOW: names the flow of the default source, so it needs FLOWDOCK_FLOW_TOKEN',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   let secrets = given as Secrets;
@@ -246,6 +267,13 @@ export function loadConfig(raw?: Record<string, string | undefined>): LoadedConf
           .split(',')
           .map((id) => id.trim())
           .filter(Boolean),
+        stream: {
+          url: trimSlash(env.FLOWDOCK_STREAM_URL ?? 'https://stream.flowdock.com'),
+          flow: env.FLOWDOCK_FLOW,
+          token: env.FLOWDOCK_STREAM_TOKEN,
+          // Tests share one database: their apps listen only when asked to.
+          checkMs: env.FLOWDOCK_STREAM_CHECK_MS ?? (nodeEnv === 'test' ? 0 : 5000),
+        },
         delivery: {
           // Tests share one database: their apps deliver only when asked to.
           pollIntervalMs: env.FLOWDOCK_DELIVERY_POLL_MS ?? (nodeEnv === 'test' ? 0 : 1000),

@@ -112,6 +112,34 @@ export class Environment {
   @IsString()
   FLOWDOCK_FLOW_TOKEN?: string;
 
+  /** The streaming API's base (replies in threads are heard through it). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(httpUrl)
+  FLOWDOCK_STREAM_URL?: string;
+
+  /** The default source's flow (of FLOWDOCK_FLOW_TOKEN), "organization/flow". */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,100}\/[A-Za-z0-9_-]{1,100}$/, {
+    message: 'must be a flow as "organization/flow" (the parameterized names in its URL)',
+  })
+  FLOWDOCK_FLOW?: string;
+
+  /** A token that can read FLOWDOCK_FLOW through the streaming API. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  FLOWDOCK_STREAM_TOKEN?: string;
+
+  /** How often the bridge looks for flows to listen to and renews its stream leases; 0: it does not listen. */
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  FLOWDOCK_STREAM_CHECK_MS?: number;
+
   /** Bearer token GET /metrics requires; unset, the endpoint is open. */
   @Transform(emptyToUndefined)
   @IsOptional()

@@ -10,6 +10,7 @@ import { LinkingContext1764900000000 } from './migrations/1764900000000-LinkingC
 import { SubscriptionRules1765000000000 } from './migrations/1765000000000-SubscriptionRules';
 import { DeliveryLog1765100000000 } from './migrations/1765100000000-DeliveryLog';
 import { SentMessageRetention1765200000000 } from './migrations/1765200000000-SentMessageRetention';
+import { Conversations1765300000000 } from './migrations/1765300000000-Conversations';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- src/database/migrations/Name`
@@ -28,4 +29,5 @@ export const migrations = [
   SubscriptionRules1765000000000,
   DeliveryLog1765100000000,
   SentMessageRetention1765200000000,
+  Conversations1765300000000,
 ];

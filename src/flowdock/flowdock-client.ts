@@ -24,6 +24,7 @@ interface RequestOptions {
   query?: Record<string, string>;
   json?: unknown;
   bearer?: string;
+  headers?: Record<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -169,11 +170,45 @@ export class FlowdockClient implements OnApplicationShutdown {
     };
   }
 
-  /** Posts an activity or discussion message to the flow of a source's flow token (POST /messages). */
-  async postMessage(flowToken: string, message: FlowdockThreadMessage): Promise<void> {
-    await this.request('POST', '/messages', {
+  /**
+   * Posts an activity or discussion message to the flow of a source's flow
+   * token (POST /messages). With `waitForMessage`, Flowdock answers with the
+   * stored message (`X-flowdock-wait-for-message`, slower): its `thread_id`
+   * is returned, when Flowdock gave one (a 202 gives none).
+   */
+  async postMessage(
+    flowToken: string,
+    message: FlowdockThreadMessage,
+    options: { waitForMessage?: boolean } = {},
+  ): Promise<{ threadId?: string }> {
+    const body = await this.request('POST', '/messages', {
       operation: `posting a message to thread ${message.external_thread_id}`,
       json: { ...message, flow_token: flowToken },
+      ...(options.waitForMessage ? { headers: { 'x-flowdock-wait-for-message': 'true' } } : {}),
+    });
+    return typeof body.thread_id === 'string' && body.thread_id !== ''
+      ? { threadId: body.thread_id }
+      : {};
+  }
+
+  /**
+   * Posts a chat message into a thread by Flowdock's thread id, as the
+   * source of the flow token (POST /messages, event `message`): the bridge's
+   * own answers to people in a thread.
+   */
+  async postThreadChat(
+    flowToken: string,
+    chat: { threadId: string; content: string; uuid: string },
+  ): Promise<void> {
+    await this.request('POST', '/messages', {
+      operation: `posting a message to Flowdock thread ${chat.threadId}`,
+      json: {
+        flow_token: flowToken,
+        event: 'message',
+        thread_id: chat.threadId,
+        content: chat.content,
+        uuid: chat.uuid,
+      },
     });
   }
 
@@ -206,6 +241,7 @@ export class FlowdockClient implements OnApplicationShutdown {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.json !== undefined) headers['content-type'] = 'application/json';
     if (options.bearer !== undefined) headers.authorization = `Bearer ${options.bearer}`;
+    Object.assign(headers, options.headers);
 
     let status: number;
     let retryAfter: string | undefined;

@@ -266,6 +266,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     let released = false;
     let read = first;
     let readAt = performance.now();
+    // Flowdock's id of the thread, once a post's answer told it: later posts need not wait.
+    let threadIdKnown = false;
     const markPosted = (release = false) => {
       renewedAt = Date.now();
       released = release;
@@ -285,7 +287,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         for (const next of batch) {
           const limitedSinceRead = (this.rateLimitedAt.get(next.sourceId) ?? -1) >= readAt;
           if (!next.due || next.paused || limitedSinceRead || this.stopped) break reading;
-          const outcome = await this.deliver(next, thread!);
+          const outcome = await this.deliver(next, thread!, !threadIdKnown);
+          threadIdKnown ||= next.flowdockThreadId !== null;
           settled++;
           if (outcome === 'posted') posted.push(next.id);
           if (outcome === 'stop') break reading;
@@ -309,7 +312,11 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   }
 
   /** Sends one message: 'posted' (to be marked sent), 'next' (settled otherwise), or 'stop' the thread. */
-  private async deliver(next: OutboxMessage, thread: FlowdockThread): Promise<Outcome> {
+  private async deliver(
+    next: OutboxMessage,
+    thread: FlowdockThread,
+    threadIdWanted = false,
+  ): Promise<Outcome> {
     if (next.disabled) {
       await this.outbox.markDead(
         next.id,
@@ -318,10 +325,13 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       this.metrics.flowdockDeadLettered('source_disabled');
       return 'next';
     }
+    let answer: { threadId?: string };
     try {
-      await this.client.postMessage(
+      // Until Flowdock's thread id is known, a post waits for the stored message that carries it.
+      answer = await this.client.postMessage(
         await this.flowToken(next.sourceId),
         renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl, thread),
+        { waitForMessage: threadIdWanted && next.flowdockThreadId === null },
       );
     } catch (error) {
       const answer = answerClass(error);
@@ -329,6 +339,17 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       return (await this.handleFailure(next, error)) ? 'next' : 'stop';
     }
     this.metrics.flowdockSent('2xx');
+    if (answer.threadId && answer.threadId !== next.flowdockThreadId) {
+      next.flowdockThreadId = answer.threadId;
+      // Posted: a failure to note the id must not send the message again (a later post tells it).
+      await this.outbox
+        .setFlowdockThreadId(next.threadId, answer.threadId)
+        .catch((error: Error) =>
+          this.logger.warn(
+            `Noting Flowdock's id of ${next.externalThreadId} failed: ${error.message}`,
+          ),
+        );
+    }
     return 'posted';
   }
 

@@ -17,6 +17,8 @@ export interface OutboxMessage {
   snapshot: ThreadSnapshot;
   sourceId: string;
   externalThreadId: string;
+  /** Flowdock's id of the thread; null until the answer to a post has told it. */
+  flowdockThreadId: string | null;
   disabled: boolean;
   disabledReason: string | null;
   /** The source waits for a Retry-After. */
@@ -34,7 +36,7 @@ const ms = (param: string) => `${param} * interval '1 millisecond'`;
  * thread, the snapshot once.
  */
 const readThreads = (limit: string) => `
-  SELECT t.id, t.version, t.snapshot, t.source_id, t.external_thread_id, s.disabled_at, s.disabled_reason,
+  SELECT t.id, t.version, t.snapshot, t.source_id, t.external_thread_id, t.flowdock_thread_id, s.disabled_at, s.disabled_reason,
          coalesce(s.paused_until > now(), false) AS paused,
          (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
             SELECT id, uuid, event, attempts, available_at <= now() AS due
@@ -48,6 +50,7 @@ interface ThreadRead {
   snapshot: ThreadSnapshot;
   source_id: string;
   external_thread_id: string;
+  flowdock_thread_id: string | null;
   disabled_at: Date | null;
   disabled_reason: string | null;
   paused: boolean;
@@ -88,6 +91,7 @@ const toBatch = (row: ThreadRead): ThreadBatch => ({
     snapshot: row.snapshot,
     sourceId: row.source_id,
     externalThreadId: row.external_thread_id,
+    flowdockThreadId: row.flowdock_thread_id,
     disabled: row.disabled_at !== null,
     disabledReason: row.disabled_reason,
     paused: row.paused,
@@ -231,6 +235,15 @@ export class FlowdockOutbox {
       removed += count;
       if (count < PRUNE_BATCH) return removed;
     }
+  }
+
+  /** Records Flowdock's id of a thread (replies in it are recognised by it). */
+  async setFlowdockThreadId(threadId: string, flowdockThreadId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE flowdock_thread SET flowdock_thread_id = $2
+       WHERE id = $1 AND flowdock_thread_id IS DISTINCT FROM $2`,
+      [threadId, flowdockThreadId],
+    );
   }
 
   async markDead(messageId: string, reason: string): Promise<void> {

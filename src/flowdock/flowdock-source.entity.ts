@@ -32,6 +32,28 @@ export class FlowdockSourceEntity {
   @Column({ name: 'paused_until', type: 'timestamptz', nullable: true })
   pausedUntil: Date | null;
 
+  /**
+   * A token that can read the source's flow through the streaming API (an
+   * OAuth access token of a flow member), TokenCipher ciphertext bound to the
+   * row; null: replies in this source's threads are not heard through it.
+   */
+  @Column({ name: 'stream_token_encrypted', type: 'text', nullable: true })
+  streamTokenEncrypted: string | null;
+
+  /** The refresh token of that grant, when Flowdock gave one (offline_access). */
+  @Column({ name: 'stream_refresh_token_encrypted', type: 'text', nullable: true })
+  streamRefreshTokenEncrypted: string | null;
+
+  @Column({ name: 'stream_token_expires_at', type: 'timestamptz', nullable: true })
+  streamTokenExpiresAt: Date | null;
+
+  /** Set when the stream refused the token (401/403): not used again until it is replaced. */
+  @Column({ name: 'stream_refused_at', type: 'timestamptz', nullable: true })
+  streamRefusedAt: Date | null;
+
+  @Column({ name: 'stream_refused_reason', type: 'text', nullable: true })
+  streamRefusedReason: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -16,6 +16,10 @@ export class FlowdockThreadEntity {
   @Column({ type: 'jsonb' })
   snapshot: ThreadSnapshot;
 
+  /** Flowdock's own id of the thread (`thread_id`), learnt from the answer to its first post. */
+  @Column({ name: 'flowdock_thread_id', type: 'text', nullable: true })
+  flowdockThreadId: string | null;
+
   /** Incremented by every snapshot change. */
   @Column({ type: 'integer', default: 1 })
   version: number;
