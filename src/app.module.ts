@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app.config';
 import { appConfigModule } from './config/config.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
 import { DeliveriesModule } from './deliveries/deliveries.module';
@@ -39,6 +40,7 @@ export class AppModule {
         AuthModule,
         FlowdockModule,
         GitHubModule,
+        ConversationsModule,
         DeliveriesModule,
         ...(options.imports ?? []),
       ],

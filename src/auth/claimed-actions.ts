@@ -10,6 +10,9 @@ export interface ClaimedActionOutcome {
   itemUrl: string;
 }
 
+/** Runs when a link is stored; says in one or two sentences what it did for the person, if anything. */
+export type LinkedListener = (flowdockUserId: string) => Promise<string | undefined>;
+
 export type ClaimedActionPerformer = (
   flowdockUserId: string,
   action: ClaimedAction,
@@ -23,9 +26,25 @@ export type ClaimedActionPerformer = (
 @Injectable()
 export class ClaimedActions {
   private performer: ClaimedActionPerformer | undefined;
+  private readonly listeners: LinkedListener[] = [];
 
   performWith(performer: ClaimedActionPerformer): void {
     this.performer = performer;
+  }
+
+  /** Work waiting for a person's link (replies written before it) plugs in here. */
+  onLinked(listener: LinkedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Runs the listeners once a link is stored; what they did, for the page. */
+  async linked(flowdockUserId: string): Promise<string[]> {
+    const said: string[] = [];
+    for (const listener of this.listeners) {
+      const text = await listener(flowdockUserId);
+      if (text) said.push(text);
+    }
+    return said;
   }
 
   /** The outcome, or undefined when no module performs actions (the linking flow alone). */

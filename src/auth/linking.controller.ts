@@ -137,17 +137,23 @@ export class LinkingController {
     // The claim is spent with the link: the action it carries is performed once, here.
     const then = step.context?.then;
     const done = then ? await this.claimedActions.perform(flowdockUserId, then) : undefined;
+    // What waited for the link (replies written in Flowdock threads), done once, here.
+    const alsoDone = (await this.claimedActions.linked(flowdockUserId)).join(' ');
     const signedIn = step.context?.signedIn;
     const who = signedIn ? person(signedIn) : `Flowdock user ${flowdockUserId}`;
     return sendPage(reply, {
       status: 200,
       title: done?.done ? 'Linked, and done' : 'Your accounts are linked',
       message: `${who} is now linked to the GitHub account @${githubUser.login}. Actions you click in Flowdock will be done on GitHub as @${githubUser.login}.`,
-      next: done
-        ? done.done
-          ? `${done.message} You can close this page and go back to Flowdock.`
-          : `${done.message} Go back to Flowdock to try again: your next click works without linking.`
-        : 'Go back to Flowdock and click the action again. You can close this page.',
+      next:
+        (alsoDone ? `${alsoDone} ` : '') +
+        (done
+          ? done.done
+            ? `${done.message} You can close this page and go back to Flowdock.`
+            : `${done.message} Go back to Flowdock to try again: your next click works without linking.`
+          : alsoDone
+            ? 'You can close this page and go back to Flowdock.'
+            : 'Go back to Flowdock and click the action again. You can close this page.'),
       extraHtml:
         (done ? outcomeHtml(done) : '') +
         `<p><a href="/account">Manage or unlink</a> · GitHub user id <code id="github-user-id">${escapeHtml(String(githubUser.id))}</code></p>`,

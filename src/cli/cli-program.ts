@@ -38,6 +38,7 @@ Examples:
   npm run cli -- deliveries dead --json
   npm run cli -- deliveries redrive --id 1042,1043
   npm run cli -- sources list
+  echo "$STREAM_TOKEN" | npm run cli -- sources stream-token <source id> --flow acme/main
   npm run cli -- webhooks redeliver --repo acme/widgets --dry-run   # needs GITHUB_ADMIN_TOKEN
 
 Commands use the bridge's configuration (environment variables, DATA_DIR) and its database.

@@ -20,11 +20,28 @@ export interface FlowdockSourceRecord {
   name: string | null;
   disabledAt: Date | null;
   disabledReason: string | null;
+  /** Whether replies in its threads can be heard: no token, a token, or a token the stream refused. */
+  stream: { state: 'none' } | { state: 'token' } | { state: 'refused'; at: Date; reason: string };
+}
+
+/** An OAuth grant that reads a flow's stream (what the setup's consent gave, or a token alone). */
+export interface StreamGrant {
+  accessToken: string;
+  refreshToken?: string;
+  expiresAt?: Date;
+}
+
+/** A source whose token can read its flow's stream. */
+export interface StreamSource {
+  sourceId: string;
+  flow: string;
 }
 
 const hashToken = (flowToken: string) => createHash('sha256').update(flowToken).digest('hex');
 /** What a source's flow token ciphertext is bound to (its row). */
 export const tokenContext = (id: string) => `flowdock_source:${id}`;
+const streamContext = (id: string, kind: 'access' | 'refresh') =>
+  `flowdock_source:${id}:stream-${kind}`;
 
 function toRecord(row: FlowdockSourceEntity): FlowdockSourceRecord {
   return {
@@ -33,6 +50,11 @@ function toRecord(row: FlowdockSourceEntity): FlowdockSourceRecord {
     name: row.name,
     disabledAt: row.disabledAt,
     disabledReason: row.disabledReason,
+    stream: row.streamRefusedAt
+      ? { state: 'refused', at: row.streamRefusedAt, reason: row.streamRefusedReason ?? '' }
+      : row.streamTokenEncrypted
+        ? { state: 'token' }
+        : { state: 'none' },
   };
 }
 
@@ -144,6 +166,114 @@ export class FlowdockSourceService implements OnApplicationBootstrap {
     if (rows.length > 0) return true;
     if (!(await this.get(id))) throw new NotFoundException(`Flowdock source ${id} does not exist`);
     return false;
+  }
+
+  /**
+   * Stores the grant that reads the source's flow through the streaming API
+   * (encrypted, bound to the row), and the flow when given; a stream refusal
+   * recorded for the previous token is cleared. In `manager`'s transaction when given.
+   */
+  async setStreamGrant(
+    id: string,
+    grant: StreamGrant,
+    options: { flow?: string } = {},
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
+    const accessToken = grant.accessToken.trim();
+    if (accessToken === '') throw new BadRequestException('The stream token is empty');
+    const [, count]: [unknown, number] = await manager.query(
+      `UPDATE flowdock_source
+       SET stream_token_encrypted = $2, stream_refresh_token_encrypted = $3, stream_token_expires_at = $4,
+           stream_refused_at = NULL, stream_refused_reason = NULL, flow = coalesce($5, flow), updated_at = now()
+       WHERE id = $1`,
+      [
+        id,
+        this.cipher.encrypt(accessToken, streamContext(id, 'access')),
+        grant.refreshToken
+          ? this.cipher.encrypt(grant.refreshToken, streamContext(id, 'refresh'))
+          : null,
+        grant.expiresAt ?? null,
+        options.flow ?? null,
+      ],
+    );
+    if (count === 0) throw new NotFoundException(`Flowdock source ${id} does not exist`);
+  }
+
+  /**
+   * Per flow, the source whose stream token to listen with (the newest usable
+   * one): sources that know their flow, are not disabled, and have a token
+   * the stream has not refused.
+   */
+  async streamSources(): Promise<StreamSource[]> {
+    const rows: { id: string; flow: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT ON (flow) id, flow FROM flowdock_source
+       WHERE flow IS NOT NULL AND stream_token_encrypted IS NOT NULL
+         AND stream_refused_at IS NULL AND disabled_at IS NULL
+       ORDER BY flow, updated_at DESC, id`,
+    );
+    return rows.map((r) => ({ sourceId: r.id, flow: r.flow }));
+  }
+
+  /** The stream grant, decrypted, with its ciphertext (to replace it only if unchanged); undefined without one. */
+  async streamGrant(
+    id: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<(StreamGrant & { ciphertext: string }) | undefined> {
+    const row = await manager.findOneBy(FlowdockSourceEntity, { id });
+    if (!row?.streamTokenEncrypted) return undefined;
+    return {
+      ciphertext: row.streamTokenEncrypted,
+      accessToken: this.cipher.decrypt(row.streamTokenEncrypted, streamContext(id, 'access')),
+      ...(row.streamRefreshTokenEncrypted
+        ? {
+            refreshToken: this.cipher.decrypt(
+              row.streamRefreshTokenEncrypted,
+              streamContext(id, 'refresh'),
+            ),
+          }
+        : {}),
+      ...(row.streamTokenExpiresAt ? { expiresAt: row.streamTokenExpiresAt } : {}),
+    };
+  }
+
+  /**
+   * Refreshes a stream grant once across replicas: under the row's lock,
+   * `refresh` runs only if the token is still the one seen (`seenCiphertext`);
+   * otherwise the newer grant is returned.
+   */
+  async refreshStreamGrant(
+    id: string,
+    seenCiphertext: string,
+    refresh: (refreshToken: string) => Promise<StreamGrant>,
+  ): Promise<StreamGrant | undefined> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT 1 FROM flowdock_source WHERE id = $1 FOR UPDATE`, [id]);
+      const current = await this.streamGrant(id, manager);
+      if (!current) return undefined;
+      if (current.ciphertext !== seenCiphertext) return current;
+      if (!current.refreshToken) return undefined;
+      const fresh = await refresh(current.refreshToken);
+      await this.setStreamGrant(
+        id,
+        { ...fresh, refreshToken: fresh.refreshToken ?? current.refreshToken },
+        {},
+        manager,
+      );
+      return fresh;
+    });
+  }
+
+  /**
+   * The stream refused the source's token (401/403): it is not used again
+   * until replaced; true when this call recorded it (the first to see it).
+   */
+  async refuseStream(id: string, seenCiphertext: string, reason: string): Promise<boolean> {
+    const [, count]: [unknown, number] = await this.dataSource.query(
+      `UPDATE flowdock_source SET stream_refused_at = now(), stream_refused_reason = $3, updated_at = now()
+       WHERE id = $1 AND stream_token_encrypted = $2 AND stream_refused_at IS NULL`,
+      [id, seenCiphertext, reason],
+    );
+    return count > 0;
   }
 
   /** Stops posting to a source (Flowdock said 410 Gone); keeps the first reason. */

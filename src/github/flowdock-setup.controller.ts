@@ -24,10 +24,21 @@ const CALLBACK_PATH = '/flowdock/setup/callback';
 const CONNECT_PATH = '/flowdock/setup/connect';
 /** Flowdock ids and parameterized names: nothing else is sent on to Flowdock. */
 const FLOW_ID = /^[A-Za-z0-9_:-]{1,100}$/;
-/** `flow` to read the flow, `integration` to create its sources. */
-const SCOPE = 'flow integration';
+/**
+ * `flow` to read the flow (and, later, its stream of replies), `integration`
+ * to create its sources, `offline_access` for a refresh token: the grant
+ * keeps reading the stream after the access token expires.
+ */
+const SCOPE = 'flow integration offline_access';
 
-/** The access token sealed into the form, usable only with that form's one-use state. */
+/** The person's Flowdock grant as the form carries it (sealed): the expiry in epoch ms. */
+interface SetupGrant {
+  accessToken: string;
+  refreshToken?: string;
+  expiresAt?: number;
+}
+
+/** The grant sealed into the form, usable only with that form's one-use state. */
 const tokenContext = (state: string) =>
   `flowdock-setup-token:${createHash('sha256').update(state).digest('hex')}`;
 
@@ -77,7 +88,12 @@ export class FlowdockSetupController {
     }
     const tokens = await this.client.exchangeCode(query.code, this.redirectUri);
     const flow = await this.findFlow(tokens.accessToken, step.flowId!);
-    return this.sendForm(reply, flow, tokens.accessToken, EMPTY_FORM, [], 200);
+    const grant: SetupGrant = {
+      accessToken: tokens.accessToken,
+      ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+      ...(tokens.expiresIn ? { expiresAt: Date.now() + tokens.expiresIn * 1000 } : {}),
+    };
+    return this.sendForm(reply, flow, grant, EMPTY_FORM, [], 200);
   }
 
   @Post('flowdock/setup/connect')
@@ -86,15 +102,23 @@ export class FlowdockSetupController {
     const step = await this.states.consume(request, reply, ['flowdock-setup-form']);
     const state = (request.query as Record<string, string>).state;
     if (typeof form.token !== 'string') throw new SetupPageException('bad-form');
-    const accessToken = this.cipher.decrypt(form.token, tokenContext(state));
+    const grant = JSON.parse(this.cipher.decrypt(form.token, tokenContext(state))) as SetupGrant;
     // Asked again: the flow is confirmed with the token the sources are created with.
-    const flow = await this.findFlow(accessToken, step.flowId!);
+    const flow = await this.findFlow(grant.accessToken, step.flowId!);
 
     const { request: setupRequest, problems } = parseSetupForm(form);
     if (problems.length > 0) {
-      return this.sendForm(reply, flow, accessToken, formValues(setupRequest, form), problems, 400);
+      return this.sendForm(reply, flow, grant, formValues(setupRequest, form), problems, 400);
     }
-    const outcome = await this.setup.connectOnce(accessToken, flow, setupRequest);
+    const outcome = await this.setup.connectOnce(
+      {
+        accessToken: grant.accessToken,
+        ...(grant.refreshToken ? { refreshToken: grant.refreshToken } : {}),
+        ...(grant.expiresAt ? { expiresAt: new Date(grant.expiresAt) } : {}),
+      },
+      flow,
+      setupRequest,
+    );
     if ('taken' in outcome) return sendPage(reply, alreadyConnectedPage(flow, outcome.taken));
     return sendPage(reply, connectedPage(flow, outcome.connected));
   }
@@ -114,7 +138,7 @@ export class FlowdockSetupController {
   private async sendForm(
     reply: FastifyReply,
     flow: FlowdockFlow,
-    accessToken: string,
+    grant: SetupGrant,
     values: FormValues,
     problems: string[],
     status: number,
@@ -128,7 +152,7 @@ export class FlowdockSetupController {
       setupFormPage({
         flow,
         action: `${CONNECT_PATH}?state=${encodeURIComponent(state)}`,
-        sealedToken: this.cipher.encrypt(accessToken, tokenContext(state)),
+        sealedToken: this.cipher.encrypt(JSON.stringify(grant), tokenContext(state)),
         values,
         problems,
         status,

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config';
 import { FlowdockFlow } from '../flowdock/flowdock-api.types';
 import { FlowdockClient } from '../flowdock/flowdock-client';
-import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
+import { FlowdockSourceService, StreamGrant } from '../flowdock/flowdock-sources.service';
 import { DraftRule, patternProblem, userPatternProblem } from './subscription-matcher';
 import { SubscriptionService } from './subscription.service';
 
@@ -99,8 +99,9 @@ export function parseSetupForm(form: Record<string, unknown>): {
 
 /**
  * Connects repositories to a flow for the setup flow: one Flowdock source per
- * repository (created with the person's access token), then every source and
- * subscription stored in one transaction, so a failure stores nothing.
+ * repository (created with the person's access token), then every source
+ * (with the person's grant as its stream token) and subscription stored in
+ * one transaction, so a failure stores nothing.
  */
 @Injectable()
 export class FlowdockSetupService {
@@ -144,7 +145,7 @@ export class FlowdockSetupService {
    * the check to the commit), so two at once cannot both create a source.
    */
   async connectOnce(
-    accessToken: string,
+    grant: StreamGrant,
     flow: FlowdockFlow,
     request: SetupRequest,
   ): Promise<{ taken: string[] } | { connected: ConnectedRepository[] }> {
@@ -158,7 +159,7 @@ export class FlowdockSetupService {
       for (const key of keys) await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [key]);
       const taken = await this.alreadyConnected(flow, request.repositories);
       if (taken.length > 0) return { taken };
-      return { connected: await this.connect(accessToken, flow, request) };
+      return { connected: await this.connect(grant, flow, request) };
     } finally {
       for (const key of keys) {
         await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]).catch(() => undefined);
@@ -175,10 +176,11 @@ export class FlowdockSetupService {
    * a person can remove them from the flow's integrations.
    */
   async connect(
-    accessToken: string,
+    grant: StreamGrant,
     flow: FlowdockFlow,
     request: SetupRequest,
   ): Promise<ConnectedRepository[]> {
+    const { accessToken } = grant;
     const created: { repository: string; id: string; flowToken: string }[] = [];
     const orphans = () => created.map(({ repository, id }) => ({ repository, id }));
     try {
@@ -202,7 +204,12 @@ export class FlowdockSetupService {
       return await this.dataSource.transaction(async (manager) => {
         const connected: ConnectedRepository[] = [];
         for (const { repository, flowToken } of created) {
-          await this.sources.register({ flowToken, flow: flow.path, name: repository }, manager);
+          const source = await this.sources.register(
+            { flowToken, flow: flow.path, name: repository },
+            manager,
+          );
+          // The person's grant reads the flow's stream: replies in these threads are heard.
+          await this.sources.setStreamGrant(source.id, grant, {}, manager);
           const subscription = await this.subscriptions.add(
             {
               repositoryPattern: repository,

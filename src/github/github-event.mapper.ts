@@ -144,6 +144,8 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
         target: { repository, kind: snapshot.kind, number: snapshot.number },
         message: discussion(sender, commentTitle(!!pr), comment.body),
         sender,
+        // The comment's id: a comment the bridge posted for a Flowdock reply is its echo.
+        ...(comment.id !== undefined ? { subject: String(comment.id) } : {}),
         update: pr
           ? { type: 'item', snapshot, updatedAt }
           : snapshot.kind === 'pull'

@@ -53,7 +53,7 @@ export interface MappedEvent {
   /** null when the event changes state only (CI updates are announced when the combined state changes). */
   message: ThreadMessage | null;
   sender: GhUser;
-  /** The assignee an (un)assignment names. */
+  /** The assignee an (un)assignment names; a comment's id. */
   subject?: string;
   update: ThreadUpdate;
 }

@@ -52,6 +52,7 @@ export interface GhReview {
 }
 
 export interface GhComment {
+  id?: number;
   user: GhUser | null;
   body: string;
   html_url: string;

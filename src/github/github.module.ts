@@ -40,6 +40,7 @@ import { WebhookVerifier } from './webhook-verifier';
     ActionAfterLink,
     FlowdockSetupService,
   ],
-  exports: [SubscriptionService, GitHubActionsService],
+  // GitHubThreadStore: conversations record the echoes of the comments they post.
+  exports: [SubscriptionService, GitHubActionsService, GitHubThreadStore],
 })
 export class GitHubModule {}

@@ -69,6 +69,12 @@ function echoOf(event: MappedEvent): Echo | undefined {
       ? { action: 'approved', actor: event.sender.login, subject: null }
       : undefined;
   }
+  // A Flowdock reply the bridge posted as a comment: its webhook repeats the reply (by comment id).
+  if (name === 'issue_comment' && action === 'created') {
+    return event.subject
+      ? { action: 'commented', actor: event.sender.login, subject: event.subject }
+      : undefined;
+  }
   if ((name !== 'pull_request' && name !== 'issues') || !ECHOING.includes(action)) return undefined;
   return {
     action,
