@@ -68,6 +68,8 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
     LOG_LEVEL: 'debug',
     PUBLIC_URL,
     FLOWDOCK_API_URL: flowdock.url,
+    // The simulator serves the streaming API on the same address (listening is off in tests unless asked).
+    FLOWDOCK_STREAM_URL: flowdock.url,
     FLOWDOCK_CLIENT_ID: flowdockApp.clientId,
     FLOWDOCK_CLIENT_SECRET: flowdockApp.clientSecret,
     GITHUB_URL: github.url,
