@@ -146,7 +146,7 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
     if (wanted.length === 0 && this.flows.size === 0) {
       if (!this.idleSaid) {
         this.logger.log(
-          'No Flowdock stream token is configured: replies in threads are not heard ' +
+          'No usable Flowdock stream token: replies in threads are not heard ' +
             '(set FLOWDOCK_FLOW and FLOWDOCK_STREAM_TOKEN, connect a flow through the setup page, ' +
             'or use `npm run cli -- sources stream-token <id>`)',
         );
@@ -204,6 +204,7 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
   private async listen(source: StreamSource, signal: AbortSignal): Promise<void> {
     const { flow, sourceId } = source;
     let failures = 0;
+    let opened = false;
     let refreshed = false;
     const eventFailures = { id: undefined as string | undefined, count: 0 };
     while (!signal.aborted) {
@@ -224,8 +225,8 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
           idleMs: IDLE_MS,
           connectTimeoutMs: CONNECT_TIMEOUT_MS,
           onOpen: () => {
-            if (failures > 0) this.logger.log(`Listening to ${flow} again`);
-            else this.logger.log(`Listening to ${flow}`);
+            this.logger.log(opened ? `Listening to ${flow} again` : `Listening to ${flow}`);
+            opened = true;
             failures = 0;
             refreshed = false;
           },
@@ -244,8 +245,8 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
             if (event.id !== undefined) await this.saveCursor(flow, event.id, signal);
           },
         });
-        // The server ended the stream (maintenance): reconnect, after a pause.
-        failures = Math.max(failures, 1);
+        // The server ended the stream (maintenance): reconnect, after a short pause.
+        if (!signal.aborted) this.logger.log(`Flowdock ended the stream of ${flow}; reconnecting`);
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof StreamRefusedError) {
@@ -273,7 +274,7 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
           this.logger.warn(`The stream of ${flow} failed (${failures}x), reconnecting: ${message}`);
         }
       }
-      const delay = retryDelayMs(failures, {
+      const delay = retryDelayMs(Math.max(failures, 1), {
         baseMs: RETRY_BASE_MS,
         maxMs: RETRY_MAX_MS,
         retryAfterMs,
