@@ -328,13 +328,65 @@ describe('npm run cli -- deliveries', () => {
       // The source Flowdock disabled: listed as such, enabled again by id.
       const sources = () => cli(['sources', 'list'], '', { DATABASE_URL: url });
       expect((await sources()).stdout).toMatch(
-        new RegExp(`^${source.id}\\t-\\t-\\tdisabled since \\S+: Flowdock answered 410 Gone\\n$`),
+        new RegExp(
+          `^${source.id}\\t-\\t-\\tdisabled since \\S+: Flowdock answered 410 Gone\\treplies: no stream token\\n$`,
+        ),
       );
       const enabled = await cli(['sources', 'enable', source.id], '', { DATABASE_URL: url });
       expect(enabled).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Enabled /) });
-      expect((await sources()).stdout).toBe(`${source.id}\t-\t-\tactive\n`);
+      expect((await sources()).stdout).toBe(
+        `${source.id}\t-\t-\tactive\treplies: no stream token\n`,
+      );
       const notAnId = await cli(['sources', 'enable', 'nope'], '', { DATABASE_URL: url });
       expect(notAnId).toMatchObject({ code: 1, stderr: 'error: nope is not a source id\n' });
+
+      // A stream token: never an argument; from stdin or a named variable; the flow must be known.
+      const streamToken = `stream-${randomBytes(8).toString('hex')}`;
+      const noFlow = await cli(['sources', 'stream-token', source.id], streamToken, {
+        DATABASE_URL: url,
+      });
+      expect(noFlow).toMatchObject({ code: 1, stderr: expect.stringContaining('--flow') });
+      const badFlow = await cli(['sources', 'stream-token', source.id, '--flow', 'acme'], '', {
+        DATABASE_URL: url,
+      });
+      expect(badFlow.code).toBe(1);
+      const noToken = await cli(['sources', 'stream-token', source.id, '--flow', 'acme/main'], '', {
+        DATABASE_URL: url,
+      });
+      expect(noToken).toMatchObject({ code: 1, stderr: 'error: No token on stdin\n' });
+      const set = await cli(
+        ['sources', 'stream-token', source.id, '--flow', 'acme/main'],
+        `${streamToken}\n`,
+        { DATABASE_URL: url },
+      );
+      expect(set).toMatchObject({ code: 0, stdout: expect.stringContaining('(acme/main)') });
+      expect((await sources()).stdout).toBe(
+        `${source.id}\tacme/main\t-\tactive\treplies: stream token set\n`,
+      );
+      const fromEnv = await cli(
+        ['sources', 'stream-token', source.id, '--token-env', 'MY_TOKEN'],
+        '',
+        {
+          DATABASE_URL: url,
+          MY_TOKEN: `${streamToken}-2`,
+        },
+      );
+      expect(fromEnv.code).toBe(0);
+      const db = new Client({ connectionString: url });
+      await db.connect();
+      try {
+        const { rows } = await db.query(
+          `SELECT stream_token_encrypted AS token FROM flowdock_source WHERE id = $1`,
+          [source.id],
+        );
+        expect(rows[0].token).toMatch(/\S/);
+        expect(JSON.stringify(rows)).not.toContain(streamToken);
+      } finally {
+        await db.end();
+      }
+      for (const run of [noFlow, set, fromEnv]) {
+        expect(run.stdout + run.stderr).not.toContain(streamToken);
+      }
     });
   }, 120_000);
 });
