@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
 import { Page, TestBrowser } from './support/auth-browser';
 import { AuthWorld, deadUrl, PUBLIC_URL, startAuthWorld } from './support/auth-world';
 import { outcomeOf } from './support/webhook-deliveries';
@@ -82,7 +83,8 @@ describe('Flowdock setup flow (GET /flowdock/setup)', () => {
     expect(url.origin + url.pathname).toBe(`${world.flowdock.url}/oauth/authorize`);
     expect(url.searchParams.get('redirect_uri')).toBe(`${PUBLIC_URL}/flowdock/setup/callback`);
     expect(url.searchParams.get('scope')?.split(' ')).toEqual(
-      expect.arrayContaining(['flow', 'integration']),
+      // offline_access: a refresh token keeps the flow's stream readable (replies in threads).
+      expect.arrayContaining(['flow', 'integration', 'offline_access']),
     );
     expect(url.searchParams.get('state')).toMatch(/^[\w-]{40,}$/);
     expect(String(start.headers['set-cookie'])).toContain('HttpOnly');
@@ -126,7 +128,7 @@ describe('Flowdock setup flow (GET /flowdock/setup)', () => {
       required_labels: ['ops', 'needs review'],
     });
     expect(await subscriptionsFor(`${org}-tools/*`)).toHaveLength(1);
-    // Flow tokens are stored encrypted only; the access token is not stored at all.
+    // Flow tokens and the person's grant (the sources' stream token) are stored encrypted only.
     const stored = JSON.stringify(
       await db.query(
         `SELECT row_to_json(f)::text AS row FROM flowdock_source f WHERE f.name LIKE $1
@@ -140,6 +142,25 @@ describe('Flowdock setup flow (GET /flowdock/setup)', () => {
     const accessTokens = [...world.flowdock.state.accessTokens.keys()];
     expect(accessTokens.length).toBeGreaterThan(0);
     expect(accessTokens.filter((token) => stored.includes(token))).toEqual([]);
+    const refreshTokens = [...world.flowdock.state.refreshTokens.keys()];
+    expect(refreshTokens.filter((token) => stored.includes(token))).toEqual([]);
+    // The grant reads the flow's stream: both sources carry it, with its refresh token.
+    const sources = world.t.app.get(FlowdockSourceService);
+    for (const one of await sources.list()) {
+      if (!one.name?.startsWith(org)) continue;
+      expect(one).toMatchObject({ flow: 'acme/main', stream: { state: 'token' } });
+      const grant = await sources.streamGrant(one.id);
+      expect(world.flowdock.state.accessTokens.get(grant!.accessToken)?.scope).toContain(
+        'offline_access',
+      );
+      expect(grant!.refreshToken).toMatch(/\S/);
+      expect(grant!.expiresAt!.getTime()).toBeGreaterThan(Date.now());
+    }
+    expect(
+      (await sources.list()).filter(
+        (one) => one.name?.startsWith(org) && one.stream.state === 'token',
+      ),
+    ).toHaveLength(2);
 
     // End to end: a webhook for the repository ends in that flow, through its own source.
     const opened = examplePayload('pull_request', 'opened');
