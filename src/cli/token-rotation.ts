@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { tokenContext as linkContext } from '../auth/linked-account.entity';
-import { tokenContext as sourceContext } from '../flowdock/flowdock-sources.service';
+import { streamContext, tokenContext as sourceContext } from '../flowdock/flowdock-sources.service';
 import { TokenCipher, TokenDecryptionError } from '../crypto/token-cipher';
 
 export interface RotationReport {
@@ -18,7 +18,12 @@ export interface RotationReport {
 interface Column {
   table: 'linked_account' | 'flowdock_source';
   key: 'flowdock_user_id' | 'id';
-  column: 'access_token' | 'refresh_token' | 'flow_token_encrypted';
+  column:
+    | 'access_token'
+    | 'refresh_token'
+    | 'flow_token_encrypted'
+    | 'stream_token_encrypted'
+    | 'stream_refresh_token_encrypted';
   context: (key: string) => string;
 }
 
@@ -36,11 +41,23 @@ const COLUMNS: Column[] = [
     context: (id) => linkContext(id, 'refresh'),
   },
   { table: 'flowdock_source', key: 'id', column: 'flow_token_encrypted', context: sourceContext },
+  {
+    table: 'flowdock_source',
+    key: 'id',
+    column: 'stream_token_encrypted',
+    context: (id) => streamContext(id, 'access'),
+  },
+  {
+    table: 'flowdock_source',
+    key: 'id',
+    column: 'stream_refresh_token_encrypted',
+    context: (id) => streamContext(id, 'refresh'),
+  },
 ];
 
 /**
  * `tokens rotate`: re-encrypts every stored token (GitHub access and refresh
- * tokens, Flowdock flow tokens) under the current TOKEN_ENCRYPTION_KEY, so
+ * tokens, Flowdock flow tokens and stream grants) under the current TOKEN_ENCRYPTION_KEY, so
  * the old keys can leave TOKEN_DECRYPTION_KEYS. Each row is updated only if
  * it still holds the ciphertext that was read, so a running bridge that
  * changes a token meanwhile wins.

@@ -40,7 +40,8 @@ export interface StreamSource {
 const hashToken = (flowToken: string) => createHash('sha256').update(flowToken).digest('hex');
 /** What a source's flow token ciphertext is bound to (its row). */
 export const tokenContext = (id: string) => `flowdock_source:${id}`;
-const streamContext = (id: string, kind: 'access' | 'refresh') =>
+/** What a source's stream token ciphertexts are bound to (its row, and which token). */
+export const streamContext = (id: string, kind: 'access' | 'refresh') =>
   `flowdock_source:${id}:stream-${kind}`;
 
 function toRecord(row: FlowdockSourceEntity): FlowdockSourceRecord {
