@@ -448,9 +448,46 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
     });
   });
 
+  it('a refused token with a refresh token is refreshed, and listening goes on', async () => {
+    const sources = w.t.app.get(FlowdockSourceService);
+    const grant = w.flowdock.state.issueTokens(
+      w.fdUsers.carol.id,
+      w.flowdock.state.clientId,
+      'flow offline_access',
+    );
+    await sources.setStreamGrant(sourceId, {
+      accessToken: grant.access_token,
+      refreshToken: grant.refresh_token,
+      expiresAt: new Date(Date.now() + grant.expires_in * 1000),
+    });
+    // Reconnecting with the new grant, which is then revoked: the next connection is refused.
+    w.flowdock.state.dropStreams();
+    await until('listening again', () => w.flowdock.state.openStreams > 0);
+    w.flowdock.state.accessTokens.get(grant.access_token)!.revoked = true;
+    w.flowdock.state.dropStreams();
+    const refreshed = await until('the grant refreshed', async () => {
+      const now = await sources.streamGrant(sourceId);
+      return now && now.accessToken !== grant.access_token ? now : undefined;
+    });
+    expect(refreshed.refreshToken).not.toBe(grant.refresh_token);
+    expect(w.flowdock.state.accessTokens.get(refreshed.accessToken)?.revoked).toBe(false);
+    const thread = await openThread(6);
+    expect(await replyRow(await write('alice', 'after the refresh', thread))).toMatchObject({
+      outcome: 'commented',
+    });
+    expect((await sources.list()).find((s) => s.id === sourceId)?.stream.state).toBe('token');
+    const logs = w.t.logs.join('\n');
+    for (const secret of [grant.access_token, grant.refresh_token, refreshed.accessToken]) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+
   it('a 401 on the stream marks the source as needing a new token, logs once without the token, and stops', async () => {
     const sources = w.t.app.get(FlowdockSourceService);
-    w.flowdock.state.accessTokens.get(streamToken)!.revoked = true;
+    // The token is revoked and its refresh token no longer accepted (the person left the flow).
+    const current = (await sources.streamGrant(sourceId))!;
+    w.flowdock.state.accessTokens.get(current.accessToken)!.revoked = true;
+    w.flowdock.state.refreshTokens.delete(current.refreshToken!);
     w.flowdock.state.dropStreams();
     const refused = await until('the source marked', async () => {
       const found = (await sources.list()).find((s) => s.id === sourceId);
@@ -464,6 +501,7 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(sourceId);
     expect(w.t.logs.join('\n')).not.toContain(streamToken);
+    expect(w.t.logs.join('\n')).not.toContain(current.accessToken);
     expect(openAfter).toBe(0);
     expect(w.flowdock.state.openStreams).toBe(0);
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { ClaimedAction } from '../flowdock/claim-issuer';
 
 /** What became of a claimed action, for the page that ends the linking flow. */
@@ -27,6 +27,7 @@ export type ClaimedActionPerformer = (
 export class ClaimedActions {
   private performer: ClaimedActionPerformer | undefined;
   private readonly listeners: LinkedListener[] = [];
+  private readonly logger = new Logger('ClaimedActions');
 
   performWith(performer: ClaimedActionPerformer): void {
     this.performer = performer;
@@ -41,8 +42,15 @@ export class ClaimedActions {
   async linked(flowdockUserId: string): Promise<string[]> {
     const said: string[] = [];
     for (const listener of this.listeners) {
-      const text = await listener(flowdockUserId);
-      if (text) said.push(text);
+      try {
+        const text = await listener(flowdockUserId);
+        if (text) said.push(text);
+      } catch (error) {
+        // The link is stored: its page still says so; the work waits for another occasion.
+        this.logger.warn(
+          `Work waiting for the link of Flowdock user ${flowdockUserId} failed: ${(error as Error).message}`,
+        );
+      }
     }
     return said;
   }

@@ -5,6 +5,7 @@ import { LinkedAccountService } from '../auth/linked-account.service';
 import { CLAIM_LIFETIME_SECONDS } from '../auth/claim.service';
 import { FlowdockChallenges } from '../flowdock/flowdock-challenge';
 import { FlowdockClient } from '../flowdock/flowdock-client';
+import { FlowdockRefusedError } from '../flowdock/flowdock-errors';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { ThreadSnapshot } from '../flowdock/thread-snapshot';
 import { StreamEvent } from './flowdock-stream';
@@ -61,6 +62,12 @@ export class ThreadReplies {
     if (await this.known(reply)) return 'duplicate';
     const actor = await this.accounts.actingAs(reply.userId);
     if (actor) {
+      // Replies written before they linked, not posted yet (GitHub was down then): theirs come first.
+      await this.postAwaiting(reply.userId).catch((error: Error) =>
+        this.logger.warn(
+          `Posting earlier replies of Flowdock user ${reply.userId} failed: ${error.message}`,
+        ),
+      );
       try {
         const outcome = await this.dataSource.transaction(async (manager) => {
           if (!(await this.record(manager, reply, thread, 'commented'))) return 'duplicate';
@@ -243,11 +250,19 @@ export class ThreadReplies {
       );
       if (fresh.length === 0) return false;
       const { challengeUrl } = await this.challenges.challenge(reply.userId);
-      await this.client.postThreadChat(await this.sources.flowToken(thread.sourceId, manager), {
-        threadId: reply.threadId,
-        uuid: `${BRIDGE_UUID_PREFIX}notice:${reply.flow}:${reply.messageId}`,
-        content: noticeText(thread.snapshot, challengeUrl),
-      });
+      try {
+        await this.client.postThreadChat(await this.sources.flowToken(thread.sourceId, manager), {
+          threadId: reply.threadId,
+          uuid: `${BRIDGE_UUID_PREFIX}notice:${reply.flow}:${reply.messageId}`,
+          content: noticeText(thread.snapshot, challengeUrl),
+        });
+      } catch (error) {
+        // Refused (the source removed: 410, a bad request): trying again will not help; the reply still waits.
+        if (!(error instanceof FlowdockRefusedError)) throw error;
+        this.logger.warn(
+          `The notice to Flowdock user ${reply.userId} in ${item(thread.snapshot)} was not posted: ${error.message}`,
+        );
+      }
       return true;
     });
     if (notified === undefined) return 'duplicate';
