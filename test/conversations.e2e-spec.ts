@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { SimFlow, SimSource, SimThread } from '../sandbox/flowdock/flowdock-state';
 import { issueJson, pullJson, repoJson, userJson } from '../sandbox/github/repos.routes';
 import { examplePayload } from '../sandbox/github/webhook-examples';
+import { FlowStreams } from '../src/conversations/flow-streams';
 import { ThreadReplies } from '../src/conversations/thread-replies.service';
 import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
 import { SubscriptionService } from '../src/github/subscription.service';
@@ -418,36 +419,6 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
     ).toBeGreaterThanOrEqual(2);
   });
 
-  describe('two bridges on one database', () => {
-    let second: TestApp;
-    beforeAll(async () => {
-      second = await startTestApp(w.env);
-    });
-    afterAll(() => second?.app.close());
-
-    it('post each reply once: one listens (lease), and a replayed event acts once (message id)', async () => {
-      const thread = await openThread(4);
-      const ids: number[] = [];
-      for (const text of ['one', 'two', 'three']) ids.push(await write('alice', text, thread));
-      for (const id of ids) expect(await replyRow(id)).toMatchObject({ outcome: 'commented' });
-      expect(comments(4).map((c) => c.body)).toEqual(['one', 'two', 'three']);
-      // One stream for the flow, held by one of the two.
-      expect(w.flowdock.state.openStreams).toBe(1);
-
-      // The same event handed to the other bridge (a replay, an overlapping lease) posts nothing.
-      const event = w.flowdock.state.userMessages.find((m) => m.id === ids[0])!;
-      const replayed = JSON.stringify(w.flowdock.state.userMessageJson(event));
-      for (const app of [w.t.app, second.app]) {
-        expect(
-          await app
-            .get(ThreadReplies)
-            .handle(`${owner}/talk`, { id: String(ids[0]), data: replayed }),
-        ).toBe('duplicate');
-      }
-      expect(comments(4)).toHaveLength(3);
-    });
-  });
-
   it('a refused token with a refresh token is refreshed, and listening goes on', async () => {
     const sources = w.t.app.get(FlowdockSourceService);
     const grant = w.flowdock.state.issueTokens(
@@ -516,5 +487,61 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
     await sources.setStreamGrant(sourceId, { accessToken: fresh });
     expect(await replyRow(meanwhile)).toMatchObject({ outcome: 'commented' });
     expect((await sources.list()).find((s) => s.id === sourceId)?.stream.state).toBe('token');
+  });
+
+  describe('two bridges on one database', () => {
+    let second: TestApp;
+    let thread: SimThread;
+    beforeAll(async () => {
+      second = await startTestApp(w.env);
+    });
+    afterAll(() => second?.app.close());
+
+    it('post each reply once: one listens (lease), and a replayed event acts once (message id)', async () => {
+      thread = await openThread(4);
+      const ids: number[] = [];
+      for (const text of ['one', 'two', 'three']) ids.push(await write('alice', text, thread));
+      for (const id of ids) expect(await replyRow(id)).toMatchObject({ outcome: 'commented' });
+      expect(comments(4).map((c) => c.body)).toEqual(['one', 'two', 'three']);
+      // One stream for the flow, held by one of the two.
+      expect(w.flowdock.state.openStreams).toBe(1);
+
+      // The same event handed to the other bridge (a replay, an overlapping lease) posts nothing.
+      const event = w.flowdock.state.userMessages.find((m) => m.id === ids[0])!;
+      const replayed = JSON.stringify(w.flowdock.state.userMessageJson(event));
+      for (const app of [w.t.app, second.app]) {
+        expect(
+          await app
+            .get(ThreadReplies)
+            .handle(`${owner}/talk`, { id: String(ids[0]), data: replayed }),
+        ).toBe('duplicate');
+      }
+      expect(comments(4)).toHaveLength(3);
+    });
+
+    it('when the listening bridge stops, the other takes the flow over once its lease expires, and resumes', async () => {
+      // The second bridge gets GitHub's webhooks from now on.
+      await second.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = second.app.getHttpServer().address() as AddressInfo;
+      w.repos.webhookTarget = { url: `http://127.0.0.1:${port}/github/webhooks`, secret: SECRET };
+      // The first stops listening; its lease is left as a crashed process would leave it.
+      await w.t.app.get(FlowStreams).beforeApplicationShutdown();
+      await db.query(
+        `UPDATE flowdock_stream SET lease_owner = 'crashed-replica', lease_until = now() + interval '1 second'
+         WHERE flow = $1`,
+        [`${owner}/talk`],
+      );
+      expect(w.flowdock.state.openStreams).toBe(0);
+      const meanwhile = await write('alice', 'while the lease ran out', thread);
+      expect(await replyRow(meanwhile)).toMatchObject({ outcome: 'commented' });
+      expect(second.logs.join('')).toContain(`Listening to ${owner}/talk`);
+      expect(w.flowdock.state.openStreams).toBe(1);
+      expect(comments(4).map((c) => c.body)).toEqual([
+        'one',
+        'two',
+        'three',
+        'while the lease ran out',
+      ]);
+    });
   });
 });
