@@ -534,7 +534,12 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
       expect(w.flowdock.state.openStreams).toBe(0);
       const meanwhile = await write('alice', 'while the lease ran out', thread);
       expect(await replyRow(meanwhile)).toMatchObject({ outcome: 'commented' });
-      expect(second.logs.join('')).toContain(`Listening to ${owner}/talk`);
+      const [lease] = await db.query(`SELECT lease_owner FROM flowdock_stream WHERE flow = $1`, [
+        `${owner}/talk`,
+      ]);
+      expect(lease.lease_owner).toBe(second.app.get(FlowStreams).owner);
+      expect(second.app.get(FlowStreams).listening()).toEqual([`${owner}/talk`]);
+      expect(w.t.app.get(FlowStreams).listening()).toEqual([]);
       expect(w.flowdock.state.openStreams).toBe(1);
       expect(comments(4).map((c) => c.body)).toEqual([
         'one',
