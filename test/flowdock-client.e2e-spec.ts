@@ -164,6 +164,34 @@ describe('FlowdockClient against the Flowdock simulator', () => {
     expect((gone as Error).message).not.toContain(source.flowToken);
   });
 
+  it('tells the thread id when asked to wait for the message, and posts chat into that thread', async () => {
+    const source = sim.state.addSource();
+    const message = {
+      event: 'activity' as const,
+      author: { name: 'octocat' },
+      title: 'opened the issue',
+      external_thread_id: 'github:acme/widgets:issue:9',
+      thread: { title: 'Broken' },
+    };
+    expect(await client.postMessage(source.flowToken, message)).toEqual({});
+    const thread = sim.state.thread(source.id, 'github:acme/widgets:issue:9')!;
+    const waited = await client.postMessage(source.flowToken, message, { waitForMessage: true });
+    expect(waited).toEqual({ threadId: thread.id });
+
+    await client.postThreadChat(source.flowToken, {
+      threadId: thread.id,
+      content: 'Link your account: <http://bridge.test/x>',
+      uuid: 'flowdock-github-bridge:notice:1',
+    });
+    expect(sim.state.messages.at(-1)?.body).toMatchObject({
+      event: 'message',
+      thread_id: thread.id,
+      content: 'Link your account: <http://bridge.test/x>',
+      uuid: 'flowdock-github-bridge:notice:1',
+    });
+    expect(sim.state.messages.at(-1)?.body).not.toHaveProperty('flow_token');
+  });
+
   it('reports Flowdock validation errors as refused with its message', async () => {
     const source = sim.state.addSource();
     const error = await client
