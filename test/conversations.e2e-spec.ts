@@ -260,12 +260,12 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
       const [delivery] = await commentDeliveries(1, 1);
       expect(delivery).toMatchObject({ outcome: 'state-only', messages: 0 });
       expect(delivery.reason).toMatch(/echo/);
-      const queued = await db.query(
+      const queued: { title: string }[] = await db.query(
         `SELECT m.event->>'title' AS title FROM flowdock_message m JOIN flowdock_thread t ON t.id = m.thread_id
          WHERE t.external_thread_id = $1 ORDER BY m.id`,
         [thread.externalThreadId],
       );
-      expect(queued.map((r: { title: string }) => r.title)).toEqual(['opened issue']);
+      expect(queued.map((r) => r.title)).toEqual(['opened issue']);
       expect(posted(thread)).toHaveLength(before);
       expect(notices(thread)).toEqual([]);
     });
