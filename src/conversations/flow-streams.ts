@@ -14,7 +14,11 @@ import { AppConfig } from '../config/app.config';
 import { retryDelayMs } from '../flowdock/delivery-backoff';
 import { FlowdockClient } from '../flowdock/flowdock-client';
 import { FlowdockRefusedError } from '../flowdock/flowdock-errors';
-import { FlowdockSourceService, StreamSource } from '../flowdock/flowdock-sources.service';
+import {
+  FlowdockSourceService,
+  StreamGrant,
+  StreamSource,
+} from '../flowdock/flowdock-sources.service';
 import { readStream, StreamRefusedError, StreamUnavailableError } from './flowdock-stream';
 import { ThreadReplies } from './thread-replies.service';
 
@@ -208,14 +212,15 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
     let refreshed = false;
     const eventFailures = { id: undefined as string | undefined, count: 0 };
     while (!signal.aborted) {
-      const grant = await this.freshGrant(sourceId);
-      if (!grant) return;
-      const [cursor]: { last_event_id: string | null }[] = await this.dataSource.query(
-        `SELECT last_event_id FROM flowdock_stream WHERE flow = $1`,
-        [flow],
-      );
       let retryAfterMs: number | undefined;
+      let grant: (StreamGrant & { ciphertext: string }) | undefined;
       try {
+        grant = await this.freshGrant(sourceId);
+        if (!grant) return;
+        const [cursor]: { last_event_id: string | null }[] = await this.dataSource.query(
+          `SELECT last_event_id FROM flowdock_stream WHERE flow = $1`,
+          [flow],
+        );
         await readStream({
           baseUrl: this.stream.url,
           flow,
@@ -249,17 +254,18 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
         if (!signal.aborted) this.logger.log(`Flowdock ended the stream of ${flow}; reconnecting`);
       } catch (error) {
         if (signal.aborted) return;
-        if (error instanceof StreamRefusedError) {
-          if (
-            !refreshed &&
-            grant.refreshToken &&
-            (await this.refresh(sourceId, grant.ciphertext))
-          ) {
-            refreshed = true;
-            continue;
-          }
-          const reason = `Flowdock's stream refused the token (${error.status}: ${error.reason})`;
-          if (await this.sources.refuseStream(sourceId, grant.ciphertext, reason)) {
+        const refusal = error instanceof StreamRefusedError ? error : undefined;
+        const refresh =
+          refusal && !refreshed && grant!.refreshToken
+            ? await this.refresh(sourceId, grant!.ciphertext)
+            : 'refused';
+        if (refusal && refresh === 'refreshed') {
+          refreshed = true;
+          continue;
+        }
+        if (refusal && refresh === 'refused') {
+          const reason = `Flowdock's stream refused the token (${refusal.status}: ${refusal.reason})`;
+          if (await this.sources.refuseStream(sourceId, grant!.ciphertext, reason)) {
             this.logger.warn(
               `Not listening to ${flow} any more: ${reason}. Give source ${sourceId} a new token ` +
                 '(`npm run cli -- sources stream-token`, FLOWDOCK_STREAM_TOKEN, or the setup page)',
@@ -267,6 +273,7 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
           }
           return;
         }
+        // Anything else (the network, Flowdock, the database, a refresh Flowdock could not answer) may pass.
         failures++;
         if (error instanceof StreamUnavailableError) retryAfterMs = error.retryAfterMs;
         const message = (error as Error).message;
@@ -311,8 +318,11 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
     return grant;
   }
 
-  /** Refreshes a stream grant (once across replicas); false when Flowdock refused the refresh token. */
-  private async refresh(sourceId: string, seenCiphertext: string): Promise<boolean> {
+  /** Refreshes a stream grant (once across replicas): refused when Flowdock refused the refresh token. */
+  private async refresh(
+    sourceId: string,
+    seenCiphertext: string,
+  ): Promise<'refreshed' | 'refused' | 'unavailable'> {
     try {
       const fresh = await this.sources.refreshStreamGrant(
         sourceId,
@@ -328,13 +338,13 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
           };
         },
       );
-      return fresh !== undefined;
+      return fresh !== undefined ? 'refreshed' : 'refused';
     } catch (error) {
-      if (error instanceof FlowdockRefusedError) return false;
+      if (error instanceof FlowdockRefusedError) return 'refused';
       this.logger.warn(
         `Refreshing the stream token of source ${sourceId} failed: ${(error as Error).message}`,
       );
-      return false;
+      return 'unavailable';
     }
   }
 }
