@@ -489,6 +489,28 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
     expect((await sources.list()).find((s) => s.id === sourceId)?.stream.state).toBe('token');
   });
 
+  it('prunes: a reply that waited a day for its author loses its text; old records go', async () => {
+    const thread = await openThread(3);
+    const waiting = await write('carol', 'carol has not linked', thread);
+    const done = await write('alice', 'an old reply', thread);
+    expect(await replyRow(waiting)).toMatchObject({ outcome: 'awaiting-link' });
+    expect(await replyRow(done)).toMatchObject({ outcome: 'commented' });
+    await db.query(
+      `UPDATE flowdock_reply SET created_at = now() - interval '25 hours' WHERE message_id = $1`,
+      [String(waiting)],
+    );
+    await db.query(
+      `UPDATE flowdock_reply SET updated_at = now() - interval '15 days' WHERE message_id = $1`,
+      [String(done)],
+    );
+    expect(await w.t.app.get(ThreadReplies).prune(14)).toBeGreaterThanOrEqual(1);
+    expect(await replyRow(waiting)).toMatchObject({ outcome: 'expired', content: null });
+    const gone: unknown[] = await db.query(`SELECT 1 FROM flowdock_reply WHERE message_id = $1`, [
+      String(done),
+    ]);
+    expect(gone).toEqual([]);
+  });
+
   describe('two bridges on one database', () => {
     let second: TestApp;
     let thread: SimThread;

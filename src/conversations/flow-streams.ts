@@ -30,6 +30,8 @@ const IDLE_MS = 90_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 /** An event whose handling failed this often in a row is skipped (logged), so one cannot stop a flow. */
 const MAX_EVENT_FAILURES = 5;
+/** How often old reply records are pruned. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** Refresh a stream token that expires within this. */
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
@@ -64,6 +66,8 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
   private stopped = false;
   /** What the last check logged about having nothing to listen to, so it is said once. */
   private idleSaid = false;
+  private lastPrune = 0;
+  private readonly retentionDays: number;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -74,6 +78,7 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
   ) {
     this.stream = config.get('flowdock', { infer: true }).stream;
     this.leaseMs = Math.max(1_000, this.stream.checkMs * 3);
+    this.retentionDays = config.get('github', { infer: true }).deliveryRetentionDays;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -138,8 +143,14 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
     this.timer.unref();
   }
 
-  /** Starts, renews and stops listening per flow. */
+  /** Starts, renews and stops listening per flow; now and then prunes old reply records. */
   private async check(): Promise<void> {
+    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = Date.now();
+      await this.replies
+        .prune(this.retentionDays)
+        .catch((error: Error) => this.logger.warn(`Pruning replies failed: ${error.message}`));
+    }
     let wanted: StreamSource[];
     try {
       wanted = await this.sources.streamSources();

@@ -177,6 +177,27 @@ export class ThreadReplies {
     return parts.join(' ') || undefined;
   }
 
+  /**
+   * Housekeeping: replies that waited too long for their author lose their
+   * text; records older than `retentionDays` (DELIVERY_RETENTION_DAYS) and
+   * notices whose link expired a day ago go. Returns how many rows went.
+   */
+  async prune(retentionDays: number): Promise<number> {
+    await this.dataSource.query(
+      `UPDATE flowdock_reply SET outcome = 'expired', content = NULL, updated_at = now()
+       WHERE outcome = 'awaiting-link' AND created_at < now() - make_interval(hours => $1)`,
+      [AWAITING_LINK_HOURS],
+    );
+    const [, replies]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM flowdock_reply WHERE updated_at < now() - make_interval(days => $1)`,
+      [retentionDays],
+    );
+    const [, notices]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM flowdock_reply_notice WHERE link_expires_at < now() - interval '1 day'`,
+    );
+    return replies + notices;
+  }
+
   /** The bridge's thread with this Flowdock thread id, in a source of the stream's flow. */
   private async bridgeThread(
     flow: string,
