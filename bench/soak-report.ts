@@ -123,7 +123,7 @@ export function account(
       faultsStillQueued: chaos.pending,
       // With the bridge's attempts: 1 means it never saw the first post fail.
       repeats: chaos.repeats.map((r) => ({ ...r, attempts: attempts.get(r.uuid) ?? null })),
-      acceptedDuringRetryAfter: chaos.acceptedDuringRetryAfter,
+      postedDuringRetryAfter: chaos.postedDuringRetryAfter,
     },
     liveness: {
       probes: probe.stats.sent,
@@ -189,6 +189,11 @@ export function judge(
     duplicates: atMost(counts.duplicates, 0, 'uuids the simulator accepted more than once'),
     bridge5xx: atMost(counts.serverErrors, 0, 'answers >= 500 to webhooks, actions, /health/live'),
     unanswered: atMost(counts.unanswered, 0, 'requests without an answer within 30 s, or skipped'),
+    retryAfterIgnored: atMost(
+      counts.simulator.postedDuringRetryAfter,
+      0,
+      'posts that reached the simulator while a 429 had told the flow token to wait (after 250 ms in flight)',
+    ),
     rssSlopeMiBPerMinute: atMost(
       rssSlope,
       settings.rssSlopeLimitMiBPerMinute,
