@@ -66,7 +66,12 @@ export class FlowdockChaos {
     return { ...this.faulted, '429': this.limiter?.limited ?? 0 };
   }
 
-  /** Posts made while Retry-After told the bridge to wait. */
+  /** 429s that began a wait (the rest refused posts already on their way, or ignoring it). */
+  get rateLimitWaits(): number {
+    return this.limiter?.waits ?? 0;
+  }
+
+  /** Posts that arrived inside a wait more than 250 ms after it began (arrival times include delays of the bridge's own). */
   get postedDuringRetryAfter(): number {
     return this.limiter?.ignoredRetryAfter ?? 0;
   }
