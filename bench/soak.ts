@@ -43,7 +43,7 @@ const SETTINGS = {
     .split(',')
     .map((k) => k.trim()) as FaultKind[],
   /** Posts a second the simulated Flowdock allows a flow token (429 above); 0: no limit. */
-  flowdockPostsPerSecond: setting('SOAK_FLOWDOCK_RATE_LIMIT', 300, 0, 100_000),
+  flowdockPostsPerSecond: setting('SOAK_FLOWDOCK_RATE_LIMIT', 230, 0, 100_000),
   drainSeconds: setting('SOAK_DRAIN_SECONDS', 180, 10, 3600),
   /** Items (pull requests and issues) changing at the same time. */
   activeItems: 1_000,
