@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,12 @@ process.on('exit', () => {
   alive().forEach((c) => c.kill('SIGKILL'));
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+// A signal ends the process without 'exit' unless it is handled (an interrupted soak left its
+// bridge running): exit instead, so the handler above stops the children.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => process.exit(128 + constants.signals[signal]));
+}
 
 /** Alive and not a zombie (nobody reaps children while the exit handler runs). */
 function isRunning(pid: number | undefined): boolean {

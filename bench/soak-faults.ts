@@ -1,7 +1,8 @@
 import type { FlowdockState, SimFault } from '../sandbox/flowdock/flowdock-state';
 import type { GitHubReposState } from '../sandbox/github/github-repos-state';
+import { FlowTokenRateLimit } from '../sandbox/flowdock/flowdock-rate-limit';
 
-export type FaultKind = '500' | '429' | 'timeout';
+export type FaultKind = '500' | 'timeout';
 
 /** A uuid the simulator accepted again: when it had first, and how long after. */
 export interface Repeat {
@@ -13,7 +14,6 @@ export interface Repeat {
 
 const FAULTS: Record<FaultKind, (hangMs: number) => SimFault> = {
   '500': () => ({ status: 500 }),
-  '429': () => ({ status: 429, retryAfter: '1' }),
   timeout: (hangMs) => ({ hangMs }),
 };
 export const FAULT_KINDS = Object.keys(FAULTS) as FaultKind[];
@@ -23,9 +23,12 @@ export const FAULT_KINDS = Object.keys(FAULTS) as FaultKind[];
  * messages the simulator accepted since the last look out of its state
  * (counted by `uuid`, so the simulator holds no growing list), and for each
  * one queues a fault with probability rate / (1 − rate), so that about `rate`
- * of all posts fail: one of `kinds` at random — a 500, a 429 with
- * Retry-After: 1, or a request held `hangMs` (longer than the bridge's
- * FLOWDOCK_TIMEOUT_MS) — each the next post to arrive, whichever thread it is for.
+ * of all posts fail: one of `kinds` at random — a 500 or a request held
+ * `hangMs` (longer than the bridge's FLOWDOCK_TIMEOUT_MS) — each the next
+ * post to arrive, whichever thread it is for. With `postsPerSecond`, the
+ * simulator also rate-limits the flow token as a real API would (429 with
+ * Retry-After over that many posts a second), and counts the posts that did
+ * not wait.
  */
 export class FlowdockChaos {
   /** uuid -> how many times the simulator accepted a message with it. */
@@ -35,15 +38,9 @@ export class FlowdockChaos {
   /** The first few uuids accepted again. */
   readonly repeats: Repeat[] = [];
   private readonly firstAt = new Map<string, number>();
-  /** Faults the simulator has answered with, by kind. */
-  readonly applied: Record<FaultKind, number> = { '500': 0, '429': 0, timeout: 0 };
-  /**
-   * Messages accepted within 0.9 s after a 429 with Retry-After: 1 had been
-   * answered (seen at a tick, so at most 100 ms late): posts the bridge made
-   * while it should have been waiting.
-   */
-  acceptedDuringRetryAfter = 0;
-  private retryAfterFrom = 0;
+  /** Random faults the simulator has answered with, by kind. */
+  private readonly faulted: Record<FaultKind, number> = { '500': 0, timeout: 0 };
+  private readonly limiter: FlowTokenRateLimit | undefined;
   private readonly queued: FaultKind[] = [];
   private readonly timer: NodeJS.Timeout;
 
@@ -52,7 +49,9 @@ export class FlowdockChaos {
     private readonly rate: number,
     private readonly hangMs: number,
     private readonly kinds: FaultKind[] = FAULT_KINDS,
+    postsPerSecond = 0,
   ) {
+    if (postsPerSecond > 0) this.limiter = state.rateLimit = new FlowTokenRateLimit(postsPerSecond);
     this.timer = setInterval(() => this.tick(), 100);
   }
 
@@ -62,6 +61,21 @@ export class FlowdockChaos {
     this.tick();
   }
 
+  /** What the simulator answered instead of accepting a post, by kind (429: the rate limiter). */
+  get applied(): Record<FaultKind | '429', number> {
+    return { ...this.faulted, '429': this.limiter?.limited ?? 0 };
+  }
+
+  /** 429s that began a wait (the rest refused posts already on their way, or ignoring it). */
+  get rateLimitWaits(): number {
+    return this.limiter?.waits ?? 0;
+  }
+
+  /** Posts that arrived inside a wait more than 250 ms after it began (arrival times include delays of the bridge's own). */
+  get postedDuringRetryAfter(): number {
+    return this.limiter?.ignoredRetryAfter ?? 0;
+  }
+
   /** Faults queued but not yet met by a post. */
   get pending(): number {
     return this.state.faults.length;
@@ -69,17 +83,13 @@ export class FlowdockChaos {
 
   tick(): void {
     // Only this class queues faults, first in first out: those gone from the queue were applied.
-    const now = Date.now();
     for (const kind of this.queued.splice(0, this.queued.length - this.state.faults.length)) {
-      this.applied[kind]++;
-      if (kind === '429') this.retryAfterFrom = now;
+      this.faulted[kind]++;
     }
     const fresh = this.state.messages.splice(0);
     for (const message of fresh) {
       const uuid = message.body.uuid;
       if (typeof uuid === 'string') this.count(uuid, message.body, message.receivedAt);
-      const sinceRetryAfter = message.receivedAt - this.retryAfterFrom;
-      if (sinceRetryAfter > 0 && sinceRetryAfter < 900) this.acceptedDuringRetryAfter++;
     }
     this.accepted += fresh.length;
     if (this.rate <= 0) return;

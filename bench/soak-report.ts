@@ -123,7 +123,8 @@ export function account(
       faultsStillQueued: chaos.pending,
       // With the bridge's attempts: 1 means it never saw the first post fail.
       repeats: chaos.repeats.map((r) => ({ ...r, attempts: attempts.get(r.uuid) ?? null })),
-      acceptedDuringRetryAfter: chaos.acceptedDuringRetryAfter,
+      rateLimitWaits: chaos.rateLimitWaits,
+      postedDuringRetryAfter: chaos.postedDuringRetryAfter,
     },
     liveness: {
       probes: probe.stats.sent,
@@ -165,6 +166,7 @@ export function judge(
     drainSeconds: number;
     backlogSlopeLimitPerMinute: number;
     rssSlopeLimitMiBPerMinute: number;
+    deliveryPlaces: number;
   },
   samples: Sample[],
   counts: Counts,
@@ -189,6 +191,13 @@ export function judge(
     duplicates: atMost(counts.duplicates, 0, 'uuids the simulator accepted more than once'),
     bridge5xx: atMost(counts.serverErrors, 0, 'answers >= 500 to webhooks, actions, /health/live'),
     unanswered: atMost(counts.unanswered, 0, 'requests without an answer within 30 s, or skipped'),
+    refusedPerRateLimitWait: atMost(
+      counts.simulator.rateLimitWaits === 0
+        ? 0
+        : counts.simulator.faultsApplied['429'] / counts.simulator.rateLimitWaits,
+      settings.deliveryPlaces,
+      '429s per wait the rate limiter asked for: a bridge that waits is refused only the posts already on their way (at most one per place of its delivery worker); one that kept posting, hundreds',
+    ),
     rssSlopeMiBPerMinute: atMost(
       rssSlope,
       settings.rssSlopeLimitMiBPerMinute,
@@ -223,6 +232,8 @@ export function judge(
     webhooksAccepted: counts.webhooks.accepted,
     actionsPerformed: counts.actions.statuses['200'] ?? 0,
     messagesAtSimulator: counts.simulator.distinctUuids,
+    rateLimitWaits: counts.simulator.rateLimitWaits,
+    postedDuringRetryAfter: counts.simulator.postedDuringRetryAfter,
     faultsApplied: Object.entries(counts.simulator.faultsApplied)
       .map(([kind, n]) => `${kind}: ${n}`)
       .join(', '),

@@ -18,7 +18,8 @@ import { SoakWebhooks } from './soak-webhooks';
 /**
  * `npm run soak`: one bridge (bench/bridge-world) under a steady load for
  * SOAK_SECONDS — signed webhooks over many items, signed actions of linked
- * users — with a Flowdock that fails some posts (500, 429, timeouts) and a
+ * users — with a Flowdock that fails some posts (500, timeouts) and
+ * rate-limits its flow token (429), and a
  * GitHub that is slow now and then. Samples the bridge every 5 s, then stops
  * the load, waits for the backlog to drain and judges: nothing lost, nothing
  * posted twice, no 5xx, memory and backlog flat. See bench/README.md, "Soak".
@@ -41,6 +42,8 @@ const SETTINGS = {
   flowdockFaults: (process.env.SOAK_FAULTS ?? FAULT_KINDS.join(','))
     .split(',')
     .map((k) => k.trim()) as FaultKind[],
+  /** Posts a second the simulated Flowdock allows a flow token (429 above); 0: no limit. */
+  flowdockPostsPerSecond: setting('SOAK_FLOWDOCK_RATE_LIMIT', 230, 0, 100_000),
   drainSeconds: setting('SOAK_DRAIN_SECONDS', 180, 10, 3600),
   /** Items (pull requests and issues) changing at the same time. */
   activeItems: 1_000,
@@ -56,6 +59,8 @@ const SETTINGS = {
   /** Growth of the backlog over the second half of the load that still counts as flat: one item a second. */
   backlogSlopeLimitPerMinute: 60,
   rssSlopeLimitMiBPerMinute: 1,
+  /** Threads the bridge's delivery worker posts for at once (CONCURRENT_THREADS). */
+  deliveryPlaces: 64,
 };
 
 if (SETTINGS.database !== 'server' && SETTINGS.database !== 'embedded') {
@@ -113,6 +118,7 @@ async function soak(): Promise<boolean> {
         SETTINGS.flowdockFaultRate,
         SETTINGS.flowdockHangMs,
         SETTINGS.flowdockFaults,
+        SETTINGS.flowdockPostsPerSecond,
       ),
       probe: new LivenessProbe(world.url),
     };

@@ -102,7 +102,7 @@ describe('GitHub <-> Flowdock end to end', () => {
   const thread = (source: SimSource, id: string) => fd.state.thread(source.id, id);
   const messages = (source: SimSource) => fd.state.messages.filter((m) => m.sourceId === source.id);
 
-  it('pull_request.opened becomes one thread with DESIGN.md status, fields and actions; later events update it', async () => {
+  it('pull_request.opened becomes one thread with its status, fields and actions; later events update it', async () => {
     const { name, source, sourceId } = await subscribed();
     const opened = examplePayload('pull_request', 'opened');
     opened.repository.full_name = name;

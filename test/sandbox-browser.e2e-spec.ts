@@ -38,7 +38,7 @@ const CHROMIUM_ARGS = [
 describeInBrowser(
   chromiumMissing
     ? `sandbox in a browser — skipped: no Chromium at ${CHROMIUM} (install: ${INSTALL_CHROMIUM})`
-    : 'sandbox in a browser: open a PR, link on first click, assign, close',
+    : 'sandbox in a browser: open a PR, link on first click, assign, close, approve, merge',
   () => {
     jest.setTimeout(120_000);
     let demo: Demo;
@@ -95,7 +95,7 @@ describeInBrowser(
       await inbox.locator('#outcome:not(.pending):not(:empty)').waitFor();
     };
 
-    it('goes from a new pull request to an assigned, closed thread; a link works only for its user', async () => {
+    it('goes from a new pull request to an assigned, closed, reopened, approved and merged thread; a link works only for its user', async () => {
       const title = `Make the widgets sparkle ${base}`;
 
       // The seed is in the inbox at once.
@@ -224,6 +224,44 @@ describeInBrowser(
       const created = log.locator('table#deliveries tr', { hasText: 'opened' });
       await expect(created.textContent()).resolves.toMatch(/pull_request[\s\S]*published/);
       await shot(log, '12-delivery-log');
+
+      // Reopen, Approve and Merge, as octocat: the thread turns green, shows the approval,
+      // then turns purple "merged" with no action left but the links.
+      const callsBefore = demo.repos.calls.length;
+      await clickAction(inbox, title, 'Reopen');
+      await card.locator('.badge', { hasText: 'open' }).waitFor({ timeout: 15_000 });
+      await expect(card.locator('.badge').getAttribute('data-color')).resolves.toBe('green');
+      await clickAction(inbox, title, 'Approve');
+      await expect(inbox.locator('#outcome').getAttribute('class')).resolves.toBe('success');
+      await card.locator('.fields', { hasText: 'octocat (approved)' }).waitFor({ timeout: 15_000 });
+      await shot(inbox, '13-inbox-approved');
+      await clickAction(inbox, title, 'Merge');
+      await expect(inbox.locator('#outcome').getAttribute('class')).resolves.toBe('success');
+      await card.locator('.badge', { hasText: 'merged' }).waitFor({ timeout: 15_000 });
+      await expect(card.locator('.badge').getAttribute('data-color')).resolves.toBe('purple');
+      await expect(card.getByRole('button', { name: 'Merge', exact: true }).count()).resolves.toBe(
+        0,
+      );
+      const merged = demo.repos.repo(demo.repository)!.items.get(5)!;
+      expect(merged.merged).toBe(true);
+      expect(
+        demo.repos.calls
+          .slice(callsBefore)
+          .filter((c) => c.method !== 'GET')
+          .map((c) => [
+            c.method,
+            c.path.replace(/^.*\/(issues|pulls)\/5/, '$1/5'),
+            c.login,
+            c.status,
+          ]),
+      ).toEqual([
+        ['PATCH', expect.stringMatching(/^(issues|pulls)\/5$/), 'octocat', 200],
+        ['POST', 'pulls/5/reviews', 'octocat', 200],
+        ['PUT', 'pulls/5/merge', 'octocat', 200],
+      ]);
+      await gh.reload();
+      await shot(inbox, '14-inbox-merged');
+      await shot(gh, '15-github-merged');
     });
   },
 );

@@ -108,6 +108,13 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     const source = state.sourceByToken(flowToken as string);
     if (!source) return reply.code(401).send({ message: 'Invalid flow_token' });
     if (source.removed) return reply.code(410).send({ message: 'The source has been removed' });
+    const retryAfter = state.rateLimit?.admit(flowToken as string);
+    if (retryAfter !== undefined) {
+      return applyFault(
+        { status: 429, retryAfter: String(retryAfter), message: 'Rate limit exceeded' },
+        reply,
+      );
+    }
     const exists =
       typeof body.external_thread_id === 'string' &&
       state.thread(source.id, body.external_thread_id) !== undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { FlowTokenRateLimit } from './flowdock-rate-limit';
 
 export interface SimUser {
   id: number;
@@ -87,6 +88,8 @@ export class FlowdockState {
   readonly sourceFaults: SimFault[] = [];
   /** While set, every POST /messages gets this fault (an outage). */
   outage: SimFault | undefined;
+  /** While set, POST /messages is rate-limited per flow token (429 with Retry-After). */
+  rateLimit: FlowTokenRateLimit | undefined;
   /** Added to every accepted POST /messages (a slow network), ms. */
   latencyMs = 0;
   codeTtlMs = 60_000;

@@ -1,6 +1,6 @@
 /**
  * Issues the one-time claim a challenged Flowdock user takes to the linking
- * flow (a JWT signed with COOKIE_SECRET, see DESIGN.md). The Auth module
+ * flow (a JWT signed with COOKIE_SECRET). The Auth module
  * provides it: `{ provide: CLAIM_ISSUER, useExisting: ClaimService }`.
  */
 export interface ClaimIssuer {

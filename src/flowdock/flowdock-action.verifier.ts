@@ -32,7 +32,7 @@ export interface VerifiedAction extends FlowdockActionRequest {
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /**
- * Checks an UpdateAction request as DESIGN.md states: a FLOWDOCK-TOKEN JWT,
+ * Checks an UpdateAction request as Flowdock signs it: a FLOWDOCK-TOKEN JWT,
  * HS256 only, signed with FLOWDOCK_CLIENT_SECRET, with `sub`, `exp` and
  * `signature`; `signature` is the lower-case hex SHA-256 of the exact body;
  * the body's target.urlTemplate is PUBLIC_URL + the request path. Replays are

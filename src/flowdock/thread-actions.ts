@@ -41,8 +41,7 @@ export function actionUrl(
 }
 
 /**
- * What a thread offers by state (DESIGN.md's, plus Approve, Merge and
- * Refresh): open -> assign, unassign, close, and for open pull requests that
+ * What a thread offers by state: open -> assign, unassign, close, and for open pull requests that
  * are not drafts approve and merge; closed -> reopen; merged -> nothing to
  * change; Refresh everywhere.
  */

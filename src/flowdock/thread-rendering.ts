@@ -8,7 +8,7 @@ import { escapeHtml, isHttpUrl, link, markdownToSafeHtml } from './safe-html';
 import { ACTION_NAMES, actionsFor, actionUrl, deliveryLogUrl } from './thread-actions';
 import { externalThreadId, ThreadSnapshot } from './thread-snapshot';
 
-/** Status value and colour per DESIGN.md's table. */
+/** A thread's status: its value and colour (issues: open green, closed grey; pull requests: open green, draft grey, merged purple, closed red). */
 export function threadStatus(snapshot: Pick<ThreadSnapshot, 'kind' | 'state'>): {
   color: FlowdockStatusColor;
   value: string;
