@@ -1,6 +1,6 @@
 import { BRIDGE_UUID_PREFIX, threadReplyOf } from './thread-reply';
 
-/** A user's chat message in a thread, as message-types.md shows one (plus thread_id). */
+/** A user's chat message in a thread, as Flowdock's message types show one (plus thread_id). */
 const reply = (over: Record<string, unknown> = {}) => ({
   app: 'chat',
   event: 'message',

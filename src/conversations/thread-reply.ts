@@ -36,7 +36,7 @@ export function threadReplyOf(message: unknown, streamFlow: string): ThreadReply
   if (typeof m.thread_id !== 'string' || m.thread_id === '') return undefined;
   const id = typeof m.id === 'number' ? String(m.id) : m.id;
   if (typeof id !== 'string' || id === '') return undefined;
-  // A comment's content is {title, text} (message-types.md); a message's is the text.
+  // A comment's content is {title, text} in Flowdock's API; a message's is the text.
   const content =
     typeof m.content === 'string'
       ? m.content
