@@ -342,6 +342,17 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
       // Linking again posts nothing twice.
       expect(await w.t.app.get(ThreadReplies).postAwaiting(w.fd('bob'))).toBeUndefined();
       expect(comments(2)).toHaveLength(3);
+
+      const metrics = (await w.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      const count = (outcome: string) =>
+        Number(
+          new RegExp(`^bridge_flowdock_replies_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(
+            metrics,
+          )?.[1],
+        );
+      expect(count('awaiting_link')).toBe(2);
+      // Alice's reply before, bob's two once linked, and his third.
+      expect(count('commented')).toBe(4);
     });
   });
 

@@ -4,6 +4,7 @@ import { AuthModule } from '../auth/auth.module';
 import { ClaimedActions } from '../auth/claimed-actions';
 import { FlowdockModule } from '../flowdock/flowdock.module';
 import { GitHubModule } from '../github/github.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { FlowStreams } from './flow-streams';
 import { FlowdockStreamEntity } from './flowdock-stream.entity';
 import { ReplyComments } from './reply-comments';
@@ -22,6 +23,7 @@ import { ThreadReplies } from './thread-replies.service';
     FlowdockModule,
     AuthModule,
     GitHubModule,
+    MetricsModule,
   ],
   providers: [FlowStreams, ThreadReplies, ReplyComments],
   exports: [FlowStreams, ThreadReplies],

@@ -8,6 +8,7 @@ import { FlowdockClient } from '../flowdock/flowdock-client';
 import { FlowdockRefusedError } from '../flowdock/flowdock-errors';
 import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
 import { ThreadSnapshot } from '../flowdock/thread-snapshot';
+import { Metrics } from '../metrics/metrics';
 import { StreamEvent } from './flowdock-stream';
 import { CommentRefusedError, CommentUnauthorizedError, ReplyComments } from './reply-comments';
 import { BRIDGE_UUID_PREFIX, ThreadReply, threadReplyOf } from './thread-reply';
@@ -45,10 +46,19 @@ export class ThreadReplies {
     private readonly challenges: FlowdockChallenges,
     private readonly sources: FlowdockSourceService,
     private readonly client: FlowdockClient,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Handles one event of `streamFlow`'s stream. Throws only what may pass (database, Flowdock, GitHub down). */
   async handle(streamFlow: string, event: StreamEvent): Promise<ReplyOutcome> {
+    const outcome = await this.handleEvent(streamFlow, event);
+    if (outcome !== 'ignored') {
+      this.metrics.replyHandled(outcome === 'awaiting-link' ? 'awaiting_link' : outcome);
+    }
+    return outcome;
+  }
+
+  private async handleEvent(streamFlow: string, event: StreamEvent): Promise<ReplyOutcome> {
     let message: unknown;
     try {
       message = JSON.parse(event.data);
@@ -163,6 +173,7 @@ export class ThreadReplies {
         failed.push(reason);
       }
     }
+    this.metrics.replyHandled('commented', posted.length);
     this.logger.log(
       `Posted ${posted.length} reply(ies) of Flowdock user ${flowdockUserId} written before linking`,
     );

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** A Flowdock send's answer: its HTTP status class, or none at all (timeout, connection failure). */
+export const REPLY_OUTCOMES = ['commented', 'awaiting_link', 'failed', 'duplicate'] as const;
+export type ReplyMetricOutcome = (typeof REPLY_OUTCOMES)[number];
 export type SendClass = '2xx' | '4xx' | '5xx' | 'network';
 export type ActionOutcome = 'performed' | 'challenged' | 'refused' | 'failed';
 export type DeadLetterReason = 'refused' | 'attempts_exhausted' | 'source_disabled';
@@ -126,6 +128,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly replies = new Counter({
+    name: 'bridge_flowdock_replies_total',
+    help: "Replies heard in the bridge's Flowdock threads, by outcome: commented (on GitHub, as their author), awaiting_link (unlinked author), failed (GitHub refused), duplicate (heard again)",
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
   private readonly databaseUp = new Gauge({
     name: 'bridge_database_up',
     help: 'Whether the database answered the queries of this scrape (1) or not (0)',
@@ -144,6 +153,12 @@ export class Metrics {
     for (const child of Object.values(this.sendChildren)) child.inc(0);
     for (const outcome of ['ok', 'failed']) this.refreshes.labels(outcome).inc(0);
     for (const source of ['webhook', 'token_refused']) this.revocations.labels(source).inc(0);
+    for (const outcome of REPLY_OUTCOMES) this.replies.labels(outcome).inc(0);
+  }
+
+  /** A reply in a thread was handled (or posted once its author linked). */
+  replyHandled(outcome: ReplyMetricOutcome, count = 1): void {
+    if (count > 0) this.replies.labels(outcome).inc(count);
   }
 
   /** A GitHub delivery's outcome is known (called from the one place that logs it). */
