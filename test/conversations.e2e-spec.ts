@@ -553,21 +553,23 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
     });
 
     it('when the listening bridge stops, the other takes the flow over once its lease expires, and resumes', async () => {
-      // The first stops listening (it still takes GitHub's webhooks); its lease is left as a
-      // crashed process would leave it.
-      await w.t.app.get(FlowStreams).beforeApplicationShutdown();
+      // The first loses its lease as a crashed process would leave it (another owner, 1 s left),
+      // and stops listening (it still takes GitHub's webhooks).
       await db.query(
         `UPDATE flowdock_stream SET lease_owner = 'crashed-replica', lease_until = now() + interval '1 second'
          WHERE flow = $1`,
         [`${owner}/talk`],
       );
-      expect(w.flowdock.state.openStreams).toBe(0);
+      await w.t.app.get(FlowStreams).beforeApplicationShutdown();
+      await until('nobody listening', () => w.flowdock.state.openStreams === 0);
       const meanwhile = await write('alice', 'while the lease ran out', thread);
       expect(await replyRow(meanwhile)).toMatchObject({ outcome: 'commented' });
-      const [lease] = await db.query(`SELECT lease_owner FROM flowdock_stream WHERE flow = $1`, [
-        `${owner}/talk`,
-      ]);
-      expect(lease.lease_owner).toBe(second.app.get(FlowStreams).owner);
+      await until('the second bridge holding the lease', async () => {
+        const [lease] = await db.query(`SELECT lease_owner FROM flowdock_stream WHERE flow = $1`, [
+          `${owner}/talk`,
+        ]);
+        return lease.lease_owner === second.app.get(FlowStreams).owner;
+      });
       expect(second.app.get(FlowStreams).listening()).toEqual([`${owner}/talk`]);
       expect(w.t.app.get(FlowStreams).listening()).toEqual([]);
       expect(w.flowdock.state.openStreams).toBe(1);
