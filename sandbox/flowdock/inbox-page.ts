@@ -99,7 +99,8 @@ function timeline(state: FlowdockState, thread: SimThread): string {
   const entries = state.messages
     .filter(
       (m) =>
-        m.sourceId === thread.sourceId && m.body.external_thread_id === thread.externalThreadId,
+        m.sourceId === thread.sourceId &&
+        (m.body.external_thread_id === thread.externalThreadId || m.body.thread_id === thread.id),
     )
     .map((m) => {
       const author = isObject(m.body.author) ? m.body.author.name : '';
@@ -113,6 +114,27 @@ function timeline(state: FlowdockState, thread: SimThread): string {
     });
   return entries.reverse().join('');
 }
+
+/** What users wrote in the thread, oldest first: their nick and their text, both as text. */
+function replies(state: FlowdockState, thread: SimThread): string {
+  return state.userMessages
+    .filter((m) => m.threadId === thread.id)
+    .map((m) => {
+      const nick = state.users.get(m.userId)?.nick ?? String(m.userId);
+      const when = new Date(m.receivedAt).toISOString().slice(11, 19);
+      return (
+        `<li class="reply"><time>${when}</time> <strong class="author">@${escapeHtml(nick)}</strong> ` +
+        `<span class="text">${escapeHtml(m.content)}</span></li>`
+      );
+    })
+    .join('');
+}
+
+/** The reply form: outside every part, so updates never touch what is being typed. */
+const replyForm = (key: string) =>
+  `<form class="reply" data-thread="${escapeHtml(key)}">` +
+  `<input type="text" name="content" maxlength="8096" placeholder="Reply in this thread" required> ` +
+  `<button type="submit">Reply</button></form>`;
 
 const hash = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 16);
 
@@ -141,6 +163,8 @@ function threadHtml(state: FlowdockState, thread: SimThread): { html: string; ha
     part('div', 'actions', actions(key, t), ' class="actions"'),
     `<details>${part('summary', 'summary', `Activity (${thread.activities + thread.discussions})`)}` +
       `${part('ol', 'timeline', timeline(state, thread), ' class="timeline"')}</details>`,
+    part('ol', 'replies', replies(state, thread), ' class="replies"'),
+    replyForm(key),
   ].join('\n');
   const articleHash = hash(inner);
   return {
@@ -182,6 +206,9 @@ main { max-width: 900px; margin: 16px auto; padding: 0 16px; }
 button.action:disabled { opacity: 0.6; cursor: progress; }
 .actions { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
 .timeline { color: #555; font-size: 13px; }
+.replies { list-style: none; padding: 0; margin: 6px 0; }
+.replies .author { color: #2b3d4f; } .replies .text { white-space: pre-wrap; }
+form.reply { display: flex; gap: 6px; } form.reply input { flex: 1; }
 `;
 
 /** The whole team inbox page of a flow. */
