@@ -461,7 +461,8 @@ describe('Flowdock simulator: thread ids, users in threads and the streaming API
       /<li class="reply"><time>[\d:]+<\/time> <strong class="author">@carol<\/strong> <span class="text">From the &#60;b&#62;inbox&#60;\/b&#62;<\/span><\/li>/,
     );
     expect(after.html).not.toContain('<b>inbox</b>');
-    // Only the replies part changed.
+    expect(after.html).toContain('Activity (2) · 1 reply</summary>');
+    // In the timeline, interleaved with the integration's messages: only it and its count changed.
     const parts = (html: string) =>
       Object.fromEntries(
         [...html.matchAll(/data-part="(\w+)" data-hash="([\w-]+)"/g)].map((m) => [m[1], m[2]]),
@@ -469,7 +470,7 @@ describe('Flowdock simulator: thread ids, users in threads and the streaming API
     const changed = Object.entries(parts(after.html))
       .filter(([name, h]) => parts(before.html)[name] !== h)
       .map(([name]) => name);
-    expect(changed).toEqual(['replies']);
+    expect(changed).toEqual(['summary', 'timeline']);
 
     const refuse = (body: Json) =>
       fetch(`${sim.url}/inbox/replies`, {

@@ -95,8 +95,13 @@ function actions(key: string, thread: Json): string {
   return items.join(' ');
 }
 
+/**
+ * The thread's messages, newest first, as Flowdock's thread view interleaves
+ * them: the integration's activities and discussions, and what users wrote
+ * (their nick and their text, both as text).
+ */
 function timeline(state: FlowdockState, thread: SimThread): string {
-  const entries = state.messages
+  const posted = state.messages
     .filter(
       (m) =>
         m.sourceId === thread.sourceId &&
@@ -107,27 +112,31 @@ function timeline(state: FlowdockState, thread: SimThread): string {
       const when = new Date(m.receivedAt).toISOString().slice(11, 19);
       const body =
         m.body.event === 'discussion' ? `<div>${safeHtml(m.body.body, BODY_TAGS)}</div>` : '';
-      return (
+      const html =
         `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <strong>${escapeHtml(author)}</strong> ` +
-        `${htmlText(m.body.title)}${body}</li>`
-      );
+        `${htmlText(m.body.title)}${body}</li>`;
+      return { id: m.id, html };
     });
-  return entries.reverse().join('');
-}
-
-/** What users wrote in the thread, oldest first: their nick and their text, both as text. */
-function replies(state: FlowdockState, thread: SimThread): string {
-  return state.userMessages
+  const written = state.userMessages
     .filter((m) => m.threadId === thread.id)
     .map((m) => {
       const nick = state.users.get(m.userId)?.nick ?? String(m.userId);
       const when = new Date(m.receivedAt).toISOString().slice(11, 19);
-      return (
+      const html =
         `<li class="reply"><time>${when}</time> <strong class="author">@${escapeHtml(nick)}</strong> ` +
-        `<span class="text">${escapeHtml(m.content)}</span></li>`
-      );
-    })
+        `<span class="text">${escapeHtml(m.content)}</span></li>`;
+      return { id: m.id, html };
+    });
+  return [...posted, ...written]
+    .sort((a, b) => b.id - a.id)
+    .map((entry) => entry.html)
     .join('');
+}
+
+function summary(thread: SimThread): string {
+  const count = thread.activities + thread.discussions + thread.comments;
+  const replies = thread.comments === 1 ? '1 reply' : `${thread.comments} replies`;
+  return `Activity (${count})${thread.comments > 0 ? ` · ${replies}` : ''}`;
 }
 
 /** The reply form: outside every part, so updates never touch what is being typed. */
@@ -161,9 +170,8 @@ function threadHtml(state: FlowdockState, thread: SimThread): { html: string; ha
     part('dl', 'fields', fields, ' class="fields"'),
     part('div', 'body', safeHtml(t.body, BODY_TAGS), ' class="body"'),
     part('div', 'actions', actions(key, t), ' class="actions"'),
-    `<details>${part('summary', 'summary', `Activity (${thread.activities + thread.discussions})`)}` +
+    `<details>${part('summary', 'summary', summary(thread))}` +
       `${part('ol', 'timeline', timeline(state, thread), ' class="timeline"')}</details>`,
-    part('ol', 'replies', replies(state, thread), ' class="replies"'),
     replyForm(key),
   ].join('\n');
   const articleHash = hash(inner);
@@ -206,8 +214,7 @@ main { max-width: 900px; margin: 16px auto; padding: 0 16px; }
 button.action:disabled { opacity: 0.6; cursor: progress; }
 .actions { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
 .timeline { color: #555; font-size: 13px; }
-.replies { list-style: none; padding: 0; margin: 6px 0; }
-.replies .author { color: #2b3d4f; } .replies .text { white-space: pre-wrap; }
+.timeline .reply .author { color: #2b3d4f; } .timeline .reply .text { white-space: pre-wrap; }
 form.reply { display: flex; gap: 6px; } form.reply input { flex: 1; }
 `;
 
