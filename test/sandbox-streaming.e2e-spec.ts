@@ -1,4 +1,6 @@
+import { chromium } from 'playwright-core';
 import { createHmac } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -641,4 +643,57 @@ describe('GitHub simulator: issue comments', () => {
     expect(payload.issue.number).toBe(2);
     expect(payload.issue).not.toHaveProperty('pull_request');
   });
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+(existsSync(CHROMIUM) ? describe : describe.skip)('sandbox inbox reply form, in Chromium', () => {
+  it('keeps what is typed across updates and posts the reply as the chosen user', async () => {
+    const sim = await FlowdockSimulator.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+    // playwright-core gives the browser a fresh profile of its own.
+    const browser = await chromium
+      .launch({
+        executablePath: CHROMIUM,
+        args: [
+          ...['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+          ...['--disable-component-update', '--disable-sync', '--no-first-run'],
+        ],
+      })
+      .catch(async (error: unknown) => {
+        await sim.stop();
+        throw error;
+      });
+    try {
+      const source = sim.state.addSource();
+      const post = (title: string) =>
+        sim.state.recordMessage(source, {
+          event: 'activity',
+          author: { name: 'octocat' },
+          title,
+          external_thread_id: 'github:acme/widgets:issue:1',
+          thread: { title: 'Widgets break' },
+        });
+      post('opened issue');
+      const page = await browser.newPage();
+      await page.goto(`${sim.url}/inbox?as=1002`);
+      const input = page.locator('form.reply input[name="content"]');
+      await input.fill('Typed while the thread changes');
+      post('labelled bug');
+      // The page applies the change (every 1.5 s) without touching the form.
+      await page.locator('details summary').first().click();
+      await page.locator('.timeline li', { hasText: 'labelled bug' }).waitFor({ timeout: 5000 });
+      expect(await input.inputValue()).toBe('Typed while the thread changes');
+
+      await page.locator('form.reply button').click();
+      await page
+        .locator('.timeline li.reply', { hasText: '@bob Typed while the thread changes' })
+        .waitFor({ timeout: 5000 });
+      expect(await input.inputValue()).toBe('');
+      expect(sim.state.userMessages).toMatchObject([
+        { userId: 1002, content: 'Typed while the thread changes' },
+      ]);
+    } finally {
+      await browser.close();
+      await sim.stop();
+    }
+  }, 60_000);
 });
