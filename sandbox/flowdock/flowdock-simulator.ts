@@ -103,6 +103,10 @@ export class FlowdockSimulator {
       options.state ?? new FlowdockState(options.clientId, options.clientSecret, options.users);
     const app = Fastify({ logger: false });
     await app.register(formbody);
+    // Streams never end by themselves: end them, or close() would wait for their clients.
+    app.addHook('preClose', async () => {
+      state.dropStreams();
+    });
     for (const routes of options.routes ?? [
       flowdockOAuthRoutes,
       flowdockMessagesRoutes,

@@ -107,8 +107,8 @@ export function openStream(
 /**
  * The streaming API (streaming.md) on the simulator's own address (the bridge's
  * FLOWDOCK_STREAM_URL): GET /flows/:organization/:flow here, GET /flows?filter=
- * in flowdock-messages.routes.ts beside the flows list. Closing the simulator
- * ends every open stream first, so close() does not wait for them.
+ * in flowdock-messages.routes.ts beside the flows list. (FlowdockSimulator
+ * ends every open stream when it closes, so close() does not wait for them.)
  */
 export function flowdockStreamRoutes(app: FastifyInstance, state: FlowdockState): void {
   app.get<{ Params: { organization: string; flow: string } }>(
@@ -116,7 +116,4 @@ export function flowdockStreamRoutes(app: FastifyInstance, state: FlowdockState)
     async (request, reply) =>
       openStream(state, request, reply, [`${request.params.organization}/${request.params.flow}`]),
   );
-  app.addHook('preClose', async () => {
-    state.dropStreams();
-  });
 }
