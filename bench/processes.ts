@@ -118,7 +118,9 @@ export function procKiB(pid: number, file: 'status' | 'smaps_rollup', field: str
  */
 export function profiling(name: string): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [];
+  // BENCH_BRIDGE_NODE_ARGS: node options for the bridge processes only (e.g. V8 heap flags to compare).
+  const extra = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return [...extra, ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`] : [])];
 }
 
 /** The most memory the process has held so far. */

@@ -1,6 +1,7 @@
 import { FastifyInstance, FastifyReply } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowdockState, SimFault, SimFlow } from './flowdock-state';
+import { openStream, wantsStream } from './flowdock-stream.routes';
 
 const COLORS = [
   'red',
@@ -116,8 +117,10 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
       );
     }
     const exists =
-      typeof body.external_thread_id === 'string' &&
-      state.thread(source.id, body.external_thread_id) !== undefined;
+      (typeof body.external_thread_id === 'string' &&
+        state.thread(source.id, body.external_thread_id) !== undefined) ||
+      (typeof body.thread_id === 'string' &&
+        state.threadById(body.thread_id)?.sourceId === source.id);
     const errors = validate(body, exists);
     if (Object.keys(errors).length > 0) {
       return reply.code(400).send({ message: 'Validation error', errors });
@@ -125,7 +128,7 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     if (state.latencyMs > 0) await sleep(state.latencyMs);
     const message = state.recordMessage(source, body);
     if (request.headers['x-flowdock-wait-for-message'] === undefined) return reply.code(202).send();
-    return reply.code(200).send({ id: message.id, ...body, sent: message.receivedAt });
+    return reply.code(200).send(state.messageJson(message));
   });
 
   app.get<{ Params: { organization: string; flow: string } }>(
@@ -139,14 +142,7 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
       const threads = [...state.threads.values()].filter(
         (t) => state.sources.get(t.sourceId)?.flowId === flow.id,
       );
-      return reply.send(
-        threads.map((t) => ({
-          ...t.thread,
-          id: `${t.sourceId}:${t.externalThreadId}`,
-          activities: t.activities,
-          external_comments: t.discussions,
-        })),
-      );
+      return reply.send(threads.map((t) => state.threadJson(t)));
     },
   );
 
@@ -160,8 +156,10 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     return reply.send(flowJson(flow));
   });
 
-  // The flows the token's user is a member of (flows.md "List Flows": joined flows only).
+  // The flows the token's user is a member of (flows.md "List Flows": joined flows only);
+  // with `filter` or `user`, the streaming API (streaming.md) instead.
   app.get('/flows', async (request, reply) => {
+    if (wantsStream(request)) return openStream(state, request, reply);
     const user = state.authenticate(request.headers.authorization);
     if (!user) return reply.code(401).send({ message: 'Unauthorized' });
     return reply.send(state.flowsOf(user.id).map(flowJson));

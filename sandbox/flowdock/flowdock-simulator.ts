@@ -30,6 +30,22 @@
  * - GET  /flows (Bearer: the user's flows, SimFlow.members; unset members: everyone),
  *        GET /flows/find?id=, GET /flows/:org/:flow/threads (the team inbox) and
  *        POST /flows/:org/:flow/sources (Bearer; `state.sourceFaults` makes it fail).
+ *        Messages answer with `thread_id`, Flowdock's opaque id of the thread (SimThread.id).
+ *
+ * Users (messages.md; flowdock-user-messages.routes.ts)
+ * - POST /flows/:org/:flow/messages {event: "message", content, thread_id?, uuid?, tags?}
+ *        and POST /flows/:org/:flow/threads/:thread_id/messages, as the Bearer
+ *        token's user: 202 (200 + message with the wait header), 400, 401,
+ *        403 not a member, 404 unknown flow or thread.
+ *
+ * Streaming API (streaming.md; flowdock-stream.routes.ts, on this same address)
+ * - GET  /flows?filter=org/flow,<flow id>,… and GET /flows/:org/:flow, Bearer
+ *        or ?access_token=: JSON objects ended by "\r" (keep-alive "\n") or, with
+ *        Accept / ?accept=text/event-stream, SSE (`id: <message id>`); Last-Event-ID
+ *        (or ?last_event_id=) replays the kept events after it (the last
+ *        state.streams.historyLimit, 10,000, per flow). 401, 403 not a member,
+ *        404 unknown flow. Hooks: state.dropStreams(), state.streamFault,
+ *        state.openStreams, state.streamKeepAliveMs.
  *
  * Team inbox page (inbox.routes.ts)
  * - GET  / and /inbox (?as=<user id>, else the `flowdock-sandbox-user`
@@ -37,6 +53,8 @@
  *        (the bridge's HTML, sanitized again), timeline and actions.
  * - GET  /inbox/threads: {threads: [{key, hash, html}]} with an ETag (304 to
  *        If-None-Match); the page polls it and patches the parts that changed.
+ * - POST /inbox/replies {thread, content, user}: the user's reply in that thread,
+ *        as POST /flows/:org/:flow/messages would record it.
  * - POST /inbox/actions {thread, action, name?, user}: sends that UpdateAction
  *        as Flowdock does (signed FLOWDOCK-TOKEN for the user) and answers
  *        {outcome: success|error|challenge, message, url?}; 409 when `name` no
@@ -50,6 +68,8 @@ import Fastify, { FastifyInstance } from 'fastify';
 import { AddressInfo } from 'node:net';
 import { flowdockMessagesRoutes } from './flowdock-messages.routes';
 import { flowdockOAuthRoutes } from './flowdock-oauth.routes';
+import { flowdockStreamRoutes } from './flowdock-stream.routes';
+import { flowdockUserMessagesRoutes } from './flowdock-user-messages.routes';
 import { flowdockInboxRoutes } from './inbox.routes';
 import { FlowdockState, SimUser } from './flowdock-state';
 
@@ -61,7 +81,10 @@ export interface FlowdockSimulatorOptions {
   clientSecret: string;
   port?: number;
   users?: SimUser[];
-  /** Route groups; by default OAuth + user, messages + flows + sources, and the team inbox page. */
+  /**
+   * Route groups; by default OAuth + user, messages + flows + sources, users'
+   * messages, the streaming API, and the team inbox page.
+   */
   routes?: FlowdockRoutes[];
   /** Keep an existing world (e.g. to restart on the same port after an outage). */
   state?: FlowdockState;
@@ -80,9 +103,15 @@ export class FlowdockSimulator {
       options.state ?? new FlowdockState(options.clientId, options.clientSecret, options.users);
     const app = Fastify({ logger: false });
     await app.register(formbody);
+    // Streams never end by themselves: end them, or close() would wait for their clients.
+    app.addHook('preClose', async () => {
+      state.dropStreams();
+    });
     for (const routes of options.routes ?? [
       flowdockOAuthRoutes,
       flowdockMessagesRoutes,
+      flowdockUserMessagesRoutes,
+      flowdockStreamRoutes,
       flowdockInboxRoutes,
     ]) {
       routes(app, state);

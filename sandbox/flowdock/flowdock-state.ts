@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FlowTokenRateLimit } from './flowdock-rate-limit';
+import { FlowdockStreamHub } from './flowdock-stream-hub';
 
 export interface SimUser {
   id: number;
@@ -52,13 +53,30 @@ export interface SimMessage {
   body: Record<string, unknown>;
 }
 
+/** A chat message a user wrote in a flow (a reply in a thread, usually), through their access token. */
+export interface SimUserMessage {
+  id: number;
+  flowId: string;
+  userId: number;
+  /** The Flowdock thread id (SimThread.id) it was posted to; unset: a chat message in the flow. */
+  threadId?: string;
+  content: string;
+  uuid: string | null;
+  tags: string[];
+  receivedAt: number;
+}
+
 /** A team-inbox thread: the newest `thread` object posted for an external_thread_id. */
 export interface SimThread {
+  /** Flowdock's opaque thread id (`thread_id` of messages), stable for the thread's life. */
+  id: string;
   sourceId: number;
   externalThreadId: string;
   thread: Record<string, unknown>;
   activities: number;
   discussions: number;
+  /** User chat messages in the thread (threads.md `internal_comments`). */
+  comments: number;
 }
 
 /** What the next POST /messages answers instead of accepting the message. */
@@ -82,6 +100,14 @@ export class FlowdockState {
   readonly refreshTokens = new Map<string, { userId: number; clientId: string; scope: string }>();
   readonly messages: SimMessage[] = [];
   readonly threads = new Map<string, SimThread>();
+  /** What users wrote (POST /flows/:org/:flow/messages, the inbox's reply form), oldest first. */
+  readonly userMessages: SimUserMessage[] = [];
+  /** Streaming API subscribers and the replay history (flowdock-stream-hub.ts). */
+  readonly streams = new FlowdockStreamHub();
+  /** While set, new streams are refused with this status (open ones stay open). */
+  streamFault: { status: number; retryAfter?: string; message?: string } | undefined;
+  /** How often an idle stream sends a keep-alive (JSON: "\n", event-stream: a comment), ms. */
+  streamKeepAliveMs = 15_000;
   /** Applied to POST /messages, first in first out. */
   readonly faults: SimFault[] = [];
   /** Applied to POST /flows/:org/:flow/sources (the integration set-up), first in first out. */
@@ -215,15 +241,20 @@ export class FlowdockState {
       body,
     };
     this.messages.push(message);
-    const externalThreadId = body.external_thread_id;
+    // Posting by Flowdock's thread_id (messages.md) updates that thread, as its external id would.
+    const known = typeof body.thread_id === 'string' ? this.threadById(body.thread_id) : undefined;
+    const externalThreadId =
+      known?.sourceId === source.id ? known.externalThreadId : body.external_thread_id;
     if (typeof externalThreadId === 'string') {
       const key = `${source.id}:${externalThreadId}`;
       const thread = this.threads.get(key) ?? {
+        id: randomBytes(20).toString('base64url'),
         sourceId: source.id,
         externalThreadId,
         thread: {},
         activities: 0,
         discussions: 0,
+        comments: 0,
       };
       if (body.thread && typeof body.thread === 'object') {
         thread.thread = body.thread as Record<string, unknown>;
@@ -232,7 +263,113 @@ export class FlowdockState {
       if (body.event === 'discussion') thread.discussions++;
       this.threads.set(key, thread);
     }
+    this.streams.publish(source.flowId, message.id, this.messageJson(message));
     return message;
+  }
+
+  /** Stores what a user wrote (in `thread`, when given) and streams it. */
+  recordUserMessage(
+    user: SimUser,
+    flow: SimFlow,
+    text: { content: string; uuid?: string; tags?: string[] },
+    thread?: SimThread,
+  ): SimUserMessage {
+    const message: SimUserMessage = {
+      id: this.nextMessageId++,
+      flowId: flow.id,
+      userId: user.id,
+      threadId: thread?.id,
+      content: text.content,
+      uuid: text.uuid ?? null,
+      tags: text.tags ?? [],
+      receivedAt: Date.now(),
+    };
+    this.userMessages.push(message);
+    if (thread) thread.comments++;
+    this.streams.publish(flow.id, message.id, this.userMessageJson(message));
+    return message;
+  }
+
+  /** Ends every open stream, as Flowdock's servers did after maintenance; how many there were. */
+  dropStreams(): number {
+    return this.streams.dropAll();
+  }
+
+  /** How many streaming API connections are open. */
+  get openStreams(): number {
+    return this.streams.open;
+  }
+
+  threadById(id: string): SimThread | undefined {
+    return [...this.threads.values()].find((t) => t.id === id);
+  }
+
+  /** A thread as Flowdock shows it (threads.md): the posted state plus id, counts and source. */
+  threadJson(thread: SimThread): Record<string, unknown> {
+    const source = this.sources.get(thread.sourceId);
+    return {
+      ...thread.thread,
+      id: thread.id,
+      source: { id: thread.sourceId, application: source?.name ?? null },
+      activities: thread.activities,
+      internal_comments: thread.comments,
+      external_comments: thread.discussions,
+    };
+  }
+
+  /**
+   * An integration's message as the streaming API and the wait-for-message
+   * answer show it (message-types.md, activity/discussion samples): no user
+   * ("0"), app "influx", and the thread's id and current state.
+   */
+  messageJson(message: SimMessage): Record<string, unknown> {
+    const body = message.body;
+    const thread =
+      typeof body.external_thread_id === 'string'
+        ? this.thread(message.sourceId, body.external_thread_id)
+        : typeof body.thread_id === 'string'
+          ? this.threadById(body.thread_id)
+          : undefined;
+    const isString = (value: unknown) => (typeof value === 'string' ? value : null);
+    return {
+      id: message.id,
+      event: body.event,
+      flow: message.flowId,
+      sent: message.receivedAt,
+      created_at: new Date(message.receivedAt).toISOString(),
+      uuid: isString(body.uuid),
+      tags: normalizeTags(body.tags),
+      attachments: [],
+      app: 'influx',
+      user: '0',
+      edited: null,
+      content: body.event === 'message' ? body.content : null,
+      ...(body.event === 'message' ? {} : { title: body.title, body: isString(body.body) }),
+      ...(body.author !== undefined ? { author: body.author } : {}),
+      // Flowdock named the posting application; the simulator's sources stand for them.
+      _application: message.sourceId,
+      ...(thread ? { thread_id: thread.id, thread: this.threadJson(thread) } : {}),
+    };
+  }
+
+  /** A user's chat message as the streaming API shows it (message-types.md `message`). */
+  userMessageJson(message: SimUserMessage): Record<string, unknown> {
+    const thread = message.threadId ? this.threadById(message.threadId) : undefined;
+    return {
+      id: message.id,
+      event: 'message',
+      flow: message.flowId,
+      content: message.content,
+      sent: message.receivedAt,
+      created_at: new Date(message.receivedAt).toISOString(),
+      uuid: message.uuid,
+      tags: message.tags,
+      attachments: [],
+      app: 'chat',
+      user: String(message.userId),
+      edited: null,
+      ...(thread ? { thread_id: thread.id, thread: this.threadJson(thread) } : {}),
+    };
   }
 
   /** How often each uuid arrived: above 1 is a resend (after a crash or a lost answer). */
@@ -248,6 +385,19 @@ export class FlowdockState {
   thread(sourceId: number, externalThreadId: string): SimThread | undefined {
     return this.threads.get(`${sourceId}:${externalThreadId}`);
   }
+}
+
+/**
+ * Tags as Flowdock stores them (messages.md): a list or a comma-separated
+ * string, hashtags without their "#", lower case, each once.
+ */
+export function normalizeTags(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
+  const tags = list
+    .filter((t): t is string => typeof t === 'string')
+    .map((t) => t.trim().replace(/^#/, '').toLowerCase())
+    .filter((t) => t !== '');
+  return [...new Set(tags)];
 }
 
 export const DEFAULT_USERS: SimUser[] = [

@@ -95,24 +95,55 @@ function actions(key: string, thread: Json): string {
   return items.join(' ');
 }
 
+/**
+ * The thread's messages, newest first, as Flowdock's thread view interleaves
+ * them: the integration's activities and discussions, and what users wrote
+ * (their nick and their text, both as text).
+ */
 function timeline(state: FlowdockState, thread: SimThread): string {
-  const entries = state.messages
+  const posted = state.messages
     .filter(
       (m) =>
-        m.sourceId === thread.sourceId && m.body.external_thread_id === thread.externalThreadId,
+        m.sourceId === thread.sourceId &&
+        (m.body.external_thread_id === thread.externalThreadId || m.body.thread_id === thread.id),
     )
     .map((m) => {
       const author = isObject(m.body.author) ? m.body.author.name : '';
       const when = new Date(m.receivedAt).toISOString().slice(11, 19);
       const body =
         m.body.event === 'discussion' ? `<div>${safeHtml(m.body.body, BODY_TAGS)}</div>` : '';
-      return (
+      const html =
         `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <strong>${escapeHtml(author)}</strong> ` +
-        `${htmlText(m.body.title)}${body}</li>`
-      );
+        `${htmlText(m.body.title)}${body}</li>`;
+      return { id: m.id, html };
     });
-  return entries.reverse().join('');
+  const written = state.userMessages
+    .filter((m) => m.threadId === thread.id)
+    .map((m) => {
+      const nick = state.users.get(m.userId)?.nick ?? String(m.userId);
+      const when = new Date(m.receivedAt).toISOString().slice(11, 19);
+      const html =
+        `<li class="reply"><time>${when}</time> <strong class="author">@${escapeHtml(nick)}</strong> ` +
+        `<span class="text">${escapeHtml(m.content)}</span></li>`;
+      return { id: m.id, html };
+    });
+  return [...posted, ...written]
+    .sort((a, b) => b.id - a.id)
+    .map((entry) => entry.html)
+    .join('');
 }
+
+function summary(thread: SimThread): string {
+  const count = thread.activities + thread.discussions + thread.comments;
+  const replies = thread.comments === 1 ? '1 reply' : `${thread.comments} replies`;
+  return `Activity (${count})${thread.comments > 0 ? ` · ${replies}` : ''}`;
+}
+
+/** The reply form: outside every part, so updates never touch what is being typed. */
+const replyForm = (key: string) =>
+  `<form class="reply" data-thread="${escapeHtml(key)}">` +
+  `<input type="text" name="content" maxlength="8096" placeholder="Reply in this thread" required> ` +
+  `<button type="submit">Reply</button></form>`;
 
 const hash = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 16);
 
@@ -139,8 +170,9 @@ function threadHtml(state: FlowdockState, thread: SimThread): { html: string; ha
     part('dl', 'fields', fields, ' class="fields"'),
     part('div', 'body', safeHtml(t.body, BODY_TAGS), ' class="body"'),
     part('div', 'actions', actions(key, t), ' class="actions"'),
-    `<details>${part('summary', 'summary', `Activity (${thread.activities + thread.discussions})`)}` +
+    `<details>${part('summary', 'summary', summary(thread))}` +
       `${part('ol', 'timeline', timeline(state, thread), ' class="timeline"')}</details>`,
+    replyForm(key),
   ].join('\n');
   const articleHash = hash(inner);
   return {
@@ -182,6 +214,8 @@ main { max-width: 900px; margin: 16px auto; padding: 0 16px; }
 button.action:disabled { opacity: 0.6; cursor: progress; }
 .actions { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
 .timeline { color: #555; font-size: 13px; }
+.timeline .reply .author { color: #2b3d4f; } .timeline .reply .text { white-space: pre-wrap; }
+form.reply { display: flex; gap: 6px; } form.reply input { flex: 1; }
 `;
 
 /** The whole team inbox page of a flow. */

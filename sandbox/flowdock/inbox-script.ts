@@ -9,6 +9,10 @@ import { SANDBOX_USER_COOKIE } from './sandbox-user';
  * button stays disabled while the request is in flight, so a double click
  * sends one action.
  *
+ * Replies: a thread's form posts to POST /inbox/replies as the chosen user;
+ * the form lives outside the parts that updates replace, so typing survives
+ * them, and a sent reply refreshes the list at once.
+ *
  * Updates: every 1.5 s GET /inbox/threads (JSON, with If-None-Match) gives
  * each thread's article and a hash per part. Only the parts whose hash
  * changed are replaced, in place (open timelines stay open), and nothing is
@@ -72,6 +76,36 @@ document.addEventListener('click', async (event) => {
   }
 });
 
+document.addEventListener('submit', async (event) => {
+  const form = event.target.closest('form.reply');
+  if (!form) return;
+  event.preventDefault();
+  const button = form.querySelector('button');
+  const input = form.elements.content;
+  if (button.disabled) return;
+  button.disabled = true;
+  show('pending', 'Sending your reply…');
+  try {
+    const res = await fetch('/inbox/replies', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ thread: form.dataset.thread, content: input.value, user: user.value }),
+    });
+    const answer = await res.json();
+    if (res.ok) {
+      input.value = '';
+      show('success', 'Replied');
+      refresh();
+    } else {
+      show('error', 'Reply refused (' + res.status + '): ' + (answer.message || res.statusText));
+    }
+  } catch (error) {
+    show('error', 'The simulator did not answer: ' + error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
 let pressed = false;
 let pending;
 list.addEventListener('pointerdown', () => { pressed = true; });
@@ -125,7 +159,9 @@ function apply(threads) {
 }
 
 let etag;
+let timer;
 async function refresh() {
+  clearTimeout(timer);
   try {
     const res = await fetch('/inbox/threads', { cache: 'no-store', headers: etag ? { 'if-none-match': etag } : {} });
     if (res.status === 200) {
@@ -136,8 +172,9 @@ async function refresh() {
   } catch {
     // The simulator is restarting: try again.
   } finally {
-    setTimeout(refresh, 1500);
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 1500);
   }
 }
-setTimeout(refresh, 1500);
+timer = setTimeout(refresh, 1500);
 `;

@@ -2,6 +2,7 @@ import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { signActionRequest } from './flowdock-action-signer';
 import { FlowdockState } from './flowdock-state';
+import { postAsUser } from './flowdock-user-messages.routes';
 import { inboxPage, inboxThreads } from './inbox-page';
 import { chosenUser } from './sandbox-user';
 
@@ -39,7 +40,9 @@ function challengeUrl(header: string | null): string | undefined {
  * /inbox/actions {thread, action, name?, user}): the simulator sends the action
  * as Flowdock does, signed with the application secret for that sandbox user,
  * and reports the outcome. A `name` that no longer matches the action at that
- * index (the thread changed under the click) is refused with 409.
+ * index (the thread changed under the click) is refused with 409. POST
+ * /inbox/replies {thread, content, user} is a thread's reply form: the reply
+ * as that user, through the same path as their REST call.
  */
 export function flowdockInboxRoutes(app: FastifyInstance, state: FlowdockState): void {
   const flowName = () => {
@@ -59,6 +62,19 @@ export function flowdockInboxRoutes(app: FastifyInstance, state: FlowdockState):
     void reply.header('cache-control', 'no-store').header('etag', etag);
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     return reply.type('application/json; charset=utf-8').send(body);
+  });
+
+  // The reply form: recorded as that sandbox user, as their POST /flows/:org/:flow/messages would be.
+  app.post('/inbox/replies', async (request, reply) => {
+    const body = isObject(request.body) ? request.body : {};
+    const thread = typeof body.thread === 'string' ? state.threads.get(body.thread) : undefined;
+    const flow = thread && state.flows.get(state.sources.get(thread.sourceId)?.flowId ?? '');
+    if (!thread || !flow) return reply.code(404).send({ message: 'No such thread' });
+    const user = state.users.get(Number(body.user));
+    if (!user) return reply.code(400).send({ message: 'Choose who you are first' });
+    const message = { event: 'message', content: body.content, thread_id: thread.id };
+    const outcome = postAsUser(state, user, flow, message);
+    return reply.code(outcome.status).send(outcome.body);
   });
 
   app.post('/inbox/actions', async (request, reply) => {

@@ -39,6 +39,8 @@ export interface SimItem {
   mergeable: boolean;
   /** Pull requests: why branch protection refuses a merge (failing checks, reviews required), when it does. */
   mergeBlockedBy?: string;
+  /** A locked conversation: only users with write access may comment. */
+  locked?: boolean;
 }
 
 export interface SimRepo {

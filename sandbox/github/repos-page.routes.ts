@@ -1,10 +1,10 @@
 import { AddressInfo } from 'node:net';
 import { GitHubRoutes } from './github-simulator';
-import { GitHubReposState, SimItem, SimRepo } from './github-repos-state';
+import { GitHubReposState, SimRepo } from './github-repos-state';
 import { githubItemPages } from './item-pages.routes';
 import { actingUser, layout, localPath, repoSection } from './page-html';
-import { emitItemEvent, issueJson, repoJson, userJson } from './repos.routes';
-import { examplePayload } from './webhook-examples';
+import { addComment, emitCommentCreated } from './comments.routes';
+import { emitItemEvent } from './repos.routes';
 
 type Fields = Record<string, string>;
 
@@ -138,46 +138,13 @@ async function change(
     case 'comment': {
       const text = (f.text ?? '').trim();
       if (!text) return 'a comment needs text';
+      const comment = addComment(repos, item, login, text);
       return {
         note: `Commented on #${item.number}`,
-        response: await comment(repos, repo, item, login, text),
+        response: await emitCommentCreated(repos, repo, item, comment),
       };
     }
     default:
       return 'unknown operation';
   }
-}
-
-let nextCommentId = 9_000_000;
-
-/** An issue_comment.created webhook (GitHub sends it for pull request conversations too). */
-async function comment(
-  repos: GitHubReposState,
-  repo: SimRepo,
-  item: SimItem,
-  login: string,
-  text: string,
-): Promise<Response | undefined> {
-  const id = nextCommentId++;
-  const now = repos.tick();
-  item.comments.push({ id, author: login, body: text, createdAt: now });
-  if (repos.hooksOf(repo).length === 0) return undefined;
-  const web = repos.webUrl;
-  const issue = issueJson(web, repo, item);
-  const payload = {
-    ...examplePayload('issue_comment', 'created'),
-    action: 'created',
-    issue,
-    comment: {
-      id,
-      body: text,
-      user: userJson(login, web),
-      html_url: `${issue.html_url}#issuecomment-${id}`,
-      created_at: now,
-      updated_at: now,
-    },
-    repository: repoJson(web, repo),
-    sender: userJson(login, web),
-  };
-  return repos.emit(repo, 'issue_comment', payload);
 }

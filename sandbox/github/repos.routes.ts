@@ -1,5 +1,6 @@
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { GitHubRoutes } from './github-simulator';
+import { githubCommentRoutes } from './comments.routes';
 import { githubHookRoutes } from './hooks.routes';
 import { GitHubReposState, SimCall, SimItem, SimRepo, SimReview } from './github-repos-state';
 import { GitHubState, SimUser } from './github-state';
@@ -406,6 +407,7 @@ export function githubRepoRoutes(repos: GitHubReposState): GitHubRoutes {
     app.patch('/repos/:owner/:repo/pulls/:number', updateState('pull'));
     app.post('/repos/:owner/:repo/issues/:number/assignees', changeAssignees(true));
     app.delete('/repos/:owner/:repo/issues/:number/assignees', changeAssignees(false));
+    githubCommentRoutes(repos)(app, state);
     githubHookRoutes(repos)(app, state);
   };
 }
