@@ -77,7 +77,7 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
         [w.ghUsers.hubot.login]: 'write',
       },
     });
-    for (const number of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    for (const number of [1, 2, 3, 4, 5, 6, 7, 8, 9]) {
       w.repos.addItem(repository, { number, kind: number % 2 === 0 ? 'pull' : 'issue' });
     }
     const subscription = await w.t.app
@@ -520,6 +520,23 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
       String(done),
     ]);
     expect(gone).toEqual([]);
+  });
+
+  it('a reply GitHub refuses is recorded with the reason, and the replier is told in the thread', async () => {
+    // Carol links to monalisa, who may read the repository but not comment on a locked issue.
+    const { page } = await w.link(w.browser(), w.fd('carol'), w.fd('carol'), w.ghUsers.monalisa.id);
+    expect(page.status).toBe(200);
+    w.repos.repo(repository)!.items.get(9)!.locked = true;
+    const thread = await openThread(9);
+    const id = await write('carol', 'on a locked issue', thread);
+    const row = await replyRow(id);
+    expect(row).toMatchObject({ outcome: 'failed', comment_id: null });
+    expect(row.reason).toContain(`@${w.ghUsers.monalisa.login}`);
+    expect(row.reason).toContain('locked');
+    expect(comments(9)).toEqual([]);
+    const told = await until('the replier told', () => notices(thread)[0]);
+    expect(String(told.body.content)).toMatch(/^Your reply was not posted to GitHub: .*locked/);
+    expect(notices(thread)).toHaveLength(1);
   });
 
   describe('two bridges on one database', () => {

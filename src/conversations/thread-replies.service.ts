@@ -105,6 +105,12 @@ export class ThreadReplies {
             this.record(m, reply, thread, 'failed', error.message),
           );
           this.logger.warn(`The reply ${reply.messageId} was not posted: ${error.message}`);
+          // The replier hears why (best effort: the refusal is recorded either way).
+          await this.tell(
+            thread,
+            reply,
+            `Your reply was not posted to GitHub: ${error.message}.`,
+          ).catch((e: Error) => this.logger.warn(`Telling the replier failed: ${e.message}`));
           return 'failed';
         }
         // A 401 removed the link: the replier is unlinked now, and gets the notice.
@@ -209,6 +215,20 @@ export class ThreadReplies {
     return replies + notices;
   }
 
+  /** Posts the bridge's chat message into the reply's thread, as the thread's source. */
+  private async tell(
+    thread: BridgeThread,
+    reply: ThreadReply,
+    content: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
+    await this.client.postThreadChat(await this.sources.flowToken(thread.sourceId, manager), {
+      threadId: reply.threadId,
+      uuid: `${BRIDGE_UUID_PREFIX}${reply.flow}:${reply.messageId}`,
+      content,
+    });
+  }
+
   /** The bridge's thread with this Flowdock thread id, in a source of the stream's flow. */
   private async bridgeThread(
     flow: string,
@@ -283,11 +303,7 @@ export class ThreadReplies {
       if (fresh.length === 0) return false;
       const { challengeUrl } = await this.challenges.challenge(reply.userId);
       try {
-        await this.client.postThreadChat(await this.sources.flowToken(thread.sourceId, manager), {
-          threadId: reply.threadId,
-          uuid: `${BRIDGE_UUID_PREFIX}notice:${reply.flow}:${reply.messageId}`,
-          content: noticeText(thread.snapshot, challengeUrl),
-        });
+        await this.tell(thread, reply, noticeText(thread.snapshot, challengeUrl), manager);
       } catch (error) {
         // Refused (the source removed: 410, a bad request): trying again will not help; the reply still waits.
         if (!(error instanceof FlowdockRefusedError)) throw error;
