@@ -598,4 +598,59 @@ describe('conversations: Flowdock replies become GitHub comments', () => {
       ]);
     });
   });
+
+  describe('the default flow (FLOWDOCK_FLOW, FLOWDOCK_STREAM_TOKEN)', () => {
+    let other: TestDatabase;
+    const apps: TestApp[] = [];
+    beforeAll(async () => {
+      // Its own database: a bridge with a default source takes every repository without a subscription.
+      other = await freshDatabase(process.env.E2E_DATABASE_URL!);
+    });
+    afterAll(async () => {
+      for (const app of apps) await app.app.close();
+      await other?.drop();
+    });
+
+    it('gives the default source its flow and stream token; without a token nothing listens', async () => {
+      const defaultSource = w.flowdock.state.addSource(flow.id, 'Default');
+      const env = {
+        ...w.env,
+        DATABASE_URL: other.url,
+        FLOWDOCK_FLOW_TOKEN: defaultSource.flowToken,
+        FLOWDOCK_FLOW: `${owner}/talk`,
+      };
+      const quiet = await startTestApp(env);
+      apps.push(quiet);
+      const sources = quiet.app.get(FlowdockSourceService);
+      const [before] = await sources.list();
+      expect(before.stream).toEqual({ state: 'none' });
+      // Several checks later, nothing listens.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(quiet.app.get(FlowStreams).listening()).toEqual([]);
+      await quiet.app.close();
+      apps.pop();
+
+      const token = w.flowdock.state.issueTokens(
+        w.fdUsers.carol.id,
+        w.flowdock.state.clientId,
+        'flow',
+      ).access_token;
+      const listening = await startTestApp({ ...env, FLOWDOCK_STREAM_TOKEN: token });
+      apps.push(listening);
+      const [after] = await listening.app.get(FlowdockSourceService).list();
+      expect(after).toMatchObject({ flow: `${owner}/talk`, stream: { state: 'token' } });
+      expect(
+        (await listening.app.get(FlowdockSourceService).streamGrant(after.id))?.accessToken,
+      ).toBe(token);
+      await until('listening to the default flow', () =>
+        listening.app.get(FlowStreams).listening().includes(`${owner}/talk`),
+      );
+      const stored = JSON.stringify(
+        await listening.app
+          .get(DataSource)
+          .query(`SELECT row_to_json(s)::text FROM flowdock_source s`),
+      );
+      expect(stored).not.toContain(token);
+    });
+  });
 });
