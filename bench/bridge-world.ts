@@ -24,6 +24,12 @@ export interface BridgeWorld {
   repos: GitHubReposState;
   /** Milliseconds the GitHub simulator spent handling requests so far (summed over requests). */
   githubBusyMs: () => number;
+  /** When the GitHub simulator received a comment with this text (performance.now()). */
+  commentArrivedAt: (body: string) => number | undefined;
+  /** Flowdock access tokens of the linked users (same order as `users`), to write in threads. */
+  flowdockTokens: string[];
+  /** The default source's flow, "organization/flow". */
+  flow: string;
   /** Flowdock user ids with a link, and the repository they may act on. */
   users: string[];
   repository: string;
@@ -45,12 +51,15 @@ export async function startBridgeWorld(
   databaseUrl: string | undefined,
   runId: string,
   profile = 'world',
+  options: { hearReplies?: boolean } = {},
 ): Promise<BridgeWorld> {
   const flowdock = await FlowdockSimulator.start({
     clientId: 'bench-flowdock-client',
     clientSecret: 'bench-flowdock-secret-0123456789abcdef01234',
   });
   const source = flowdock.state.addSource();
+  const simFlow = flowdock.state.flows.get(source.flowId)!;
+  const flow = `${simFlow.organization}/${simFlow.flow}`;
   const users = Array.from({ length: BENCH_USERS }, (_, i) => ({
     id: 7_000_000 + i,
     login: `bench-${runId}-${i}`,
@@ -72,6 +81,7 @@ export async function startBridgeWorld(
     FLOWDOCK_FLOW_TOKEN: source.flowToken,
     GITHUB_API_URL: github.url,
     GITHUB_URL: github.url,
+    ...(options.hearReplies ? streamEnvironment(flowdock, flow) : {}),
   });
   const linked = await linkUsers(
     env,
@@ -98,6 +108,9 @@ export async function startBridgeWorld(
     github,
     repos,
     githubBusyMs: timing.busyMs,
+    commentArrivedAt: timing.commentArrivedAt,
+    flowdockTokens: linked.map((id) => flowdockUser(flowdock, Number(id))),
+    flow,
     users: linked,
     repository,
     startupMs,
@@ -109,4 +122,27 @@ export async function startBridgeWorld(
       await github.stop();
     },
   };
+}
+
+/** The bridge hears the flow's stream as a Flowdock user of its own (FLOWDOCK_STREAM_TOKEN). */
+function streamEnvironment(flowdock: FlowdockSimulator, flow: string): Record<string, string> {
+  return {
+    FLOWDOCK_FLOW: flow,
+    FLOWDOCK_STREAM_URL: flowdock.url,
+    FLOWDOCK_STREAM_TOKEN: flowdockUser(flowdock, 9_000_000),
+  };
+}
+
+/** A Flowdock user of the simulator with this id (made if new), and an access token of theirs. */
+function flowdockUser(flowdock: FlowdockSimulator, id: number): string {
+  const { state } = flowdock;
+  if (!state.users.has(id)) {
+    state.users.set(id, {
+      id,
+      nick: `user${id}`,
+      name: `User ${id}`,
+      email: `user${id}@example.com`,
+    });
+  }
+  return state.issueTokens(id, 'bench-flowdock-client', 'flow offline_access').access_token;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Client } from 'pg';
 import { ActionBench, ActionFigures } from './actions';
 import { BridgeWorld, startBridgeWorld } from './bridge-world';
+import { ReplyBench, ReplyFigures } from './replies';
 import { BURST, DeliveryBench, DeliveryPhase, STEADY_RATE, STEADY_SECONDS } from './delivery';
 import {
   connectReadOnly,
@@ -222,6 +223,7 @@ interface WorldSection {
   processing?: Processing;
   delivery?: DeliverySummary;
   actions?: ActionFigures;
+  replies?: ReplyFigures;
   startupMs: number;
   bridgeIdleRssMiB: number;
   bridgePeakRssWorldMiB: number;
@@ -249,7 +251,7 @@ async function worldSections(db: Database): Promise<WorldSection | undefined> {
   let sampler: ServerMemorySampler | undefined;
   try {
     if (db === 'server') database = await benchDatabase();
-    world = await startBridgeWorld(database?.url, RUN_ID, `world-${db}`);
+    world = await startBridgeWorld(database?.url, RUN_ID, `world-${db}`, { hearReplies: true });
     const postmaster = db === 'embedded' ? findPostmaster(world.dataDir) : undefined;
     const result: WorldSection = {
       startupMs: Math.round(world.startupMs),
@@ -304,6 +306,12 @@ async function worldSections(db: Database): Promise<WorldSection | undefined> {
     };
     progress(`actions (${db})`);
     result.actions = await section(`actions (${db})`, () => new ActionBench(world!).run());
+    progress(`thread replies (${db})`);
+    result.replies = await section(`replies (${db})`, () => new ReplyBench(world!).run());
+    if (result.replies && result.replies.commented < result.replies.replies)
+      failures.push(
+        `replies (${db}): ${result.replies.replies - result.replies.commented} never reached GitHub`,
+      );
     result.bridgePeakRssWorldMiB = peakRssMiB(world.child.pid!);
     result.postgresPeak = sampler?.stop();
     if (world.child.exitCode !== null)
@@ -372,6 +380,7 @@ function figures(
     processing: world?.processing ?? { lagP50Ms: null, lagP99Ms: null },
     delivery: world?.delivery ?? { steadyP99Ms: null, burstDrainSeconds: null },
     actions: world?.actions ?? { bridgeP99Ms: null },
+    replies: world?.replies ?? { p50Ms: null, p99Ms: null },
     footprint: {
       /** Start-up to ready on a database that exists and is migrated (embedded: a reopen). */
       startupMs: db === 'server' ? (world?.startupMs ?? null) : (startup?.reopenMs ?? null),
@@ -434,6 +443,10 @@ function print(report: ReturnType<typeof buildReport>) {
     '\n4. UpdateAction requests of linked users (ms; bridge = total − GitHub simulator)\n',
   );
   console.table(Object.fromEntries(byDatabase.map(([db, f]) => [db, f.actions])));
+  console.log(
+    '\n4b. Thread replies of linked users: sent to Flowdock → comment request at GitHub (ms)\n',
+  );
+  console.table(Object.fromEntries(byDatabase.map(([db, f]) => [db, f.replies])));
   console.log('\n5. Footprint (ms, MiB)\n');
   console.table(Object.fromEntries(byDatabase.map(([db, f]) => [db, f.footprint])));
 }
