@@ -141,6 +141,19 @@ describe('readStream (the event-stream client)', () => {
     expect(error).toBeInstanceOf(StreamUnavailableError);
   });
 
+  it('a signal aborted before the call opens no stream', async () => {
+    server.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': open\n\n');
+    };
+    const before = server.requests.length;
+    const controller = new AbortController();
+    controller.abort();
+    const error = await read({ signal: controller.signal }).done.catch((e: unknown) => e);
+    expect((error as { name?: string }).name).toBe('AbortError');
+    expect(server.requests.length).toBe(before);
+  });
+
   it('nothing listening is a failure that may pass', async () => {
     const error = await readStream({
       baseUrl: 'http://127.0.0.1:1',

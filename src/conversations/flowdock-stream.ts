@@ -66,7 +66,9 @@ export async function readStream(request: StreamRequest): Promise<void> {
   url.searchParams.set('filter', request.flow);
   const controller = new AbortController();
   const abort = () => controller.abort(request.signal.reason);
-  request.signal.addEventListener('abort', abort, { once: true });
+  // A signal aborted before this call (while the caller awaited something) fires no event.
+  if (request.signal.aborted) abort();
+  else request.signal.addEventListener('abort', abort, { once: true });
   let idle: NodeJS.Timeout | undefined;
   let silent = false;
   const watch = (ms: number) => {
