@@ -271,6 +271,37 @@ describe('Flowdock delivery', () => {
     expect((await b.delivery.counts(s.id)).pending).toBeGreaterThan(6);
   });
 
+  it('a post waits for Flowdock’s thread id only where replies are listened to', async () => {
+    const simSource = sim.state.addSource();
+    const record = await b.sources.register({
+      flowToken: simSource.flowToken,
+      flow: 'acme/main',
+      name: 'thread ids',
+    });
+    const snap = snapshot();
+    const flowdockThreadId = async () => {
+      const rows: { flowdock_thread_id: string | null }[] = await b.db.query(
+        `SELECT flowdock_thread_id FROM flowdock_thread WHERE source_id = $1`,
+        [record.id],
+      );
+      return rows[0].flowdock_thread_id;
+    };
+    // Nobody reads the flow: the post is not held up for Flowdock's answer.
+    await publish(b, record.id, snap, 'first');
+    await drain(b, record.id);
+    expect(await flowdockThreadId()).toBeNull();
+    // Once the flow has a stream token, the next post asks for the id and keeps it.
+    await b.sources.setStreamGrant(record.id, { accessToken: 'a-token-that-reads-acme-main' });
+    await publish(b, record.id, snap, 'second');
+    await drain(b, record.id);
+    const simThread = sim.state.thread(
+      simSource.id,
+      `github:acme/delivery-${RUN}:pull:${snap.number}`,
+    );
+    expect(simThread?.id).toEqual(expect.any(String));
+    expect(await flowdockThreadId()).toBe(simThread!.id);
+  });
+
   it('retries after a timeout', async () => {
     const s = await source(b);
     sim.state.faults.push({ hangMs: 1000 });

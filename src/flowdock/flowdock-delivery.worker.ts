@@ -327,11 +327,12 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     }
     let answer: { threadId?: string };
     try {
-      // Until Flowdock's thread id is known, a post waits for the stored message that carries it.
+      // Until Flowdock's thread id is known (and only where replies are heard), a post waits
+      // for the stored message that carries it.
       answer = await this.client.postMessage(
         await this.flowToken(next.sourceId),
         renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl, thread),
-        { waitForMessage: threadIdWanted && next.flowdockThreadId === null },
+        { waitForMessage: threadIdWanted && next.threadIdWanted },
       );
     } catch (error) {
       const answer = answerClass(error);

@@ -19,6 +19,13 @@ export interface OutboxMessage {
   externalThreadId: string;
   /** Flowdock's id of the thread; null until the answer to a post has told it. */
   flowdockThreadId: string | null;
+  /**
+   * The id is unknown and replies in the thread's flow are listened to (some
+   * source of that flow has a stream token, even one Flowdock refused and that
+   * awaits a new one): the next post waits for Flowdock's answer that tells
+   * it. Where no token was ever given, posts never wait.
+   */
+  threadIdWanted: boolean;
   disabled: boolean;
   disabledReason: string | null;
   /** The source waits for a Retry-After. */
@@ -38,6 +45,9 @@ const ms = (param: string) => `${param} * interval '1 millisecond'`;
 const readThreads = (limit: string) => `
   SELECT t.id, t.version, t.snapshot, t.source_id, t.external_thread_id, t.flowdock_thread_id, s.disabled_at, s.disabled_reason,
          coalesce(s.paused_until > now(), false) AS paused,
+         t.flowdock_thread_id IS NULL AND EXISTS (
+           SELECT 1 FROM flowdock_source h
+           WHERE h.flow = s.flow AND h.stream_token_encrypted IS NOT NULL) AS thread_id_wanted,
          (SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
             SELECT id, uuid, event, attempts, available_at <= now() AS due
             FROM flowdock_message
@@ -51,6 +61,7 @@ interface ThreadRead {
   source_id: string;
   external_thread_id: string;
   flowdock_thread_id: string | null;
+  thread_id_wanted: boolean;
   disabled_at: Date | null;
   disabled_reason: string | null;
   paused: boolean;
@@ -92,6 +103,7 @@ const toBatch = (row: ThreadRead): ThreadBatch => ({
     sourceId: row.source_id,
     externalThreadId: row.external_thread_id,
     flowdockThreadId: row.flowdock_thread_id,
+    threadIdWanted: row.thread_id_wanted,
     disabled: row.disabled_at !== null,
     disabledReason: row.disabled_reason,
     paused: row.paused,
