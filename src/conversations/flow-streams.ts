@@ -20,7 +20,7 @@ import {
   StreamSource,
 } from '../flowdock/flowdock-sources.service';
 import { readStream, StreamRefusedError, StreamUnavailableError } from './flowdock-stream';
-import { ThreadReplies } from './thread-replies.service';
+import { ReplyOutcome, ThreadReplies } from './thread-replies.service';
 
 /** Reconnecting: the first delay, doubling (with jitter) up to the cap. */
 const RETRY_BASE_MS = 1_000;
@@ -30,6 +30,13 @@ const IDLE_MS = 90_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 /** An event whose handling failed this often in a row is skipped (logged), so one cannot stop a flow. */
 const MAX_EVENT_FAILURES = 5;
+/**
+ * The cursor is stored after every event that was a reply, and after other
+ * events (the bridge's own posts, mostly) at most this often: replaying a
+ * second's events after a reconnect is harmless (replies are recorded by
+ * message id), a write per event of a busy flow is not.
+ */
+const CURSOR_EVERY_MS = 1_000;
 /** How often old reply records are pruned. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** Refresh a stream token that expires within this. */
@@ -39,6 +46,46 @@ interface Listening {
   sourceId: string;
   controller: AbortController;
   done: Promise<void>;
+}
+
+/**
+ * Stores a flow's stream cursor: at once after an event that was a reply,
+ * otherwise at most every CURSOR_EVERY_MS (the last one, by a timer), one
+ * write at a time so that an older id never lands after a newer one.
+ */
+class CursorSaver {
+  private unsaved: string | undefined;
+  private savedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly save: (eventId: string) => Promise<void>) {}
+
+  async handled(eventId: string, now: boolean): Promise<void> {
+    const since = performance.now() - this.savedAt;
+    if (now || since >= CURSOR_EVERY_MS) return this.write(eventId);
+    this.unsaved = eventId;
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      // A failure here (the lease lost) has already stopped the listener.
+      this.flush().catch(() => undefined);
+    }, CURSOR_EVERY_MS - since);
+  }
+
+  /** Stores the last event not stored yet, if any. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.unsaved !== undefined) await this.write(this.unsaved).catch(() => undefined);
+    await this.writing.catch(() => undefined);
+  }
+
+  private write(eventId: string): Promise<void> {
+    this.unsaved = undefined;
+    this.savedAt = performance.now();
+    this.writing = this.writing.catch(() => undefined).then(() => this.save(eventId));
+    return this.writing;
+  }
 }
 
 /**
@@ -222,45 +269,52 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
     let opened = false;
     let refreshed = false;
     const eventFailures = { id: undefined as string | undefined, count: 0 };
+    const cursor = new CursorSaver((id) => this.saveCursor(flow, id, signal));
     while (!signal.aborted) {
       let retryAfterMs: number | undefined;
       let grant: (StreamGrant & { ciphertext: string }) | undefined;
       try {
         grant = await this.freshGrant(sourceId);
         if (!grant) return;
-        const [cursor]: { last_event_id: string | null }[] = await this.dataSource.query(
+        const [stored]: { last_event_id: string | null }[] = await this.dataSource.query(
           `SELECT last_event_id FROM flowdock_stream WHERE flow = $1`,
           [flow],
         );
-        await readStream({
-          baseUrl: this.stream.url,
-          flow,
-          accessToken: grant.accessToken,
-          lastEventId: cursor?.last_event_id ?? undefined,
-          signal,
-          idleMs: IDLE_MS,
-          connectTimeoutMs: CONNECT_TIMEOUT_MS,
-          onOpen: () => {
-            this.logger.log(opened ? `Listening to ${flow} again` : `Listening to ${flow}`);
-            opened = true;
-            failures = 0;
-            refreshed = false;
-          },
-          onEvent: async (event) => {
-            try {
-              await this.replies.handle(flow, event);
-            } catch (error) {
-              if (signal.aborted) throw error;
-              if (eventFailures.id !== event.id)
-                Object.assign(eventFailures, { id: event.id, count: 0 });
-              if (++eventFailures.count < MAX_EVENT_FAILURES) throw error;
-              this.logger.error(
-                `Skipping event ${event.id ?? '?'} of ${flow} after ${eventFailures.count} failures: ${(error as Error).message}`,
-              );
-            }
-            if (event.id !== undefined) await this.saveCursor(flow, event.id, signal);
-          },
-        });
+        try {
+          await readStream({
+            baseUrl: this.stream.url,
+            flow,
+            accessToken: grant.accessToken,
+            lastEventId: stored?.last_event_id ?? undefined,
+            signal,
+            idleMs: IDLE_MS,
+            connectTimeoutMs: CONNECT_TIMEOUT_MS,
+            onOpen: () => {
+              this.logger.log(opened ? `Listening to ${flow} again` : `Listening to ${flow}`);
+              opened = true;
+              failures = 0;
+              refreshed = false;
+            },
+            onEvent: async (event) => {
+              let outcome: ReplyOutcome | undefined;
+              try {
+                outcome = await this.replies.handle(flow, event);
+              } catch (error) {
+                if (signal.aborted) throw error;
+                if (eventFailures.id !== event.id)
+                  Object.assign(eventFailures, { id: event.id, count: 0 });
+                if (++eventFailures.count < MAX_EVENT_FAILURES) throw error;
+                this.logger.error(
+                  `Skipping event ${event.id ?? '?'} of ${flow} after ${eventFailures.count} failures: ${(error as Error).message}`,
+                );
+              }
+              if (event.id !== undefined) await cursor.handled(event.id, outcome !== 'ignored');
+            },
+          });
+        } finally {
+          // Where the stream stopped, for the next connection (or replica) to resume after.
+          await cursor.flush();
+        }
         // The server ended the stream (maintenance): reconnect, after a short pause.
         if (!signal.aborted) this.logger.log(`Flowdock ended the stream of ${flow}; reconnecting`);
       } catch (error) {
