@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,7 +71,13 @@ describeInBrowser(
           { id: base + 12, login: 'hubot', name: 'Hubot' },
           { id: base + 13, login: 'monalisa', name: 'Mona Lisa' },
         ],
-        env: { NODE_ENV: 'test', LOG_LEVEL: 'info', FLOWDOCK_DELIVERY_POLL_MS: '200' },
+        env: {
+          NODE_ENV: 'test',
+          LOG_LEVEL: 'info',
+          FLOWDOCK_DELIVERY_POLL_MS: '200',
+          // Replies are heard (off by default under NODE_ENV=test).
+          FLOWDOCK_STREAM_CHECK_MS: '500',
+        },
         logStream: { write: (line: string) => void logs.push(line) },
       });
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -262,6 +270,40 @@ describeInBrowser(
       await gh.reload();
       await shot(inbox, '14-inbox-merged');
       await shot(gh, '15-github-merged');
+
+      // A reply in the thread becomes a comment on the pull request, by octocat (Bob's link),
+      // with the text as written; GitHub's webhook for it adds nothing to the thread.
+      const activities = () => card.locator('.timeline li').count();
+      const reply = 'Thanks — the widgets <sparkle> now.';
+      await card.locator('form.reply input[name=content]').fill(reply);
+      await card.locator('form.reply').getByRole('button', { name: 'Reply' }).click();
+      await card
+        .locator('.timeline .reply', { hasText: reply })
+        .waitFor({ state: 'attached', timeout: 15_000 });
+      const item = await newPage();
+      await item.goto(`${demo.github.url}/${demo.repository}/pull/5?as=octocat`);
+      const comment = item.locator('ol.comments li.comment', { hasText: reply });
+      for (let i = 0; i < 100 && (await comment.count()) === 0; i++) {
+        await sleep(100);
+        await item.reload();
+      }
+      await expect(comment.locator('strong').textContent()).resolves.toBe('octocat');
+      await expect(comment.locator('p').textContent()).resolves.toBe(reply);
+      const before = await activities();
+      const db = demo.bridge.get(DataSource);
+      let echo: { outcome: string | null }[] = [];
+      for (let i = 0; i < 100 && !echo[0]?.outcome; i++) {
+        await sleep(100);
+        echo = await db.query(
+          `SELECT outcome FROM github_webhook_delivery
+           WHERE event = 'issue_comment' AND repository = $1 AND item_number = 5`,
+          [demo.repository],
+        );
+      }
+      expect(echo).toEqual([{ outcome: expect.stringMatching(/^(state-only|dropped)$/) }]);
+      await inbox.reload();
+      await expect(activities()).resolves.toBe(before);
+      await shot(item, '16-github-comment-from-reply');
     });
   },
 );

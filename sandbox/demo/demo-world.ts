@@ -179,6 +179,7 @@ export async function startDemo(options: DemoOptions) {
       FLOWDOCK_CLIENT_ID: flowdockApp.clientId,
       FLOWDOCK_CLIENT_SECRET: flowdockApp.clientSecret,
       FLOWDOCK_DELIVERY_POLL_MS: '250',
+      FLOWDOCK_STREAM_URL: flowdock.url,
       GITHUB_URL: github.url,
       GITHUB_API_URL: github.url,
       GITHUB_CLIENT_ID: githubApp.clientId,
@@ -197,10 +198,24 @@ export async function startDemo(options: DemoOptions) {
     const source = flowdock.state.addSource(undefined, 'GitHub', bridgeUrl);
     const flow = flowdock.state.flows.get(source.flowId)!;
     // Registered with its flow, as the setup flow does: the flow's members may read the delivery log.
-    await bridge.get(FlowdockSourceService).register({
+    const sources = bridge.get(FlowdockSourceService);
+    const registered = await sources.register({
       flowToken: source.flowToken,
       flow: `${flow.organization}/${flow.flow}`,
       name: repository,
+    });
+    // Replies in the inbox's threads become GitHub comments: the bridge reads the flow's
+    // stream with the grant of the first sandbox user, as if they had set the integration up.
+    const reader = [...flowdock.state.users.values()][0];
+    const grant = flowdock.state.issueTokens(
+      reader.id,
+      flowdockApp.clientId,
+      'flow offline_access',
+    );
+    await sources.setStreamGrant(registered.id, {
+      accessToken: grant.access_token,
+      refreshToken: grant.refresh_token,
+      expiresAt: new Date(Date.now() + grant.expires_in * 1000),
     });
     await bridge
       .get(SubscriptionService)
