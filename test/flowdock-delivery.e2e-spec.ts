@@ -275,7 +275,8 @@ describe('Flowdock delivery', () => {
     const simSource = sim.state.addSource();
     const record = await b.sources.register({
       flowToken: simSource.flowToken,
-      flow: 'acme/main',
+      // A flow of its own: other files' sources on a shared database listen to acme/main.
+      flow: `acme/thread-ids-${RUN}`,
       name: 'thread ids',
     });
     const snap = snapshot();
@@ -291,7 +292,7 @@ describe('Flowdock delivery', () => {
     await drain(b, record.id);
     expect(await flowdockThreadId()).toBeNull();
     // Once the flow has a stream token, the next post asks for the id and keeps it.
-    await b.sources.setStreamGrant(record.id, { accessToken: 'a-token-that-reads-acme-main' });
+    await b.sources.setStreamGrant(record.id, { accessToken: 'a-token-that-reads-the-flow' });
     await publish(b, record.id, snap, 'second');
     await drain(b, record.id);
     const simThread = sim.state.thread(
