@@ -14,6 +14,8 @@ const source: SourceView = {
   disabledAt: new Date('2026-05-01T10:00:00Z'),
   disabledReason: EVIL,
   pausedUntil: null,
+  streamRefusedAt: new Date('2026-05-02T10:00:00Z'),
+  streamRefusedReason: EVIL,
 };
 const delivery: DeliveryEntry = {
   deliveryId: EVIL,
@@ -72,6 +74,11 @@ describe('delivery log pages', () => {
     }
     expect(pages[0]).toContain('rule: &#60;img');
     expect(pages[0]).toContain('deliveries redrive --id');
+    // A source whose stream token Flowdock refused: its flow's replies are not heard, and how to mend it.
+    for (const html of pages) {
+      expect(html).toContain('replies not heard</span> since');
+      expect(html).toContain(`sources stream-token ${source.id}`);
+    }
   });
 });
 

@@ -53,6 +53,20 @@ const flowName = (source: SourceView) =>
     : `${h(source.name ?? 'a source')} <small>(flow unknown)</small>`;
 
 function sourceState(source: SourceView, now: Date): string {
+  return postingState(source, now) + repliesState(source);
+}
+
+/** A refused stream token: replies in the flow are not heard until the source gets a new one. */
+function repliesState(source: SourceView): string {
+  if (!source.streamRefusedAt) return '';
+  return (
+    `; <span class="status-dead">replies not heard</span> since ${time(source.streamRefusedAt)}` +
+    `${source.streamRefusedReason ? `: ${h(source.streamRefusedReason)}` : ''}` +
+    ` — give the source a new stream token (<code>npm run cli -- sources stream-token ${h(source.id)}</code>, or the setup page)`
+  );
+}
+
+function postingState(source: SourceView, now: Date): string {
   if (source.disabledAt) {
     return `<span class="status-dead">disabled</span> since ${time(source.disabledAt)}${source.disabledReason ? `: ${h(source.disabledReason)}` : ''} <small>(source <code>${h(source.id)}</code>)</small>`;
   }

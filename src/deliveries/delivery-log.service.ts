@@ -32,6 +32,9 @@ export interface SourceView {
   disabledAt: Date | null;
   disabledReason: string | null;
   pausedUntil: Date | null;
+  /** Flowdock refused the token that reads the flow's replies: when, and why (see src/conversations). */
+  streamRefusedAt: Date | null;
+  streamRefusedReason: string | null;
 }
 
 /** Where a repository's deliveries go: subscriptions naming it (or its owner's `*`), else the default source. */
@@ -57,7 +60,7 @@ export interface SendEntry {
 }
 
 const SOURCE_COLUMNS = `s.id AS source_id, s.flow, s.name AS source_name, s.disabled_at,
-  s.disabled_reason, s.paused_until`;
+  s.disabled_reason, s.paused_until, s.stream_refused_at, s.stream_refused_reason`;
 
 type Row = Record<string, unknown>;
 
@@ -71,6 +74,8 @@ function toSource(row: Row): SourceView {
     disabledAt: date(row.disabled_at),
     disabledReason: row.disabled_reason as string | null,
     pausedUntil: date(row.paused_until),
+    streamRefusedAt: date(row.stream_refused_at ?? null),
+    streamRefusedReason: (row.stream_refused_reason ?? null) as string | null,
   };
 }
 
