@@ -61,9 +61,9 @@ class CursorSaver {
 
   constructor(private readonly save: (eventId: string) => Promise<void>) {}
 
-  async handled(eventId: string, now: boolean): Promise<void> {
+  async handled(eventId: string, wasReply: boolean): Promise<void> {
     const since = performance.now() - this.savedAt;
-    if (now || since >= CURSOR_EVERY_MS) return this.write(eventId);
+    if (wasReply || since >= CURSOR_EVERY_MS) return this.write(eventId);
     this.unsaved = eventId;
     this.timer ??= setTimeout(() => {
       this.timer = undefined;

@@ -266,8 +266,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     let released = false;
     let read = first;
     let readAt = performance.now();
-    // Flowdock's id of the thread, once a post's answer told it: later posts need not wait.
-    let threadIdKnown = false;
+    // Until a post's answer tells Flowdock's id of the thread, posts ask for it (where replies are heard).
+    let threadIdMissing = true;
     const markPosted = (release = false) => {
       renewedAt = Date.now();
       released = release;
@@ -287,8 +287,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         for (const next of batch) {
           const limitedSinceRead = (this.rateLimitedAt.get(next.sourceId) ?? -1) >= readAt;
           if (!next.due || next.paused || limitedSinceRead || this.stopped) break reading;
-          const outcome = await this.deliver(next, thread!, !threadIdKnown);
-          threadIdKnown ||= next.flowdockThreadId !== null;
+          const outcome = await this.deliver(next, thread!, threadIdMissing && next.threadIdWanted);
+          if (next.flowdockThreadId !== null) threadIdMissing = false;
           settled++;
           if (outcome === 'posted') posted.push(next.id);
           if (outcome === 'stop') break reading;
@@ -315,7 +315,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private async deliver(
     next: OutboxMessage,
     thread: FlowdockThread,
-    threadIdWanted = false,
+    waitForThreadId: boolean,
   ): Promise<Outcome> {
     if (next.disabled) {
       await this.outbox.markDead(
@@ -327,12 +327,11 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     }
     let answer: { threadId?: string };
     try {
-      // Until Flowdock's thread id is known (and only where replies are heard), a post waits
-      // for the stored message that carries it.
+      // Waiting for the stored message is slower; its answer carries the thread id.
       answer = await this.client.postMessage(
         await this.flowToken(next.sourceId),
         renderMessage(next.event, next.snapshot, next.uuid, this.publicUrl, thread),
-        { waitForMessage: threadIdWanted && next.threadIdWanted },
+        { waitForMessage: waitForThreadId },
       );
     } catch (error) {
       const answer = answerClass(error);
