@@ -2,7 +2,7 @@ import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
 import { AppConfig, loadConfig } from '../src/config/app.config';
-import { FlowdockActionVerifier } from '../src/flowdock/flowdock-action.verifier';
+import { FlowdockActionVerifier } from '../src/actions/flowdock-action.verifier';
 import type { BridgeWorld } from './bridge-world';
 import { quantile } from './processes';
 

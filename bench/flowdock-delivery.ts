@@ -20,11 +20,11 @@ import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
 import { SimSource } from '../sandbox/flowdock/flowdock-state';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/config/app.config';
-import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.service';
-import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
-import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
-import { renderThread } from '../src/flowdock/thread-rendering';
-import { externalThreadId, ThreadSnapshot } from '../src/flowdock/thread-snapshot';
+import { FlowdockDeliveryService } from '../src/delivery/flowdock-delivery.service';
+import { FlowdockDeliveryWorker } from '../src/delivery/flowdock-delivery.worker';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
+import { renderThread } from '../src/threads/thread-rendering';
+import { externalThreadId, ThreadSnapshot } from '../src/threads/thread-snapshot';
 import { freePort, run, Spawned, waitForStatus } from '../test/support/processes';
 import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
 

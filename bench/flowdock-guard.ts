@@ -17,8 +17,8 @@ import { performance } from 'node:perf_hooks';
 import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
 import { createApp } from '../src/app.factory';
 import { AppConfig, loadConfig } from '../src/config/app.config';
-import { FlowdockAction } from '../src/flowdock/flowdock-action.decorator';
-import { FlowdockActionVerifier } from '../src/flowdock/flowdock-action.verifier';
+import { FlowdockAction } from '../src/actions/flowdock-action.decorator';
+import { FlowdockActionVerifier } from '../src/actions/flowdock-action.verifier';
 import { FlowdockModule } from '../src/flowdock/flowdock.module';
 import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
 

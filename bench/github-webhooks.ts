@@ -16,7 +16,7 @@ import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/config/app.config';
-import { SubscriptionService } from '../src/github/subscription.service';
+import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
 
 const percentile = (sorted: number[], p: number) =>

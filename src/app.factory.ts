@@ -4,9 +4,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
-import { WebhookInbox } from './github/webhook-inbox';
-import { registerWebhookRoute } from './github/webhook.route';
-import { WebhookVerifier } from './github/webhook-verifier';
+import { WebhookInbox } from './webhooks/webhook-inbox';
+import { registerWebhookRoute } from './webhooks/webhook.route';
+import { WebhookVerifier } from './webhooks/webhook-verifier';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { Metrics } from './metrics/metrics';
 import {

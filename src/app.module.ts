@@ -1,19 +1,21 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
+import { ActionsModule } from './actions/actions.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app.config';
 import { appConfigModule } from './config/config.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { DatabaseModule } from './database/database.module';
-import { DeliveriesModule } from './deliveries/deliveries.module';
-import { FlowdockModule } from './flowdock/flowdock.module';
-import { GitHubModule } from './github/github.module';
+import { DeliveryLogModule } from './delivery-log/delivery-log.module';
+import { DeliveryWorkerModule } from './delivery/delivery-worker.module';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
 import { loggerParams } from './logging/logger.options';
 import { MetricsModule } from './metrics/metrics.module';
+import { SetupModule } from './setup/setup.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppModuleOptions {
   /** Where log lines go; stdout when unset. */
@@ -37,11 +39,14 @@ export class AppModule {
         HealthModule,
         HomeModule,
         MetricsModule,
-        AuthModule,
-        FlowdockModule,
-        GitHubModule,
+        // The features: GitHub -> Flowdock, Flowdock -> GitHub, and the pages around them.
+        WebhooksModule,
+        DeliveryWorkerModule,
+        ActionsModule,
         ConversationsModule,
-        DeliveriesModule,
+        AuthModule,
+        SetupModule,
+        DeliveryLogModule,
         ...(options.imports ?? []),
       ],
     };

@@ -2,15 +2,15 @@ import { Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
 import { AuthModule } from '../src/auth/auth.module';
 import { LinkedAccountService } from '../src/auth/linked-account.service';
-import { FlowdockAction } from '../src/flowdock/flowdock-action.decorator';
-import type { FlowdockActionRequest } from '../src/flowdock/flowdock-action.types';
-import { FlowdockChallenges } from '../src/flowdock/flowdock-challenge';
-import { FlowdockUser } from '../src/flowdock/flowdock-user.decorator';
-import { FlowdockModule } from '../src/flowdock/flowdock.module';
+import { FlowdockAction } from '../src/actions/flowdock-action.decorator';
+import type { FlowdockActionRequest } from '../src/actions/flowdock-action.types';
+import { FlowdockChallenges } from '../src/auth/flowdock-challenge';
+import { FlowdockUser } from '../src/actions/flowdock-user.decorator';
+import { ActionsModule } from '../src/actions/actions.module';
 import { startTestApp, TestApp } from './support/test-app';
 import { AuthWorld, PUBLIC_URL, startAuthWorld } from './support/auth-world';
 
-/** An action endpoint as the GitHub module builds them: act as the linked user, or challenge. */
+/** An action endpoint as ActionsController builds them: act as the linked user, or challenge. */
 @Controller('test-auth-actions')
 class WhoAmIController {
   constructor(
@@ -29,7 +29,7 @@ class WhoAmIController {
   }
 }
 
-@Module({ imports: [AuthModule, FlowdockModule], controllers: [WhoAmIController] })
+@Module({ imports: [AuthModule, ActionsModule], controllers: [WhoAmIController] })
 class WhoAmIModule {}
 
 describe('from a 401 challenge to an action done as the linked GitHub user', () => {

@@ -6,8 +6,8 @@ import { issueJson, pullJson, repoJson, userJson } from '../sandbox/github/repos
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { FlowStreams } from '../src/conversations/flow-streams';
 import { ThreadReplies } from '../src/conversations/thread-replies.service';
-import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
-import { SubscriptionService } from '../src/github/subscription.service';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
+import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { AuthWorld, startAuthWorld } from './support/auth-world';
 import { TestBrowser } from './support/auth-browser';
 import { startTestApp, TestApp } from './support/test-app';

@@ -3,12 +3,13 @@ import { JwtService } from '@nestjs/jwt';
 import { createHash, randomUUID } from 'node:crypto';
 import { signActionRequest, signFlowdockToken } from '../sandbox/flowdock/flowdock-action-signer';
 import { CLAIM_AUDIENCE } from '../src/auth/claim.service';
-import { FlowdockAction } from '../src/flowdock/flowdock-action.decorator';
-import type { FlowdockActionRequest } from '../src/flowdock/flowdock-action.types';
-import { FlowdockChallenges } from '../src/flowdock/flowdock-challenge';
-import { FlowdockUser } from '../src/flowdock/flowdock-user.decorator';
-import { FlowdockModule } from '../src/flowdock/flowdock.module';
-import { UsedActionTokens } from '../src/flowdock/used-action-tokens';
+import { FlowdockAction } from '../src/actions/flowdock-action.decorator';
+import type { FlowdockActionRequest } from '../src/actions/flowdock-action.types';
+import { FlowdockChallenges } from '../src/auth/flowdock-challenge';
+import { FlowdockUser } from '../src/actions/flowdock-user.decorator';
+import { ActionsModule } from '../src/actions/actions.module';
+import { AuthModule } from '../src/auth/auth.module';
+import { UsedActionTokens } from '../src/actions/used-action-tokens';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
 const SECRET = 'flowdock-secret-for-the-actions-e2e-spec-0123456789';
@@ -16,7 +17,7 @@ const COOKIE_SECRET = 'cookie-secret-for-the-actions-e2e-spec-0123456789ab';
 const PUBLIC_URL = 'https://bridge.example.com';
 const LINKED_USER = '1002';
 
-// A route of its own: the real action endpoint (GitHub module) owns /flowdock/actions.
+// A route of its own: the real action endpoint (ActionsModule) owns /flowdock/actions.
 @Controller('test/flowdock/actions')
 class TestActionsController {
   constructor(private readonly challenges: FlowdockChallenges) {}
@@ -30,8 +31,8 @@ class TestActionsController {
   }
 }
 
-// The claim issuer is the application's own (the Auth module's ClaimService).
-@Module({ imports: [FlowdockModule], controllers: [TestActionsController] })
+// The challenge is the application's own (AuthModule's, with its ClaimService).
+@Module({ imports: [ActionsModule, AuthModule], controllers: [TestActionsController] })
 class TestActionsModule {}
 
 describe('UpdateAction requests (FlowdockActionGuard, @FlowdockUser, challenge)', () => {

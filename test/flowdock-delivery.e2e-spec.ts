@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
 import { SimSource } from '../sandbox/flowdock/flowdock-state';
-import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.service';
-import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
-import { FlowdockOutbox } from '../src/flowdock/flowdock-outbox';
-import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
-import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
+import { FlowdockDeliveryService } from '../src/delivery/flowdock-delivery.service';
+import { FlowdockDeliveryWorker } from '../src/delivery/flowdock-delivery.worker';
+import { FlowdockOutbox } from '../src/delivery/flowdock-outbox';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
+import { ThreadSnapshot } from '../src/threads/thread-snapshot';
 import { freshDatabase } from './support/test-database';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 

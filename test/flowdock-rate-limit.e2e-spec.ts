@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { FlowTokenRateLimit } from '../sandbox/flowdock/flowdock-rate-limit';
 import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
-import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.service';
-import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
+import { FlowdockDeliveryService } from '../src/delivery/flowdock-delivery.service';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
 const CLIENT_ID = 'client-rate-limit-spec';

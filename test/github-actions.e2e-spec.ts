@@ -9,8 +9,8 @@ import { githubRepoRoutes } from '../sandbox/github/repos.routes';
 import {
   GitHubActionsService,
   GitHubUnauthorizedError,
-} from '../src/github/github-actions.service';
-import { SubscriptionService } from '../src/github/subscription.service';
+} from '../src/actions/github-actions.service';
+import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { deliveriesSettled } from './support/webhook-deliveries';
 

@@ -4,11 +4,11 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { LinkedAccountService } from '../src/auth/linked-account.service';
-import { FlowdockDeliveryService } from '../src/flowdock/flowdock-delivery.service';
-import { FlowdockOutbox } from '../src/flowdock/flowdock-outbox';
-import { GhIssue } from '../src/github/github-payload.types';
-import { issueSnapshot } from '../src/github/item-snapshot';
-import { FlowdockSourceService } from '../src/flowdock/flowdock-sources.service';
+import { FlowdockDeliveryService } from '../src/delivery/flowdock-delivery.service';
+import { FlowdockOutbox } from '../src/delivery/flowdock-outbox';
+import { GhIssue } from '../src/threads/github-payload.types';
+import { issueSnapshot } from '../src/threads/item-snapshot';
+import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
 import { cli } from './support/cli';
 import { startTestApp, testEnvironment } from './support/test-app';
 

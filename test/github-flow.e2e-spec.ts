@@ -10,8 +10,8 @@ import { githubRepoRoutes } from '../sandbox/github/repos.routes';
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { LinkedAccountService } from '../src/auth/linked-account.service';
-import { FlowdockDeliveryWorker } from '../src/flowdock/flowdock-delivery.worker';
-import { SubscriptionService } from '../src/github/subscription.service';
+import { FlowdockDeliveryWorker } from '../src/delivery/flowdock-delivery.worker';
+import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { deliveriesSettled, outcomeOf } from './support/webhook-deliveries';
 

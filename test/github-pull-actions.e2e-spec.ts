@@ -6,10 +6,10 @@ import { DataSource } from 'typeorm';
 import { GitHubReposState, SimItem } from '../sandbox/github/github-repos-state';
 import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { githubRepoRoutes } from '../sandbox/github/repos.routes';
-import { ThreadSnapshot } from '../src/flowdock/thread-snapshot';
-import { ThreadAction } from '../src/flowdock/thread-actions';
-import { GitHubActionsService } from '../src/github/github-actions.service';
-import { SubscriptionService } from '../src/github/subscription.service';
+import { ThreadSnapshot } from '../src/threads/thread-snapshot';
+import { ThreadAction } from '../src/threads/thread-actions';
+import { GitHubActionsService } from '../src/actions/github-actions.service';
+import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { deliveriesSettled } from './support/webhook-deliveries';
 

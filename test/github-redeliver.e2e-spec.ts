@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { GitHubReposState, SimRepo } from '../sandbox/github/github-repos-state';
 import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { emitItemEvent, githubRepoRoutes } from '../sandbox/github/repos.routes';
-import { SubscriptionService } from '../src/github/subscription.service';
+import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { waitUntil } from './support/processes';
 import { TcpProxy } from './support/tcp-proxy';
 import { cli, CliRun } from './support/cli';

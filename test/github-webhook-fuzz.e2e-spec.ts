@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { signedWebhook } from '../sandbox/github/webhook-sender';
-import { SubscriptionService } from '../src/github/subscription.service';
+import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { postWebhook } from './support/webhook-requests';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signedWebhook } from '../sandbox/github/webhook-sender';
-import { NewSubscription, SubscriptionService } from '../src/github/subscription.service';
+import { NewSubscription, SubscriptionService } from '../src/subscriptions/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { outcomeOf } from './support/webhook-deliveries';
 import { inRepo, postWebhook, uniqueRepo } from './support/webhook-requests';

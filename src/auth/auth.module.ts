@@ -3,13 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app.config';
-import { CLAIM_ISSUER } from '../flowdock/claim-issuer';
 import { FlowdockModule } from '../flowdock/flowdock.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { AccountSessionService } from './account-session.service';
 import { AccountController } from './account.controller';
 import { ClaimedActions } from './claimed-actions';
 import { ClaimService } from './claim.service';
+import { FlowdockChallenges } from './flowdock-challenge';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
 import { GitHubOctokitFactory } from './github-octokit.factory';
 import { GitHubOAuthService } from './github-oauth.service';
@@ -43,8 +43,7 @@ import { SpentClaim } from './spent-claim.entity';
   controllers: [LinkingController, AccountController],
   providers: [
     ClaimService,
-    // The Flowdock challenge resolves its claim issuer by this token.
-    { provide: CLAIM_ISSUER, useExisting: ClaimService },
+    FlowdockChallenges,
     OAuthStateService,
     AccountSessionService,
     FlowdockSignInService,
@@ -58,9 +57,10 @@ import { SpentClaim } from './spent-claim.entity';
     ClaimedActions,
     LinkedAccountService,
     ClaimService,
-    CLAIM_ISSUER,
+    // Actions and conversations send unlinked users to link their accounts.
+    FlowdockChallenges,
     GitHubOctokitFactory,
-    // The Flowdock setup flow (GitHubModule) uses the same one-use state.
+    // The Flowdock setup flow (SetupModule) uses the same one-use state.
     OAuthStateService,
     // Pages of other modules (the delivery log) sign in with Flowdock and sign their sessions.
     FlowdockSignInService,

@@ -3,7 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
-import type { ClaimContext, ClaimedAction } from '../flowdock/claim-issuer';
+import type { ClaimContext, ClaimedAction } from './claim-context';
 import { SpentClaim } from './spent-claim.entity';
 import { UUID } from '../common/ids';
 
@@ -73,7 +73,7 @@ export class ClaimService {
     @InjectRepository(SpentClaim) private readonly spent: Repository<SpentClaim>,
   ) {}
 
-  /** A new claim for a Flowdock user (the ClaimIssuer the Flowdock challenge uses). */
+  /** A new claim for a Flowdock user (what the Flowdock challenge carries). */
   async issueClaim(flowdockUserId: string, context: ClaimContext = {}): Promise<string> {
     if (!FLOWDOCK_USER_ID.test(flowdockUserId)) {
       throw new Error('A claim needs a Flowdock user id of letters, digits, "-" or "_"');

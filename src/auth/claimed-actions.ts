@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { ClaimedAction } from '../flowdock/claim-issuer';
+import type { ClaimedAction } from './claim-context';
 
 /** What became of a claimed action, for the page that ends the linking flow. */
 export interface ClaimedActionOutcome {

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
-import type { ClaimContext } from '../flowdock/claim-issuer';
+import type { ClaimContext } from './claim-context';
 
 /**
  * Carried by a linking flow's steps: see ClaimContext; `signedIn` is the

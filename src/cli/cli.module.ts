@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { GitHubOctokitFactory } from '../auth/github-octokit.factory';
@@ -7,11 +6,12 @@ import { AppConfig } from '../config/app.config';
 import { appConfigModule } from '../config/config.module';
 import { CryptoModule } from '../crypto/crypto.module';
 import { DatabaseModule } from '../database/database.module';
-import { FlowdockSourceEntity } from '../flowdock/flowdock-source.entity';
-import { FlowdockDeliveryService } from '../flowdock/flowdock-delivery.service';
-import { FlowdockSourceService } from '../flowdock/flowdock-sources.service';
-import { Subscription } from '../github/subscription.entity';
-import { SubscriptionService } from '../github/subscription.service';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { FlowdockDeliveryService } from '../delivery/flowdock-delivery.service';
+import { FlowdockSourceService } from '../flowdock/flowdock-source.service';
+import { FlowdockModule } from '../flowdock/flowdock.module';
+import { SubscriptionService } from '../subscriptions/subscription.service';
+import { SubscriptionsModule } from '../subscriptions/subscriptions.module';
 import { loggerParams } from '../logging/logger.options';
 import { CliProgram } from './cli-program';
 import { DeliveriesCommand } from './deliveries.command';
@@ -47,19 +47,13 @@ export class CliModule {
         LoggerModule.forRoot(loggerParams('warn', pino.destination(2))),
         CryptoModule,
         DatabaseModule.forRoot({ embedded: 'shared', retry: false }),
-        TypeOrmModule.forFeature([Subscription, FlowdockSourceEntity]),
+        // The same feature modules as the server, but not the delivery worker
+        // (DeliveryWorkerModule) nor any HTTP feature.
+        FlowdockModule,
+        SubscriptionsModule,
+        DeliveryModule,
       ],
-      // Flowdock's sources service only: the CLI must not start the delivery worker.
-      providers: [
-        FlowdockSourceService,
-        SubscriptionService,
-        TokenRotation,
-        FlowdockDeliveryService,
-        GitHubOctokitFactory,
-        GitHubRedelivery,
-        CliProgram,
-        ...COMMANDS,
-      ],
+      providers: [TokenRotation, GitHubOctokitFactory, GitHubRedelivery, CliProgram, ...COMMANDS],
     };
   }
 

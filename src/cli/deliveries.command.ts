@@ -2,7 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { printList, sourceIdArgument } from './cli-common';
-import { DeadLetter, FlowdockDeliveryService } from '../flowdock/flowdock-delivery.service';
+import { DeadLetter, FlowdockDeliveryService } from '../delivery/flowdock-delivery.service';
 
 const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
 

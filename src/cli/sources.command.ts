@@ -2,7 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { printList, sourceIdArgument } from './cli-common';
-import { FlowdockSourceRecord, FlowdockSourceService } from '../flowdock/flowdock-sources.service';
+import { FlowdockSourceRecord, FlowdockSourceService } from '../flowdock/flowdock-source.service';
 
 const FLOW = /^[A-Za-z0-9_-]{1,100}\/[A-Za-z0-9_-]{1,100}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,100}$/;

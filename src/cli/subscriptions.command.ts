@@ -1,7 +1,7 @@
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
-import { Subscription } from '../github/subscription.entity';
-import { NewSubscription, SubscriptionService } from '../github/subscription.service';
+import { Subscription } from '../subscriptions/subscription.entity';
+import { NewSubscription, SubscriptionService } from '../subscriptions/subscription.service';
 import { printList } from './cli-common';
 
 const list = (value: string) =>

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { tokenContext as linkContext } from '../auth/linked-account.entity';
-import { streamContext, tokenContext as sourceContext } from '../flowdock/flowdock-sources.service';
+import { streamContext, tokenContext as sourceContext } from '../flowdock/flowdock-source.service';
 import { TokenCipher, TokenDecryptionError } from '../crypto/token-cipher';
 
 export interface RotationReport {

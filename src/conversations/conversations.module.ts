@@ -3,8 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
 import { ClaimedActions } from '../auth/claimed-actions';
 import { FlowdockModule } from '../flowdock/flowdock.module';
-import { GitHubModule } from '../github/github.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { ThreadsModule } from '../threads/threads.module';
 import { FlowStreams } from './flow-streams';
 import { FlowdockStreamEntity } from './flowdock-stream.entity';
 import { ReplyComments } from './reply-comments';
@@ -15,14 +15,14 @@ import { ThreadReplies } from './thread-replies.service';
  * Conversations both ways: replies written in the bridge's Flowdock threads,
  * heard through Flowdock's streaming API, become GitHub comments made by
  * their authors' linked accounts (GitHub's comments come the other way as
- * discussion messages, in GitHubModule).
+ * discussion messages, in WebhooksModule).
  */
 @Module({
   imports: [
     TypeOrmModule.forFeature([FlowdockStreamEntity, ThreadReplyEntity, ReplyNoticeEntity]),
     FlowdockModule,
     AuthModule,
-    GitHubModule,
+    ThreadsModule,
     MetricsModule,
   ],
   providers: [FlowStreams, ThreadReplies, ReplyComments],

@@ -11,14 +11,14 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config';
-import { retryDelayMs } from '../flowdock/delivery-backoff';
+import { retryDelayMs } from '../delivery/delivery-backoff';
 import { FlowdockClient } from '../flowdock/flowdock-client';
 import { FlowdockRefusedError } from '../flowdock/flowdock-errors';
 import {
   FlowdockSourceService,
   StreamGrant,
   StreamSource,
-} from '../flowdock/flowdock-sources.service';
+} from '../flowdock/flowdock-source.service';
 import { readStream, StreamRefusedError, StreamUnavailableError } from './flowdock-stream';
 import { ReplyOutcome, ThreadReplies } from './thread-replies.service';
 

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Octokit } from '@octokit/rest';
 import { EntityManager } from 'typeorm';
 import { isGitHubTimeout } from '../auth/github-octokit.factory';
-import { ThreadSnapshot } from '../flowdock/thread-snapshot';
-import { GitHubThreadStore } from '../github/github-thread.store';
+import { ThreadSnapshot } from '../threads/thread-snapshot';
+import { GitHubThreadStore } from '../threads/github-thread.store';
 
 /** The echo action of a comment the bridge made: GitHub's `issue_comment.created` for it is not announced. */
 export const COMMENT_ECHO_ACTION = 'commented';
