@@ -1,6 +1,7 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
 import { migrations } from './migrations';
+import { ListenedClient } from './pg-connection';
 
 /** Options shared by the application and the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(url: string): DataSourceOptions {
@@ -17,6 +18,8 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       // Keeps a dead server from hanging a query (and readiness) forever.
       query_timeout: 30_000,
       application_name: 'flowdock-github-bridge',
+      // Every pooled connection has an 'error' listener, whoever holds it.
+      Client: ListenedClient,
     },
   };
 }

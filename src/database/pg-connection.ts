@@ -1,5 +1,29 @@
-import { Client, Pool, PoolConfig } from 'pg';
+import { Logger } from '@nestjs/common';
+import { Client, ClientConfig, Pool, PoolConfig } from 'pg';
 import { DataSource } from 'typeorm';
+
+const logger = new Logger('Database');
+
+/**
+ * pg's client with an 'error' listener of its own from the start. A pool
+ * listens to its idle clients and TypeORM to the ones it holds, but a
+ * connection the server drops in between (handed over, or held between two
+ * queries) emits 'error' to nobody, and an unheard 'error' event ends the
+ * process. This listener keeps the process up and, when it is the only one,
+ * says what happened (once); the client is unusable after it and its owner replaces it.
+ */
+export class ListenedClient extends Client {
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    let told = false; // a dropped connection errs twice: the server's message, then the closed socket
+    this.on('error', (error: Error) => {
+      if (this.listenerCount('error') === 1 && !told) {
+        told = true;
+        logger.warn(`A database connection failed while nothing used it: ${error.message}`);
+      }
+    });
+  }
+}
 
 /**
  * The connection settings of the data source's pool (server URL or the
@@ -25,5 +49,5 @@ export function extraPool(
 
 /** A single client with the data source's settings (not from any pool). */
 export function standaloneClient(dataSource: DataSource): Client {
-  return new Client(poolConfig(dataSource));
+  return new ListenedClient(poolConfig(dataSource));
 }
