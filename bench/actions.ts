@@ -3,8 +3,8 @@ import { JwtService } from '@nestjs/jwt';
 import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
 import { AppConfig, loadConfig } from '../src/config/app.config';
 import { FlowdockActionVerifier } from '../src/actions/flowdock-action.verifier';
-import type { BridgeWorld } from './bridge-world';
-import { quantile } from './processes';
+import type { BenchWorld } from './bench-world';
+import { quantile } from './measure';
 
 const SEQUENTIAL = Number(process.env.BENCH_ACTIONS ?? 300);
 const CONCURRENT_SECONDS = Number(process.env.BENCH_ACTION_SECONDS ?? 5);
@@ -37,7 +37,7 @@ export type ItemAction = 'assign-to-me' | 'unassign-me';
  * distinct token). Resolves with the bridge's answer; network errors reject.
  */
 export async function sendAction(
-  world: BridgeWorld,
+  world: BenchWorld,
   user: number,
   number: number,
   action: ItemAction,
@@ -66,7 +66,7 @@ export class ActionBench {
   private sent = 0;
   private readonly clicks = new Map<number, number>();
 
-  constructor(private readonly world: BridgeWorld) {}
+  constructor(private readonly world: BenchWorld) {}
 
   async run(): Promise<ActionFigures> {
     for (let i = 0; i < 20; i++) await this.act(i % 10, 100 + (i % 10));

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BridgeWorld } from './bridge-world';
+import type { BenchWorld } from './bench-world';
 import { SignedBody, signedPullRequests } from './fixtures';
 import type { ThreadRowWatcher } from './processing-lag';
-import { drain, quantile } from './processes';
+import { drain, quantile } from './measure';
 
 export const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 100);
 export const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 5);
@@ -43,7 +43,7 @@ export class DeliveryBench {
   private readonly failures: string[] = [];
 
   constructor(
-    private readonly world: BridgeWorld,
+    private readonly world: BenchWorld,
     runId: string,
   ) {
     this.repository = `bench-${runId}/delivery`;

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, ClientConfig } from 'pg';
-import { procKiB } from './processes';
+import { procKiB } from './measure';
 
 /**
  * What the bench can learn, from the outside, about the PostgreSQL server a

@@ -25,12 +25,10 @@ import { FlowdockDeliveryWorker } from '../src/delivery/flowdock-delivery.worker
 import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
 import { renderThread } from '../src/threads/thread-rendering';
 import { externalThreadId, ThreadSnapshot } from '../src/threads/thread-snapshot';
-import { freePort, run, Spawned, waitForStatus } from '../test/support/processes';
-import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
+import { freePort, MAIN, run, Spawned, waitForStatus } from '../sandbox/world/processes';
+import { benchDatabase, benchEnvironment } from './bench-setup';
 
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 60_000);
-// This file runs compiled, as dist-bench/bench/flowdock-delivery.js; the bridge is the production build.
-const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
 function snapshot(repo: string, number: number, step: number): ThreadSnapshot {
   return {

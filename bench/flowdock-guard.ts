@@ -20,7 +20,7 @@ import { AppConfig, loadConfig } from '../src/config/app.config';
 import { FlowdockAction } from '../src/actions/flowdock-action.decorator';
 import { FlowdockActionVerifier } from '../src/actions/flowdock-action.verifier';
 import { FlowdockModule } from '../src/flowdock/flowdock.module';
-import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
+import { benchDatabase, benchEnvironment } from './bench-setup';
 
 // Its own route: the real endpoint (GitHub module) owns /flowdock/actions.
 @Controller('bench/flowdock/actions')

@@ -17,7 +17,7 @@ import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/config/app.config';
 import { SubscriptionService } from '../src/subscriptions/subscription.service';
-import { benchDatabase, benchEnvironment } from './flowdock-bench-db';
+import { benchDatabase, benchEnvironment } from './bench-setup';
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

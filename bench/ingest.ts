@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerMemory, ServerMemorySampler, stopLeftoverServer } from './embedded-server';
 import type { LoadJob, LoadResult } from './load';
-import { drain, freePort, peakRssMiB, progress, start, stop, waitReady } from './processes';
+import { freePort, stop } from '../sandbox/world/processes';
+import { startScript, waitReady } from './bench-setup';
+import { drain, peakRssMiB, progress } from './measure';
 
 const BENCH = join(__dirname, '..', '..', 'dist-bench', 'bench');
 export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -105,7 +107,8 @@ export async function measureTarget(target: Target): Promise<TargetOutcome> {
   const failures: string[] = [];
   const rows: Omit<IngestRow, 'peakRssMiB' | 'startupMs'>[] = [];
   const port = await freePort();
-  const child = start(target.script, { ...target.env, PORT: String(port) }, target.nodeArgs);
+  const bridge = startScript(target.script, { ...target.env, PORT: String(port) }, target.nodeArgs);
+  const { child } = bridge;
   const sampler = target.dataDir ? new ServerMemorySampler(target.dataDir) : undefined;
   const url = `http://127.0.0.1:${port}/github/webhooks`;
   const sink = target.sinkUrl;
@@ -158,7 +161,7 @@ export async function measureTarget(target: Target): Promise<TargetOutcome> {
   let startupMs = NaN;
   let warm: LoadResult | undefined;
   try {
-    startupMs = Math.round(await waitReady(`http://127.0.0.1:${port}/health/ready`, child));
+    startupMs = Math.round(await waitReady(`http://127.0.0.1:${port}/health/ready`, bridge));
     warm = WARMUP > 0 ? await run('warm-up', WARMUP) : undefined;
     if (warm && warm.errors > 0)
       failures.push(
@@ -177,7 +180,7 @@ export async function measureTarget(target: Target): Promise<TargetOutcome> {
     failures.push(`${target.target}: the process exited (${child.exitCode ?? child.signalCode})`);
   const peak = peakRssMiB(child.pid!);
   const postgres = sampler?.stop();
-  await stop(child);
+  await stop(bridge);
   if (target.dataDir) {
     const leftover = await stopLeftoverServer(target.dataDir);
     if (leftover)

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'pg';
-import { quantile } from './processes';
+import { quantile } from './measure';
 
 export interface ProcessingFigures {
   webhooks: number;

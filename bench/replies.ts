@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BridgeWorld } from './bridge-world';
-import { quantile } from './processes';
+import type { BenchWorld } from './bench-world';
+import { quantile } from './measure';
 
 const REPLIES = Number(process.env.BENCH_REPLIES ?? 100);
 /** A reply not at GitHub after this long counts as lost. */
@@ -21,10 +21,10 @@ export interface ReplyFigures {
  * Flowdock: each is posted to the Flowdock simulator into a thread the bridge
  * made (the actions section made them), and timed until the bridge's comment
  * request for it reaches the GitHub simulator. The world must hear replies
- * (`startBridgeWorld(…, { hearReplies: true })`).
+ * (`startBenchWorld(…, { hearReplies: true })`).
  */
 export class ReplyBench {
-  constructor(private readonly world: BridgeWorld) {}
+  constructor(private readonly world: BenchWorld) {}
 
   async run(): Promise<ReplyFigures> {
     const { state } = this.world.flowdock;

@@ -4,7 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { ActionBench, ActionFigures } from './actions';
-import { BridgeWorld, startBridgeWorld } from './bridge-world';
+import { BenchWorld, startBenchWorld } from './bench-world';
 import { ReplyBench, ReplyFigures } from './replies';
 import { BURST, DeliveryBench, DeliveryPhase, STEADY_RATE, STEADY_SECONDS } from './delivery';
 import {
@@ -16,7 +16,9 @@ import {
   findPostmaster,
   stopLeftoverServer,
 } from './embedded-server';
-import { BenchDatabase, benchDatabase, emptyDatabase } from './flowdock-bench-db';
+import type { FreshDatabase } from '../sandbox/world/databases';
+import { freePort, stop } from '../sandbox/world/processes';
+import { benchDatabase, cleanUpOnExit, freshDataDir, startScript, waitReady } from './bench-setup';
 import { WEBHOOK_SECRET } from './fixtures';
 import {
   CONNECTIONS,
@@ -31,18 +33,7 @@ import {
   Workload,
 } from './ingest';
 import { ProcessingFigures, ThreadRowWatcher } from './processing-lag';
-import {
-  DRAIN_TIMEOUT_MS,
-  freePort,
-  freshDataDir,
-  outputOf,
-  peakRssMiB,
-  profiling,
-  progress,
-  start,
-  stop,
-  waitReady,
-} from './processes';
+import { DRAIN_TIMEOUT_MS, peakRssMiB, profiling, progress } from './measure';
 
 /**
  * `npm run bench`: webhook ingest against the bridge and three baselines side
@@ -84,7 +75,8 @@ async function section<T>(name: string, body: () => Promise<T>): Promise<T | und
 
 /** The durable baseline's database on the embedded database: `bench/targets/embedded-db.ts` in its own process. */
 async function embeddedBaselineDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = start(join(BENCH, 'targets', 'embedded-db.js'), {});
+  const target = startScript(join(BENCH, 'targets', 'embedded-db.js'), {});
+  const { child } = target;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error('the embedded database did not start')),
@@ -96,7 +88,7 @@ async function embeddedBaselineDatabase(): Promise<{ url: string; stop: () => Pr
     });
     child.once('exit', () => reject(new Error('the embedded database exited')));
   });
-  return { url, stop: () => stop(child) };
+  return { url, stop: () => stop(target) };
 }
 
 interface IngestSection {
@@ -153,7 +145,10 @@ async function ingest(sinkUrl: string): Promise<IngestSection> {
     await section(TARGET.insert(db), async () => {
       const database: { url: string; stop: () => Promise<void> } =
         db === 'server'
-          ? await emptyDatabase().then((d: BenchDatabase) => ({ url: d.url, stop: d.drop }))
+          ? await benchDatabase({ migrate: false }).then((d: FreshDatabase) => ({
+              url: d.url,
+              stop: d.drop,
+            }))
           : await embeddedBaselineDatabase();
       try {
         await measure({
@@ -188,11 +183,11 @@ async function embeddedStartup(): Promise<{ firstMs: number; reopenMs: number }>
   const times: number[] = [];
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
-    const child = start(MAIN, { ...env, PORT: String(port) });
+    const bridge = startScript(MAIN, { ...env, PORT: String(port) });
     try {
-      times.push(Math.round(await waitReady(`http://127.0.0.1:${port}/health/ready`, child)));
+      times.push(Math.round(await waitReady(`http://127.0.0.1:${port}/health/ready`, bridge)));
     } finally {
-      await stop(child);
+      await stop(bridge);
       const leftover = await stopLeftoverServer(dataDir);
       if (leftover)
         failures.push(`start-up: the embedded server (pid ${leftover}) outlived the bridge`);
@@ -234,8 +229,8 @@ interface WorldSection {
 /** A read-only connection to the world bridge's database, or why there is none. */
 async function threadReader(
   db: Database,
-  database: BenchDatabase | undefined,
-  world: BridgeWorld,
+  database: FreshDatabase | undefined,
+  world: BenchWorld,
 ): Promise<Client | string> {
   if (database) return connectReadOnly({ connectionString: database.url });
   const found = await connectToEmbedded(world.dataDir);
@@ -245,13 +240,13 @@ async function threadReader(
 /** Sections 2–4 (processing lag, delivery, actions) and the world's share of 5 on one database. */
 async function worldSections(db: Database): Promise<WorldSection | undefined> {
   progress(`bridge with the Flowdock and GitHub simulators (${db} database)`);
-  let database: BenchDatabase | undefined;
-  let world: BridgeWorld | undefined;
+  let database: FreshDatabase | undefined;
+  let world: BenchWorld | undefined;
   let reader: Client | string | undefined;
   let sampler: ServerMemorySampler | undefined;
   try {
     if (db === 'server') database = await benchDatabase();
-    world = await startBridgeWorld(database?.url, RUN_ID, `world-${db}`, { hearReplies: true });
+    world = await startBenchWorld(database?.url, RUN_ID, `world-${db}`, { hearReplies: true });
     const postmaster = db === 'embedded' ? findPostmaster(world.dataDir) : undefined;
     const result: WorldSection = {
       startupMs: Math.round(world.startupMs),
@@ -312,20 +307,20 @@ async function worldSections(db: Database): Promise<WorldSection | undefined> {
       failures.push(
         `replies (${db}): ${result.replies.replies - result.replies.commented} never reached GitHub`,
       );
-    result.bridgePeakRssWorldMiB = peakRssMiB(world.child.pid!);
+    result.bridgePeakRssWorldMiB = peakRssMiB(world.process.child.pid!);
     result.postgresPeak = sampler?.stop();
-    if (world.child.exitCode !== null)
-      failures.push(`the ${db} world's bridge exited (${world.child.exitCode})`);
+    if (world.process.child.exitCode !== null)
+      failures.push(`the ${db} world's bridge exited (${world.process.child.exitCode})`);
     return result;
   } catch (error) {
     failures.push(`sections 2–4 (${db}): ${(error as Error).message}`);
     console.error(error);
-    if (world) console.error(`The bridge's output:\n${outputOf(world.child).slice(-5000)}`);
+    if (world) console.error(`The bridge's output:\n${world.process.output().slice(-5000)}`);
     return undefined;
   } finally {
     if (typeof reader === 'object') await reader.end().catch(() => undefined);
     sampler?.stop();
-    await world?.close();
+    await world?.stop();
     if (world && db === 'embedded') {
       const leftover = await stopLeftoverServer(world.dataDir);
       if (leftover)
@@ -490,8 +485,9 @@ function buildReport(
 }
 
 async function main() {
+  cleanUpOnExit();
   const sinkPort = await freePort();
-  const sink = start(join(BENCH, 'sink.js'), { PORT: String(sinkPort) });
+  const sink = startScript(join(BENCH, 'sink.js'), { PORT: String(sinkPort) });
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   await waitReady(`${sinkUrl}/count`, sink);
 

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import { ItemAction, sendAction } from './actions';
-import type { BridgeWorld } from './bridge-world';
-import { quantile } from './processes';
+import type { BenchWorld } from './bench-world';
+import { quantile } from './measure';
 import type { SoakWebhooks } from './soak-webhooks';
 
 /** A request without an answer after this long counts as unanswered. */
@@ -184,7 +184,7 @@ export class ActionLoad extends OpenLoop {
   private readonly logins: string[];
 
   constructor(
-    private readonly world: BridgeWorld,
+    private readonly world: BenchWorld,
     perSecond: number,
     private readonly items = 200,
   ) {

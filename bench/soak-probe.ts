@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { outputOf } from './processes';
 import { RequestStats } from './soak-load';
-import type { ChildProcess } from 'node:child_process';
+import type { Spawned } from '../sandbox/world/processes';
 
 /**
  * The bridge does not expose its event-loop lag: this asks `GET /health/live`
@@ -72,11 +71,11 @@ export interface LogSummary {
 const LEVELS: Record<number, string> = { 40: 'warn', 50: 'error', 60: 'fatal' };
 
 /** The bridge's warnings and errors (its pino JSON lines on stdout/stderr). */
-export function summarizeLog(child: ChildProcess): LogSummary {
+export function summarizeLog(bridge: Spawned): LogSummary {
   const counts = new Map<string, { level: string; message: string; count: number }>();
   let warnings = 0;
   let errors = 0;
-  for (const line of outputOf(child).split('\n')) {
+  for (const line of bridge.output().split('\n')) {
     if (!line.startsWith('{')) continue;
     let entry: { level?: number; msg?: string };
     try {

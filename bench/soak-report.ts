@@ -1,4 +1,4 @@
-import type { BridgeWorld } from './bridge-world';
+import type { BenchWorld } from './bench-world';
 import type { DeliveryRow, MessageRow } from './soak-database';
 import type { FlowdockChaos } from './soak-faults';
 import type { ActionLoad, WebhookLoad } from './soak-load';
@@ -16,7 +16,7 @@ const increment = (counts: Record<string, number>, key: string) =>
  */
 export function account(
   run: {
-    world: BridgeWorld;
+    world: BenchWorld;
     webhooks: WebhookLoad;
     actions: ActionLoad;
     chaos: FlowdockChaos;

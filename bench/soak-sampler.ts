@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { BridgeWorld } from './bridge-world';
-import { procKiB } from './processes';
+import type { BenchWorld } from './bench-world';
+import { procKiB } from './measure';
 import type { Backlog, SoakDatabase } from './soak-database';
 import type { FlowdockChaos } from './soak-faults';
 import type { ActionLoad, WebhookLoad } from './soak-load';
@@ -42,7 +42,7 @@ export interface Sample {
 }
 
 export interface Running {
-  world: BridgeWorld;
+  world: BenchWorld;
   database: SoakDatabase;
   webhooks: WebhookLoad;
   actions: ActionLoad;
@@ -52,7 +52,7 @@ export interface Running {
 
 /** One sample: the bridge's memory, liveness latency and backlog, and the traffic since the last. */
 export function sampler(run: Running, loadStarted: number) {
-  const pid = run.world.child.pid!;
+  const pid = run.world.process.child.pid!;
   let last = performance.now();
   let lastDelivered = 0;
   let lastCpu = cpuSeconds(pid);

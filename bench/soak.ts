@@ -3,10 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BridgeWorld, startBridgeWorld } from './bridge-world';
+import { BenchWorld, startBenchWorld } from './bench-world';
 import { stopLeftoverServer } from './embedded-server';
-import { BenchDatabase, benchDatabase } from './flowdock-bench-db';
-import { procKiB, progress } from './processes';
+import type { FreshDatabase } from '../sandbox/world/databases';
+import { benchDatabase, cleanUpOnExit } from './bench-setup';
+import { procKiB, progress } from './measure';
 import { SoakDatabase } from './soak-database';
 import { FAULT_KINDS, FaultKind, FlowdockChaos, GitHubSlowness } from './soak-faults';
 import { ActionLoad, WebhookLoad } from './soak-load';
@@ -96,12 +97,12 @@ async function sampleUntil(
 
 async function soak(): Promise<boolean> {
   progress(`soak: ${SETTINGS.seconds} s on the ${SETTINGS.database} database`);
-  let database: BenchDatabase | undefined;
-  let world: BridgeWorld | undefined;
+  let database: FreshDatabase | undefined;
+  let world: BenchWorld | undefined;
   let reader: SoakDatabase | undefined;
   try {
     if (SETTINGS.database === 'server') database = await benchDatabase();
-    world = await startBridgeWorld(database?.url, RUN_ID, 'soak');
+    world = await startBenchWorld(database?.url, RUN_ID, 'soak');
     reader = await SoakDatabase.connect(database?.url, world.dataDir);
     const items = new SoakWebhooks(
       `soak-${RUN_ID}/app`,
@@ -127,13 +128,14 @@ async function soak(): Promise<boolean> {
       SETTINGS.githubSlowChance,
       SETTINGS.githubMaxDelayMs,
     );
-    const startRssMiB = procKiB(world.child.pid!, 'status', 'VmRSS') / 1024;
+    const startRssMiB = procKiB(world.process.child.pid!, 'status', 'VmRSS') / 1024;
     const samples: Sample[] = [];
     const loadStarted = performance.now();
     const take = sampler(run, loadStarted);
     run.webhooks.start();
     if (SETTINGS.actionsPerSecond > 0) run.actions.start();
-    const bridgeUp = () => world!.child.exitCode === null && world!.child.signalCode === null;
+    const bridgeUp = () =>
+      world!.process.child.exitCode === null && world!.process.child.signalCode === null;
 
     await sampleUntil(take, 'load', samples, async () => {
       return performance.now() - loadStarted >= SETTINGS.seconds * 1000 || !bridgeUp();
@@ -168,7 +170,7 @@ async function soak(): Promise<boolean> {
       soakRepository: items.repository,
       itemsOpened: items.opened,
       githubSlowSpells: slowness.spells,
-      log: summarizeLog(world.child),
+      log: summarizeLog(world.process),
     });
     const result = judge(SETTINGS, samples, counts, {
       loadSeconds: (loadEnded - loadStarted) / 1000,
@@ -195,7 +197,7 @@ async function soak(): Promise<boolean> {
     return result.verdict.pass;
   } finally {
     await reader?.end();
-    await world?.close();
+    await world?.stop();
     if (world && SETTINGS.database === 'embedded') await stopLeftoverServer(world.dataDir);
     await database?.drop();
   }
@@ -233,6 +235,7 @@ function printReport(samples: Sample[], result: ReturnType<typeof judge>): void 
   );
 }
 
+cleanUpOnExit();
 soak()
   .then((pass) => process.exit(pass ? 0 : 1))
   .catch((error: unknown) => {

@@ -11,7 +11,7 @@ import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { AuthWorld, startAuthWorld } from './support/auth-world';
 import { TestBrowser } from './support/auth-browser';
 import { startTestApp, TestApp } from './support/test-app';
-import { freshDatabase, TestDatabase } from './support/test-database';
+import { freshDatabase, FreshDatabase as TestDatabase } from '../sandbox/world/databases';
 
 const SECRET = 'conversations-webhook-secret-0123456789';
 

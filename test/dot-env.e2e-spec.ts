@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, MAIN, waitForStatus } from './support/processes';
+import { freePort, MAIN, waitForStatus } from '../sandbox/world/processes';
 
 /**
  * The compiled bridge started as `npm start` would, in a directory holding a

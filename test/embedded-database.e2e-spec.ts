@@ -21,7 +21,7 @@ import {
   temporaryDataDirs,
   waitForStatus,
   waitUntil,
-} from './support/processes';
+} from '../sandbox/world/processes';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 const TYPEORM = join(ROOT, 'node_modules', 'typeorm', 'cli.js');

@@ -7,7 +7,7 @@ import { FlowdockDeliveryWorker } from '../src/delivery/flowdock-delivery.worker
 import { FlowdockOutbox } from '../src/delivery/flowdock-outbox';
 import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
 import { ThreadSnapshot } from '../src/threads/thread-snapshot';
-import { freshDatabase } from './support/test-database';
+import { freshDatabase } from '../sandbox/world/databases';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
 const CLIENT_ID = 'client-delivery-spec';

@@ -12,7 +12,7 @@ import { InboxEntry } from '../src/webhooks/delivery-intake';
 import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { WebhookInbox } from '../src/webhooks/webhook-inbox';
 import { TcpProxy } from './support/tcp-proxy';
-import { freshDatabase, TestDatabase } from './support/test-database';
+import { freshDatabase, FreshDatabase as TestDatabase } from '../sandbox/world/databases';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { outcomeOf } from './support/webhook-deliveries';
 import { inRepo, postWebhook, uniqueRepo as anyRepo } from './support/webhook-requests';

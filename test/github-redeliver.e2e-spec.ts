@@ -7,7 +7,7 @@ import { GitHubReposState, SimRepo } from '../sandbox/github/github-repos-state'
 import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { emitItemEvent, githubRepoRoutes } from '../sandbox/github/repos.routes';
 import { SubscriptionService } from '../src/subscriptions/subscription.service';
-import { waitUntil } from './support/processes';
+import { waitUntil } from '../sandbox/world/processes';
 import { TcpProxy } from './support/tcp-proxy';
 import { cli, CliRun } from './support/cli';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';

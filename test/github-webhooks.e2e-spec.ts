@@ -6,7 +6,7 @@ import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
 import { ThreadSnapshot } from '../src/threads/thread-snapshot';
 import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
-import { freshDatabase } from './support/test-database';
+import { freshDatabase } from '../sandbox/world/databases';
 import { outcomeOf } from './support/webhook-deliveries';
 import { inRepo, postWebhook, uniqueRepo } from './support/webhook-requests';
 

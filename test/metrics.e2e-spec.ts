@@ -10,7 +10,7 @@ import { SubscriptionService } from '../src/subscriptions/subscription.service';
 import { AuthWorld, PUBLIC_URL, startAuthWorld } from './support/auth-world';
 import { TcpProxy } from './support/tcp-proxy';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
-import { freshDatabase, TestDatabase } from './support/test-database';
+import { freshDatabase, FreshDatabase as TestDatabase } from '../sandbox/world/databases';
 import { outcomeOf } from './support/webhook-deliveries';
 import { inRepo, postWebhook, uniqueRepo } from './support/webhook-requests';
 

@@ -8,7 +8,7 @@ import {
   Spawned,
   temporaryDataDirs,
   waitForStatus,
-} from './support/processes';
+} from '../sandbox/world/processes';
 
 /** Each test runs processes of its own (DATA_DIR, ports): side by side they take half the time. */
 const it = test.concurrent;

@@ -4,8 +4,8 @@ import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { benchEnvironment } from '../bench/flowdock-bench-db';
-import { linkUsers } from '../bench/link-users';
+import { benchEnvironment } from '../bench/bench-setup';
+import { linkUsers } from '../sandbox/world/link-users';
 import { signActionRequest, SignedAction } from '../sandbox/flowdock/flowdock-action-signer';
 import { FlowdockSimulator } from '../sandbox/flowdock/flowdock-simulator';
 import { SimMessage } from '../sandbox/flowdock/flowdock-state';
@@ -14,8 +14,8 @@ import { GitHubSimulator } from '../sandbox/github/github-simulator';
 import { githubRepoRoutes, pullJson, repoJson, userJson } from '../sandbox/github/repos.routes';
 import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { migrations } from '../src/database/migrations';
-import { freePort, MAIN, run, Spawned, waitForStatus, waitUntil } from './support/processes';
-import { freshDatabase, TestDatabase } from './support/test-database';
+import { freePort, MAIN, run, Spawned, waitForStatus, waitUntil } from '../sandbox/world/processes';
+import { freshDatabase, FreshDatabase as TestDatabase } from '../sandbox/world/databases';
 import { RoundRobinProxy } from './support/round-robin-proxy';
 
 /**

@@ -1,23 +1,16 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AddressInfo, createServer } from 'node:net';
-import { createApp } from '../../src/app.factory';
-import { loadConfig } from '../../src/config/app.config';
+import { createServer } from 'node:net';
 import { createDataDir } from '../../src/config/data-dir';
 import { FlowdockSourceService } from '../../src/flowdock/flowdock-source.service';
 import { SubscriptionService } from '../../src/subscriptions/subscription.service';
-import { FlowdockSimulator } from '../flowdock/flowdock-simulator';
 import { SimUser as FlowdockUser } from '../flowdock/flowdock-state';
 import { SimUser as GitHubUser } from '../github/github-state';
-import { GitHubOAuthState } from '../github/github-oauth-state';
-import { GitHubReposState, SimItem } from '../github/github-repos-state';
-import { GitHubSimulator } from '../github/github-simulator';
-import { githubOAuthRoutes } from '../github/oauth.routes';
-import { githubReposPageRoutes } from '../github/repos-page.routes';
-import { emitItemEvent, githubRepoRoutes } from '../github/repos.routes';
+import { SimItem } from '../github/github-repos-state';
+import { emitItemEvent } from '../github/repos.routes';
+import { startBridgeWorld } from '../world/bridge-world';
 
 export const DEMO_REPOSITORY = 'acme/widgets';
 
@@ -92,14 +85,6 @@ async function checkPort(port: number, what: string, variable: string): Promise<
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const MARKER = '.sandbox-demo';
 
 /**
@@ -123,11 +108,11 @@ function recreateDemoDataDir(dataDir: string): void {
 const secret = () => randomBytes(32).toString('hex');
 
 /**
- * The whole sandbox: the bridge plus the Flowdock and GitHub simulators on
- * loopback, pointed at each other (shared secrets, OAuth apps, webhook target,
- * a subscription of the demo repository to the flow), with the repository's
- * open pull requests and issues sent as `opened` webhooks. `npm run demo` and
- * the browser test both start it.
+ * The whole sandbox: the bridge (in this process, listening) plus the
+ * Flowdock and GitHub simulators on loopback (sandbox/world), with a source
+ * registered for the flow, a subscription of the demo repository to it, and
+ * the repository's open pull requests and issues sent as `opened` webhooks.
+ * `npm run demo` and the browser test both start it.
  */
 export async function startDemo(options: DemoOptions) {
   await checkPort(options.ports.bridge, 'bridge', 'DEMO_BRIDGE_PORT');
@@ -136,65 +121,32 @@ export async function startDemo(options: DemoOptions) {
   if (options.freshDataDir) recreateDemoDataDir(options.dataDir);
 
   const repository = options.repository ?? DEMO_REPOSITORY;
-  const flowdockApp = { clientId: 'sandbox-flowdock-app', clientSecret: secret() };
-  const githubApp = { clientId: 'Iv1.sandboxgithubapp', clientSecret: secret() };
   const webhookSecret = secret();
-
-  const stops: (() => Promise<void>)[] = [];
-  const stop = async () => {
-    for (const step of stops.reverse()) await step().catch(() => undefined);
-    stops.length = 0;
-  };
+  const world = await startBridgeWorld({
+    bridge: 'listening',
+    ports: options.ports,
+    flowdockUsers: options.flowdockUsers,
+    githubUsers: options.githubUsers,
+    githubPages: true,
+    logStream: options.logStream,
+    env: {
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: options.dataDir,
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      FLOWDOCK_CLIENT_ID: 'sandbox-flowdock-app',
+      FLOWDOCK_DELIVERY_POLL_MS: '250',
+      GITHUB_CLIENT_ID: 'Iv1.sandboxgithubapp',
+      GITHUB_WEBHOOK_SECRET: webhookSecret,
+      ...options.env,
+    },
+  });
+  const { app: bridge, flowdock, github, repos } = world;
+  const bridgeUrl = world.url!;
   try {
-    const flowdock = await FlowdockSimulator.start({
-      ...flowdockApp,
-      port: options.ports.flowdock,
-      users: options.flowdockUsers,
-    });
-    stops.push(() => flowdock.stop());
-    const repos = new GitHubReposState();
     repos.addRepo(repository, {
       permissions: { octocat: 'write', hubot: 'triage', monalisa: 'read' },
     });
-    const github = await GitHubSimulator.start({
-      port: options.ports.github,
-      users: options.githubUsers,
-      routes: [
-        githubOAuthRoutes(new GitHubOAuthState(githubApp)),
-        githubRepoRoutes(repos),
-        githubReposPageRoutes(repos),
-      ],
-    });
-    stops.push(() => github.stop());
-
-    const bridgePort = options.ports.bridge || (await freePort());
-    const bridgeUrl = `http://127.0.0.1:${bridgePort}`;
-    const { config } = loadConfig({
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      PUBLIC_URL: bridgeUrl,
-      DATA_DIR: options.dataDir,
-      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
-      FLOWDOCK_API_URL: flowdock.url,
-      FLOWDOCK_CLIENT_ID: flowdockApp.clientId,
-      FLOWDOCK_CLIENT_SECRET: flowdockApp.clientSecret,
-      FLOWDOCK_DELIVERY_POLL_MS: '250',
-      FLOWDOCK_STREAM_URL: flowdock.url,
-      GITHUB_URL: github.url,
-      GITHUB_API_URL: github.url,
-      GITHUB_CLIENT_ID: githubApp.clientId,
-      GITHUB_CLIENT_SECRET: githubApp.clientSecret,
-      GITHUB_WEBHOOK_SECRET: webhookSecret,
-      COOKIE_SECRET: secret(),
-      TOKEN_ENCRYPTION_KEY: secret(),
-      ...options.env,
-    });
-    const bridge: NestFastifyApplication = await createApp(config, {
-      logStream: options.logStream,
-    });
-    stops.push(() => bridge.close());
-    await bridge.listen({ port: bridgePort, host: '127.0.0.1' });
-
     const source = flowdock.state.addSource(undefined, 'GitHub', bridgeUrl);
     const flow = flowdock.state.flows.get(source.flowId)!;
     // Registered with its flow, as the setup flow does: the flow's members may read the delivery log.
@@ -209,7 +161,7 @@ export async function startDemo(options: DemoOptions) {
     const reader = [...flowdock.state.users.values()][0];
     const grant = flowdock.state.issueTokens(
       reader.id,
-      flowdockApp.clientId,
+      world.env.FLOWDOCK_CLIENT_ID,
       'flow offline_access',
     );
     await sources.setStreamGrant(registered.id, {
@@ -243,10 +195,10 @@ export async function startDemo(options: DemoOptions) {
       inboxUrl: `${flowdock.url}/`,
       githubPageUrl: `${github.url}/`,
       seededThreads: SEED.length,
-      stop,
+      stop: world.stop,
     };
   } catch (error) {
-    await stop();
+    await world.stop();
     throw error;
   }
 }

@@ -1,16 +1,11 @@
-import { randomBytes, randomInt } from 'node:crypto';
-import { createServer } from 'node:net';
-import { FlowdockSimulator } from '../../sandbox/flowdock/flowdock-simulator';
-import { GitHubOAuthState, SimOAuthApp } from '../../sandbox/github/github-oauth-state';
-import { GitHubReposState } from '../../sandbox/github/github-repos-state';
-import { GitHubSimulator } from '../../sandbox/github/github-simulator';
-import { githubOAuthRoutes } from '../../sandbox/github/oauth.routes';
-import { githubRepoRoutes } from '../../sandbox/github/repos.routes';
+import { randomInt } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { startBridgeWorld } from '../../sandbox/world/bridge-world';
+import { freePort } from '../../sandbox/world/processes';
 import { ClaimService } from '../../src/auth/claim.service';
 import { LinkedAccountService } from '../../src/auth/linked-account.service';
-import { DataSource } from 'typeorm';
 import { TestBrowser } from './auth-browser';
-import { startTestApp, testEnvironment, TestApp } from './test-app';
+import { testEnvironment, TestApp } from './test-app';
 
 export const PUBLIC_URL = 'http://bridge.test';
 
@@ -23,26 +18,17 @@ export interface AuthWorldOptions {
 
 /** A loopback port nothing listens on. */
 export async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 /**
- * The bridge with Flowdock and GitHub simulators on loopback. User ids are
+ * The bridge (in this process, for `app.inject()`) with Flowdock and GitHub
+ * simulators on loopback, and what the auth tests do with it: the linking
+ * flow through a browser, and the check that no secret leaked. User ids are
  * random per world: spec files run in parallel against one database.
  */
 export async function startAuthWorld(options: AuthWorldOptions = {}) {
   const base = randomInt(1_000_000, 900_000_000);
-  const secret = () => randomBytes(24).toString('hex');
-  const flowdockApp = { clientId: `fd-${base}`, clientSecret: secret() };
-  const githubApp: SimOAuthApp = {
-    clientId: `Iv1.${base}`,
-    clientSecret: secret(),
-    tokenTtlMs: options.githubTokenTtlMs,
-  };
   const fdUsers = {
     alice: { id: base + 1, nick: 'alice', name: 'Alice', email: 'alice@example.test' },
     bob: { id: base + 2, nick: 'bob', name: 'Bob <b>', email: 'bob@example.test' },
@@ -53,34 +39,23 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
     hubot: { id: base + 12, login: `hubot-${base}`, name: 'Hubot' },
     monalisa: { id: base + 13, login: `monalisa-${base}`, name: 'Mona Lisa' },
   };
-  const flowdock = await FlowdockSimulator.start({
-    ...flowdockApp,
-    users: Object.values(fdUsers),
+  const logs: string[] = [];
+  const world = await startBridgeWorld({
+    bridge: 'injected',
+    flowdockUsers: Object.values(fdUsers),
+    githubUsers: Object.values(ghUsers),
+    githubTokenTtlMs: options.githubTokenTtlMs,
+    logStream: { write: (line: string) => void logs.push(line) },
+    env: testEnvironment({
+      LOG_LEVEL: 'debug',
+      PUBLIC_URL,
+      FLOWDOCK_CLIENT_ID: `fd-${base}`,
+      GITHUB_CLIENT_ID: `Iv1.${base}`,
+      ...options.env,
+    }),
   });
-  const githubOAuth = new GitHubOAuthState(githubApp);
-  // Repositories for the actions a test performs (none until a test adds them).
-  const repos = new GitHubReposState();
-  const github = await GitHubSimulator.start({
-    users: Object.values(ghUsers),
-    routes: [githubOAuthRoutes(githubOAuth), githubRepoRoutes(repos)],
-  });
-  const env = testEnvironment({
-    LOG_LEVEL: 'debug',
-    PUBLIC_URL,
-    FLOWDOCK_API_URL: flowdock.url,
-    // The simulator serves the streaming API on the same address (listening is off in tests unless asked).
-    FLOWDOCK_STREAM_URL: flowdock.url,
-    FLOWDOCK_CLIENT_ID: flowdockApp.clientId,
-    FLOWDOCK_CLIENT_SECRET: flowdockApp.clientSecret,
-    GITHUB_URL: github.url,
-    GITHUB_API_URL: github.url,
-    GITHUB_CLIENT_ID: githubApp.clientId,
-    GITHUB_CLIENT_SECRET: githubApp.clientSecret,
-    COOKIE_SECRET: secret(),
-    TOKEN_ENCRYPTION_KEY: secret(),
-    ...options.env,
-  });
-  const t: TestApp = await startTestApp(env);
+  const { env, flowdock, github, githubOAuth, repos } = world;
+  const t: TestApp = { app: world.app, config: world.config, logs };
   const claims = t.app.get(ClaimService);
   const links = t.app.get(LinkedAccountService);
   const fd = (name: keyof typeof fdUsers) => String(fdUsers[name].id);
@@ -177,11 +152,7 @@ export async function startAuthWorld(options: AuthWorldOptions = {}) {
       browsers.push(browser);
       return browser;
     },
-    async stop() {
-      await t.app.close();
-      await flowdock.stop();
-      await github.stop();
-    },
+    stop: world.stop,
   };
 }
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './processes';
+import { ROOT } from '../../sandbox/world/processes';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 

@@ -1,10 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
-import { createDataSource, runMigrations } from '../../src/database/data-source';
-import { EmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { freshDatabase, migrateDatabase, startEmbeddedServer } from '../../sandbox/world/databases';
 
 /**
  * Durability is worth nothing to a database that lives for one test run.
@@ -27,34 +21,17 @@ export default async function globalSetup(): Promise<void> {
   const server = process.env.TEST_DATABASE_URL;
   let url: string;
   if (server) {
-    const name = `bridge_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
-    const admin = new Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    await admin.end();
-    const target = new URL(server);
-    target.pathname = `/${name}`;
-    url = target.toString();
-    globalThis.__E2E_DROP__ = async () => {
-      const client = new Client({ connectionString: server });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await client.end();
-    };
+    const database = await freshDatabase(server, { migrate: false });
+    url = database.url;
+    globalThis.__E2E_DROP__ = database.drop;
   } else {
-    const dataDir = mkdtempSync(join(tmpdir(), 'bridge-test-db-'));
-    const embedded = await EmbeddedPostgres.start(dataDir, { settings: TEST_SERVER_SETTINGS });
+    const embedded = await startEmbeddedServer('bridge-test-db-', {
+      settings: TEST_SERVER_SETTINGS,
+    });
     url = embedded.url;
-    globalThis.__E2E_DROP__ = async () => {
-      await embedded.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    };
+    globalThis.__E2E_DROP__ = embedded.stop;
   }
-
-  const dataSource = await createDataSource(url, '');
-  await dataSource.initialize();
-  await runMigrations(dataSource);
-  await dataSource.destroy();
+  await migrateDatabase(url);
   process.env.E2E_DATABASE_URL = url;
 }
 

@@ -3,8 +3,8 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../../src/app.factory';
-import { AppConfig, loadConfig } from '../../src/config/app.config';
+import { startBridgeInProcess } from '../../sandbox/world/bridge-world';
+import { AppConfig } from '../../src/config/app.config';
 
 /** Environment for an app under test: the run's database, a fresh DATA_DIR. */
 export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
@@ -31,13 +31,10 @@ export async function startTestApp(
   env: Record<string, string> = testEnvironment(),
   imports: ModuleMetadata['imports'] = [],
 ): Promise<TestApp> {
-  const { config } = loadConfig(env);
   const logs: string[] = [];
-  const app = await createApp(config, {
+  const { app, config } = await startBridgeInProcess(env, {
     imports,
     logStream: { write: (line: string) => void logs.push(line) },
   });
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
   return { app, config, logs };
 }

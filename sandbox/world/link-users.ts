@@ -1,7 +1,7 @@
-import { ClaimService } from '../src/auth/claim.service';
-import { LinkedAccountService } from '../src/auth/linked-account.service';
-import { createApp } from '../src/app.factory';
-import { loadConfig } from '../src/config/app.config';
+import { ClaimService } from '../../src/auth/claim.service';
+import { LinkedAccountService } from '../../src/auth/linked-account.service';
+import { createApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config/app.config';
 
 export interface BenchLink {
   flowdockUserId: string;
