@@ -17,7 +17,7 @@ import { Running, Sample, sampler } from './soak-sampler';
 import { SoakWebhooks } from './soak-webhooks';
 
 /**
- * `npm run soak`: one bridge (bench/bridge-world) under a steady load for
+ * `npm run soak`: one bridge (bench/bench-world) under a steady load for
  * SOAK_SECONDS — signed webhooks over many items, signed actions of linked
  * users — with a Flowdock that fails some posts (500, timeouts) and
  * rate-limits its flow token (429), and a
@@ -51,7 +51,7 @@ const SETTINGS = {
   sampleSeconds: 5,
   /** The RSS slope is taken from here on (earlier: the heap is still growing to its working size). */
   warmSeconds: 60,
-  /** Longer than the bridge's FLOWDOCK_TIMEOUT_MS (default 10 s, which bridge-world keeps). */
+  /** Longer than the bridge's FLOWDOCK_TIMEOUT_MS (default 10 s, which bench-world keeps). */
   flowdockHangMs: 12_000,
   /** Each second, the chance that GitHub turns slow for 1–3 s. */
   githubSlowChance: 0.1,
