@@ -1,6 +1,6 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Catch } from '@nestjs/common';
 import { FlowdockRefusedError, FlowdockUnavailableError } from '../flowdock/flowdock-errors';
+import { HtmlErrorPageFilter } from '../http/html-error-page.filter';
 import { FAILURE_PAGES, FailureKind, Page, sendPage } from './auth-pages';
 import { ClaimError } from './claim.service';
 import { GitHubRefusedError, GitHubUnavailableError } from './github-oauth.service';
@@ -29,29 +29,28 @@ function kindOf(exception: unknown): FailureKind | undefined {
   return undefined;
 }
 
-/**
- * The linking routes are opened by people in a browser: every failure is an
- * HTML page with a sentence and a next step, never JSON or a stack trace.
- */
+/** The linking and account routes' failure pages. */
 @Catch()
-export class AuthPageFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Linking');
-
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    let kind = kindOf(exception);
-    if (kind) {
-      // The message names the failure kind or the provider's error code only.
-      this.logger.warn((exception as Error).message);
-    } else if (exception instanceof HttpException && exception.getStatus() < 500) {
-      kind = 'bad-callback';
-      this.logger.warn(`Linking request refused: ${exception.message}`);
-    } else {
-      kind = 'unexpected';
-      this.logger.error(exception);
-    }
-    if (reply.sent) return;
-    const details = exception instanceof AuthPageException ? exception.details : undefined;
-    void sendPage(reply, { ...FAILURE_PAGES[kind], ...details });
+export class AuthPageFilter extends HtmlErrorPageFilter {
+  constructor() {
+    super({
+      context: 'Linking',
+      send: sendPage,
+      named(exception) {
+        const kind = kindOf(exception);
+        if (!kind) return undefined;
+        const details = exception instanceof AuthPageException ? exception.details : undefined;
+        // The message names the failure kind or the provider's error code only.
+        return {
+          page: { ...FAILURE_PAGES[kind], ...details },
+          warning: (exception as Error).message,
+        };
+      },
+      refused: (exception) => ({
+        page: FAILURE_PAGES['bad-callback'],
+        warning: `Linking request refused: ${exception.message}`,
+      }),
+      unexpected: () => FAILURE_PAGES.unexpected,
+    });
   }
 }
