@@ -1,4 +1,9 @@
-import { PULL_REQUEST_ACTIONS, THREAD_ACTIONS, ThreadAction } from '../threads/thread-actions';
+import {
+  ACTION_ROUTE,
+  PULL_REQUEST_ACTIONS,
+  THREAD_ACTIONS,
+  ThreadAction,
+} from '../threads/thread-actions';
 import {
   BadRequestException,
   Controller,
@@ -69,7 +74,7 @@ export function failedActionOutcome(error: unknown): ActionOutcome {
  * unlinked user (or one whose GitHub token stopped working) gets the
  * challenge; everyone else acts on GitHub as themselves.
  */
-@Controller('flowdock/actions')
+@Controller()
 export class ActionsController {
   private readonly logger = new Logger(ActionsController.name);
 
@@ -80,7 +85,7 @@ export class ActionsController {
     private readonly metrics: Metrics,
   ) {}
 
-  @Post(':owner/:repo/:kind/:number/:action')
+  @Post(ACTION_ROUTE)
   @HttpCode(200)
   @FlowdockAction()
   async act(
