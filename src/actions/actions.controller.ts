@@ -17,10 +17,10 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { LinkedAccountService } from '../auth/linked-account.service';
 import { ITEM_NUMBER, OWNER, REPO } from '../common/ids';
-import { FlowdockAction } from './flowdock-action.decorator';
+import { SignedFlowdockAction } from './signed-flowdock-action.decorator';
 import type { FlowdockActionRequest } from './flowdock-action.types';
 import { FlowdockChallengeException, FlowdockChallenges } from '../auth/flowdock-challenge';
-import { FlowdockUser } from './flowdock-user.decorator';
+import { FlowdockClick } from './flowdock-click.decorator';
 import { ThreadState } from '../threads/thread-snapshot';
 import { ActionOutcome, Metrics } from '../metrics/metrics';
 import {
@@ -87,10 +87,10 @@ export class ActionsController {
 
   @Post(ACTION_ROUTE)
   @HttpCode(200)
-  @FlowdockAction()
+  @SignedFlowdockAction()
   async act(
     @Param() params: ActionParams,
-    @FlowdockUser() clicked: FlowdockActionRequest,
+    @FlowdockClick() clicked: FlowdockActionRequest,
     @Req() req: FastifyRequest,
   ): Promise<{ status: ThreadState; assignees: string[] }> {
     const { target: item, action } = target(params);

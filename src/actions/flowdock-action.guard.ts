@@ -12,7 +12,7 @@ export type RequestWithFlowdockAction = FastifyRequest & {
 /**
  * Lets through only UpdateAction requests that Flowdock signed, for this URL,
  * once. The checks live in FlowdockActionVerifier; the handler gets the result
- * through @FlowdockUser().
+ * through @FlowdockClick().
  */
 @Injectable()
 export class FlowdockActionGuard implements CanActivate {
