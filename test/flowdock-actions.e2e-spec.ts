@@ -9,7 +9,7 @@ import { FlowdockChallenges } from '../src/auth/flowdock-challenge';
 import { FlowdockClick } from '../src/actions/flowdock-click.decorator';
 import { ActionsModule } from '../src/actions/actions.module';
 import { AuthModule } from '../src/auth/auth.module';
-import { UsedActionTokens } from '../src/actions/used-action-tokens';
+import { UsedActionTokenStore } from '../src/actions/used-action-token.store';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
 const SECRET = 'flowdock-secret-for-the-actions-e2e-spec-0123456789';
@@ -220,7 +220,7 @@ describe('UpdateAction requests (FlowdockActionGuard, @FlowdockClick, challenge)
   });
 
   it('prunes used tokens once they expired, and only those', async () => {
-    const used = t.app.get(UsedActionTokens);
+    const used = t.app.get(UsedActionTokenStore);
     const now = Math.floor(Date.now() / 1000);
     const expired = `expired-${randomUUID()}`;
     const live = `live-${randomUUID()}`;
