@@ -56,3 +56,37 @@ export class HtmlErrorPageFilter implements ExceptionFilter {
     return failure.page;
   }
 }
+
+/**
+ * Error pages from a table of failure kinds that has 'bad-callback' (for a
+ * refused request) and 'unexpected'. A named failure's message is logged as
+ * a warning; a refused request's as `<refused>: <message>`.
+ */
+export function pagesByKind<Kind extends string>(options: {
+  context: string;
+  send: ErrorPages['send'];
+  pages: Record<Kind | 'bad-callback' | 'unexpected', Page>;
+  kindOf(exception: unknown): Kind | undefined;
+  refused: string;
+  /** Sentences of this failure in place of its kind's general ones. */
+  details?(exception: unknown): Partial<Page> | undefined;
+}): ErrorPages {
+  const { pages, kindOf, details } = options;
+  return {
+    context: options.context,
+    send: options.send,
+    named(exception) {
+      const kind = kindOf(exception);
+      if (kind === undefined) return undefined;
+      return {
+        page: { ...pages[kind], ...details?.(exception) },
+        warning: (exception as Error).message,
+      };
+    },
+    refused: (exception) => ({
+      page: pages['bad-callback'],
+      warning: `${options.refused}: ${exception.message}`,
+    }),
+    unexpected: () => pages.unexpected,
+  };
+}

@@ -1,13 +1,9 @@
 import { Catch } from '@nestjs/common';
+import { signInFailureKind } from '../auth/auth-page.filter';
 import { sendPage } from '../auth/auth-pages';
-import { StateError } from '../auth/oauth-state.service';
 import { TokenDecryptionError } from '../crypto/token-cipher';
-import {
-  FlowdockError,
-  FlowdockRefusedError,
-  FlowdockUnavailableError,
-} from '../flowdock/flowdock-errors';
-import { HtmlErrorPageFilter } from '../http/html-error-page.filter';
+import { FlowdockError } from '../flowdock/flowdock-errors';
+import { HtmlErrorPageFilter, pagesByKind } from '../http/html-error-page.filter';
 import { incompletePage, SETUP_FAILURE_PAGES, SetupFailureKind } from './flowdock-setup.pages';
 import { SetupIncompleteError } from './flowdock-setup.service';
 
@@ -21,11 +17,8 @@ export class SetupPageException extends Error {
 
 function kindOf(exception: unknown): SetupFailureKind | undefined {
   if (exception instanceof SetupPageException) return exception.kind;
-  if (exception instanceof StateError) return `state-${exception.problem}`;
   if (exception instanceof TokenDecryptionError) return 'bad-form';
-  if (exception instanceof FlowdockRefusedError) return 'flowdock-refused';
-  if (exception instanceof FlowdockUnavailableError) return 'flowdock-unreachable';
-  return undefined;
+  return signInFailureKind(exception);
 }
 
 /**
@@ -35,24 +28,21 @@ function kindOf(exception: unknown): SetupFailureKind | undefined {
 @Catch()
 export class FlowdockSetupFilter extends HtmlErrorPageFilter {
   constructor() {
-    super({
+    const pages = pagesByKind({
       context: 'FlowdockSetup',
       send: sendPage,
+      pages: SETUP_FAILURE_PAGES,
+      kindOf,
+      refused: 'Setup request refused',
+    });
+    super({
+      ...pages,
       named(exception) {
-        if (exception instanceof SetupIncompleteError) {
-          // Already logged with the source ids by the service.
-          const status = exception.reason instanceof FlowdockError ? 502 : 500;
-          return { page: incompletePage(exception.orphanSources, status) };
-        }
-        const kind = kindOf(exception);
-        if (!kind) return undefined;
-        return { page: SETUP_FAILURE_PAGES[kind], warning: (exception as Error).message };
+        if (!(exception instanceof SetupIncompleteError)) return pages.named?.(exception);
+        // Already logged with the source ids by the service.
+        const status = exception.reason instanceof FlowdockError ? 502 : 500;
+        return { page: incompletePage(exception.orphanSources, status) };
       },
-      refused: (exception) => ({
-        page: SETUP_FAILURE_PAGES['bad-callback'],
-        warning: `Setup request refused: ${exception.message}`,
-      }),
-      unexpected: () => SETUP_FAILURE_PAGES.unexpected,
     });
   }
 }
