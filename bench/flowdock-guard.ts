@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
 import { createApp } from '../src/app.factory';
 import { AppConfig, loadConfig } from '../src/config/app.config';
-import { FlowdockAction } from '../src/actions/flowdock-action.decorator';
+import { SignedFlowdockAction } from '../src/actions/signed-flowdock-action.decorator';
 import { FlowdockActionVerifier } from '../src/actions/flowdock-action.verifier';
 import { FlowdockModule } from '../src/flowdock/flowdock.module';
 import { benchDatabase, benchEnvironment } from './bench-setup';
@@ -27,7 +27,7 @@ import { benchDatabase, benchEnvironment } from './bench-setup';
 class BenchController {
   @Post(':owner/:repo/:kind/:number/:action')
   @HttpCode(204)
-  @FlowdockAction()
+  @SignedFlowdockAction()
   act(): void {}
 }
 

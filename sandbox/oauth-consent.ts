@@ -1,10 +1,8 @@
 import { FastifyReply } from 'fastify';
+import { escapeHtml } from '../src/common/html';
 
 /** What both simulators' OAuth endpoints share: form fields, redirects, and the consent page. */
 export type Fields = Record<string, string | undefined>;
-
-export const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The string (or number) values of a query or form body. */
 export function fields(value: unknown): Fields {

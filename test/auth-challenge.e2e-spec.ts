@@ -2,10 +2,10 @@ import { Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
 import { AuthModule } from '../src/auth/auth.module';
 import { LinkedAccountService } from '../src/auth/linked-account.service';
-import { FlowdockAction } from '../src/actions/flowdock-action.decorator';
+import { SignedFlowdockAction } from '../src/actions/signed-flowdock-action.decorator';
 import type { FlowdockActionRequest } from '../src/actions/flowdock-action.types';
 import { FlowdockChallenges } from '../src/auth/flowdock-challenge';
-import { FlowdockUser } from '../src/actions/flowdock-user.decorator';
+import { FlowdockClick } from '../src/actions/flowdock-click.decorator';
 import { ActionsModule } from '../src/actions/actions.module';
 import { startTestApp, TestApp } from './support/test-app';
 import { AuthWorld, PUBLIC_URL, startAuthWorld } from './support/auth-world';
@@ -20,8 +20,8 @@ class WhoAmIController {
 
   @Post(':n')
   @HttpCode(200)
-  @FlowdockAction()
-  async act(@FlowdockUser() user: FlowdockActionRequest) {
+  @SignedFlowdockAction()
+  async act(@FlowdockClick() user: FlowdockActionRequest) {
     const octokit = await this.links.octokitFor(user.userId);
     if (!octokit) throw await this.challenges.challenge(user.userId);
     const { data } = await octokit.rest.users.getAuthenticated();

@@ -146,7 +146,7 @@ describe('link and act in one go', () => {
     const { page } = await walk(w.browser(), url, w.fd('alice'), w.ghUsers.hubot.id);
     expect(page.status).toBe(403);
     expect(page.body).toContain('This link was made for another Flowdock user');
-    expect(page.body).toContain(`Bob &#60;b&#62; (Flowdock user ${w.fd('bob')})`);
+    expect(page.body).toContain(`Bob &lt;b&gt; (Flowdock user ${w.fd('bob')})`);
     expect(page.body).toContain('you signed in to Flowdock as Alice (@alice)');
     expect(page.body).toContain('sign out of Flowdock');
     expect(callsOn(7)).toEqual([]);

@@ -3,13 +3,13 @@ import { JwtService } from '@nestjs/jwt';
 import { createHash, randomUUID } from 'node:crypto';
 import { signActionRequest, signFlowdockToken } from '../sandbox/flowdock/flowdock-action-signer';
 import { CLAIM_AUDIENCE } from '../src/auth/claim.service';
-import { FlowdockAction } from '../src/actions/flowdock-action.decorator';
+import { SignedFlowdockAction } from '../src/actions/signed-flowdock-action.decorator';
 import type { FlowdockActionRequest } from '../src/actions/flowdock-action.types';
 import { FlowdockChallenges } from '../src/auth/flowdock-challenge';
-import { FlowdockUser } from '../src/actions/flowdock-user.decorator';
+import { FlowdockClick } from '../src/actions/flowdock-click.decorator';
 import { ActionsModule } from '../src/actions/actions.module';
 import { AuthModule } from '../src/auth/auth.module';
-import { UsedActionTokens } from '../src/actions/used-action-tokens';
+import { UsedActionTokenStore } from '../src/actions/used-action-token.store';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
 const SECRET = 'flowdock-secret-for-the-actions-e2e-spec-0123456789';
@@ -24,8 +24,8 @@ class TestActionsController {
 
   @Post(':owner/:repo/:kind/:number/:action')
   @HttpCode(200)
-  @FlowdockAction()
-  async act(@FlowdockUser() user: FlowdockActionRequest, @Param('action') action: string) {
+  @SignedFlowdockAction()
+  async act(@FlowdockClick() user: FlowdockActionRequest, @Param('action') action: string) {
     if (user.userId !== LINKED_USER) throw await this.challenges.challenge(user.userId);
     return { userId: user.userId, name: user.action.name, agent: user.action.agent, action };
   }
@@ -35,7 +35,7 @@ class TestActionsController {
 @Module({ imports: [ActionsModule, AuthModule], controllers: [TestActionsController] })
 class TestActionsModule {}
 
-describe('UpdateAction requests (FlowdockActionGuard, @FlowdockUser, challenge)', () => {
+describe('UpdateAction requests (FlowdockActionGuard, @FlowdockClick, challenge)', () => {
   let t: TestApp;
   let pathCounter = 0;
   // Every test acts on its own issue, so parallel files and reruns never collide.
@@ -220,7 +220,7 @@ describe('UpdateAction requests (FlowdockActionGuard, @FlowdockUser, challenge)'
   });
 
   it('prunes used tokens once they expired, and only those', async () => {
-    const used = t.app.get(UsedActionTokens);
+    const used = t.app.get(UsedActionTokenStore);
     const now = Math.floor(Date.now() / 1000);
     const expired = `expired-${randomUUID()}`;
     const live = `live-${randomUUID()}`;

@@ -39,7 +39,7 @@ describe('Flowdock simulator OAuth', () => {
     expect(html).toContain('name="decision" value="approve"');
     expect(html).toContain('name="decision" value="deny"');
     // The state is escaped, not injected.
-    expect(html).toContain('value="abc&#34;&#60;x&#62;"');
+    expect(html).toContain('value="abc&quot;&lt;x&gt;"');
     expect(html).not.toContain('abc"<x>');
   });
 

@@ -208,11 +208,11 @@ describe('Flowdock setup flow (GET /flowdock/setup)', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body).toContain(
-      '&#34;not a repo&#34; is not a repository: use owner/repo or owner/*',
+      '&quot;not a repo&quot; is not a repository: use owner/repo or owner/*',
     );
-    expect(bad.body).toContain('&#34;Bad-Kind&#34; is not an event kind');
+    expect(bad.body).toContain('&quot;Bad-Kind&quot; is not an event kind');
     expect(bad.body).not.toContain('<script>alert(1)</script>');
-    expect(bad.body).toContain('&#60;script&#62;');
+    expect(bad.body).toContain('&lt;script&gt;');
     expect(world.flowdock.state.sources.size).toBe(sourcesBefore);
     expect(await subscriptionsFor(`${org}/ok`)).toHaveLength(0);
 

@@ -58,7 +58,7 @@ describe('GET /: what this service is', () => {
   it('in test (and development) names the URLs it is configured for, escaped', async () => {
     const res = await home();
     expect(res.body).toContain('id="services"');
-    expect(res.body).toContain('http://flowdock-simulator.test:4001/api?tenant=a&#38;x=1');
+    expect(res.body).toContain('http://flowdock-simulator.test:4001/api?tenant=a&amp;x=1');
     expect(res.body).not.toContain('tenant=a&x=1');
     expect(res.body).toContain('http://github-simulator.test:4002');
   });

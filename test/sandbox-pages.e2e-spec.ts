@@ -95,7 +95,7 @@ describe('sandbox pages', () => {
     );
     expect(threads).toContain('#7 &lt;svg onload=alert(3)&gt;');
     expect(threads).toContain('data-color="grey"');
-    expect(threads).toContain('&#60;img src=x onerror=alert(2)&#62;');
+    expect(threads).toContain('&lt;img src=x onerror=alert(2)&gt;');
     expect(threads).toContain('href="https://github.example.test/pull/7"');
     expect(html).toContain('<option value="1002" selected>');
   });
@@ -362,8 +362,8 @@ describe('GitHub simulator page', () => {
     );
 
     const page = await gh.app.inject({ method: 'GET', url: '/?as=octocat&note=%3Cscript%3E' });
-    expect(page.body).toContain('&#60;b&#62;Bold&#60;/b&#62; move');
-    expect(page.body).toContain('<p id="note">&#60;script&#62;</p>');
+    expect(page.body).toContain('&lt;b&gt;Bold&lt;/b&gt; move');
+    expect(page.body).toContain('<p id="note">&lt;script&gt;</p>');
     expect(page.body).not.toMatch(/<b>Bold|<script>/);
   });
   it("links the webhooks' items, diffs, repository and users to the simulator's own pages", async () => {
@@ -390,16 +390,16 @@ describe('GitHub simulator page', () => {
     expect(item.status).toBe(200);
     const itemHtml = await item.text();
     expect(itemHtml).toContain(
-      '<span class="item-title">Teach &#60;the&#62; widgets to count</span>',
+      '<span class="item-title">Teach &lt;the&gt; widgets to count</span>',
     );
-    expect(itemHtml).toContain('Counts &#60;i&#62;up&#60;/i&#62;.');
+    expect(itemHtml).toContain('Counts &lt;i&gt;up&lt;/i&gt;.');
     expect(itemHtml).toContain(`href="/acme/page/pull/${number}/files?as=octocat"`);
 
     // What the bridge's "View diff" opens, and the raw diff of diff_url.
     const files = await fetch(`${pr.html_url}/files`);
     expect(files.status).toBe(200);
     expect(await files.text()).toContain(
-      `<span class="add">+- Teach &#60;the&#62; widgets to count (#${number})</span>`,
+      `<span class="add">+- Teach &lt;the&gt; widgets to count (#${number})</span>`,
     );
     const raw = await fetch(pr.diff_url);
     expect(raw.headers.get('content-type')).toMatch(/^text\/plain/);

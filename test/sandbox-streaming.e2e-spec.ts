@@ -460,7 +460,7 @@ describe('Flowdock simulator: thread ids, users in threads and the streaming API
     const after = await threadsJson();
     expect(after.hash).not.toBe(before.hash);
     expect(after.html).toMatch(
-      /<li class="reply"><time>[\d:]+<\/time> <strong class="author">@carol<\/strong> <span class="text">From the &#60;b&#62;inbox&#60;\/b&#62;<\/span><\/li>/,
+      /<li class="reply"><time>[\d:]+<\/time> <strong class="author">@carol<\/strong> <span class="text">From the &lt;b&gt;inbox&lt;\/b&gt;<\/span><\/li>/,
     );
     expect(after.html).not.toContain('<b>inbox</b>');
     expect(after.html).toContain('Activity (2) · 1 reply</summary>');

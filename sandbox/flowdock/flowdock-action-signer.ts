@@ -3,7 +3,7 @@ import { createHash, createHmac } from 'node:crypto';
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
- * An HS256 JWT as Flowdock makes its FLOWDOCK-TOKEN (thread-actions.md). The
+ * An HS256 JWT as Flowdock makes its FLOWDOCK-TOKEN (Flowdock's thread actions API). The
  * header is overridable so tests can craft the variants a forger would try.
  */
 export function signFlowdockToken(

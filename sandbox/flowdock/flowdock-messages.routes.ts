@@ -93,9 +93,9 @@ function flowJson(flow: SimFlow) {
 }
 
 /**
- * Posting with flow tokens (messages.md, production-integrations.md), the
- * team-inbox threads it builds (threads.md), and the flow and source calls of
- * the integration set-up (flows.md, sources.md).
+ * Posting with flow tokens (Flowdock's messages API and its guide to
+ * production integrations), the team-inbox threads it builds (threads API),
+ * and the flow and source calls of the integration set-up (flows and sources APIs).
  */
 export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockState): void {
   app.post('/messages', async (request, reply) => {
@@ -156,8 +156,8 @@ export function flowdockMessagesRoutes(app: FastifyInstance, state: FlowdockStat
     return reply.send(flowJson(flow));
   });
 
-  // The flows the token's user is a member of (flows.md "List Flows": joined flows only);
-  // with `filter` or `user`, the streaming API (streaming.md) instead.
+  // The flows the token's user is a member of (Flowdock's "List Flows": joined flows only);
+  // with `filter` or `user`, the streaming API instead.
   app.get('/flows', async (request, reply) => {
     if (wantsStream(request)) return openStream(state, request, reply);
     const user = state.authenticate(request.headers.authorization);

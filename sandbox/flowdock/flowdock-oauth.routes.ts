@@ -58,7 +58,7 @@ function tokenAnswer(
 }
 
 /**
- * Flowdock OAuth 2.0 as authentication.md documents it (authorization code
+ * Flowdock OAuth 2.0 as Flowdock's authentication API documents it (authorization code
  * grant, refresh grant) and GET /user.
  */
 export function flowdockOAuthRoutes(app: FastifyInstance, state: FlowdockState): void {

@@ -2,7 +2,7 @@
  * A Flowdock stand-in on loopback, for tests and the sandbox demo. Routes
  * (FLOWDOCK_API_URL = `url`):
  *
- * OAuth (authentication.md)
+ * OAuth (Flowdock's authentication API)
  * - GET  /oauth/authorize?client_id&redirect_uri&response_type=code&state&scope
  *        -> HTML page: pick a sandbox user (radio `user_id`; the one chosen in
  *        the team inbox, by its cookie, is checked), Approve or Deny.
@@ -22,7 +22,7 @@
  * - GET  /user with `Authorization: Bearer <access_token>` (or ?access_token=)
  *        -> {id, nick, name, email, avatar}; 401 otherwise.
  *
- * Integration (messages.md, flows.md, sources.md)
+ * Integration (Flowdock's messages, flows and sources APIs)
  * - POST /messages with flow_token (body or query): event message|activity|discussion;
  *        202 (200 + message with `X-flowdock-wait-for-message`), 400 validation
  *        error, 401 unknown token, 410 removed source. state.faults / state.outage
@@ -32,13 +32,13 @@
  *        POST /flows/:org/:flow/sources (Bearer; `state.sourceFaults` makes it fail).
  *        Messages answer with `thread_id`, Flowdock's opaque id of the thread (SimThread.id).
  *
- * Users (messages.md; flowdock-user-messages.routes.ts)
+ * Users (Flowdock's messages API; flowdock-user-messages.routes.ts)
  * - POST /flows/:org/:flow/messages {event: "message", content, thread_id?, uuid?, tags?}
  *        and POST /flows/:org/:flow/threads/:thread_id/messages, as the Bearer
  *        token's user: 202 (200 + message with the wait header), 400, 401,
  *        403 not a member, 404 unknown flow or thread.
  *
- * Streaming API (streaming.md; flowdock-stream.routes.ts, on this same address)
+ * Streaming API (flowdock-stream.routes.ts, on this same address)
  * - GET  /flows?filter=org/flow,<flow id>,… and GET /flows/:org/:flow, Bearer
  *        or ?access_token=: JSON objects ended by "\r" (keep-alive "\n") or, with
  *        Accept / ?accept=text/event-stream, SSE (`id: <message id>`); Last-Event-ID

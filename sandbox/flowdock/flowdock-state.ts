@@ -75,7 +75,7 @@ export interface SimThread {
   thread: Record<string, unknown>;
   activities: number;
   discussions: number;
-  /** User chat messages in the thread (threads.md `internal_comments`). */
+  /** User chat messages in the thread (Flowdock's threads API: `internal_comments`). */
   comments: number;
 }
 
@@ -241,7 +241,7 @@ export class FlowdockState {
       body,
     };
     this.messages.push(message);
-    // Posting by Flowdock's thread_id (messages.md) updates that thread, as its external id would.
+    // Posting by Flowdock's thread_id (its messages API) updates that thread, as its external id would.
     const known = typeof body.thread_id === 'string' ? this.threadById(body.thread_id) : undefined;
     const externalThreadId =
       known?.sourceId === source.id ? known.externalThreadId : body.external_thread_id;
@@ -304,7 +304,7 @@ export class FlowdockState {
     return [...this.threads.values()].find((t) => t.id === id);
   }
 
-  /** A thread as Flowdock shows it (threads.md): the posted state plus id, counts and source. */
+  /** A thread as Flowdock's threads API shows it: the posted state plus id, counts and source. */
   threadJson(thread: SimThread): Record<string, unknown> {
     const source = this.sources.get(thread.sourceId);
     return {
@@ -319,7 +319,7 @@ export class FlowdockState {
 
   /**
    * An integration's message as the streaming API and the wait-for-message
-   * answer show it (message-types.md, activity/discussion samples): no user
+   * answer show it (Flowdock's message types, activity/discussion samples): no user
    * ("0"), app "influx", and the thread's id and current state.
    */
   messageJson(message: SimMessage): Record<string, unknown> {
@@ -352,7 +352,7 @@ export class FlowdockState {
     };
   }
 
-  /** A user's chat message as the streaming API shows it (message-types.md `message`). */
+  /** A user's chat message as the streaming API shows it (Flowdock's message type `message`). */
   userMessageJson(message: SimUserMessage): Record<string, unknown> {
     const thread = message.threadId ? this.threadById(message.threadId) : undefined;
     return {
@@ -388,7 +388,7 @@ export class FlowdockState {
 }
 
 /**
- * Tags as Flowdock stores them (messages.md): a list or a comma-separated
+ * Tags as Flowdock stores them (its messages API): a list or a comma-separated
  * string, hashtags without their "#", lower case, each once.
  */
 export function normalizeTags(value: unknown): string[] {

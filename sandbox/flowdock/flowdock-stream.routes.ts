@@ -31,7 +31,7 @@ function lastEventId(request: FastifyRequest): number | undefined {
 }
 
 /**
- * Opens a stream (streaming.md) of the flows `names` (else the `filter`
+ * Opens a stream (Flowdock's streaming API) of the flows `names` (else the `filter`
  * parameter): every message of those flows, live, as JSON objects each ended
  * by "\r" (application/json, the default) or as Server-Sent Events with the
  * message id as event id (text/event-stream; `Accept` header or `accept`
@@ -105,7 +105,7 @@ export function openStream(
 }
 
 /**
- * The streaming API (streaming.md) on the simulator's own address (the bridge's
+ * Flowdock's streaming API on the simulator's own address (the bridge's
  * FLOWDOCK_STREAM_URL): GET /flows/:organization/:flow here, GET /flows?filter=
  * in flowdock-messages.routes.ts beside the flows list. (FlowdockSimulator
  * ends every open stream when it closes, so close() does not wait for them.)

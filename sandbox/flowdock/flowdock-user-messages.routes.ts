@@ -7,7 +7,7 @@ const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 const blank = (value: unknown) => typeof value !== 'string' || value.trim() === '';
 
-/** messages.md: "The maximum length of the content is 8096 characters." */
+/** Flowdock's messages API: "The maximum length of the content is 8096 characters." */
 const MAX_CONTENT = 8096;
 
 export interface PostOutcome {
@@ -17,7 +17,7 @@ export interface PostOutcome {
 }
 
 /**
- * What a user's chat message does (messages.md "Send a message", event
+ * What a user's chat message does (Flowdock's messages API, "Send a message", event
  * `message`): refused unless they are a member of the flow, validated, stored
  * in the thread `thread_id` names (one of this flow's), and streamed. The REST
  * routes below and the team inbox's reply form both post through here.
@@ -69,7 +69,7 @@ export function postAsUser(
 type FlowParams = { organization: string; flow: string; thread_id?: string };
 
 /**
- * A user writing in a flow through the REST API (messages.md): POST
+ * A user writing in a flow through Flowdock's REST API (messages): POST
  * /flows/:organization/:flow/messages (`thread_id` in the body: a reply in
  * that thread) and POST /flows/:organization/:flow/threads/:thread_id/messages,
  * with the user's access token (Bearer, or `access_token`). 202, or 200 with

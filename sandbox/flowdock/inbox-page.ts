@@ -1,16 +1,10 @@
 import { createHash } from 'node:crypto';
 import sanitizeHtml from 'sanitize-html';
+import { escapeHtml } from '../../src/common/html';
 import { FlowdockState, SimThread } from './flowdock-state';
 import { INBOX_SCRIPT } from './inbox-script';
 
 type Json = Record<string, unknown>;
-
-/** Text of a string or number (anything else is shown as nothing), HTML-escaped. */
-export const escapeHtml = (value: unknown): string =>
-  (typeof value === 'string' || typeof value === 'number' ? String(value) : '').replace(
-    /[&<>"']/g,
-    (c) => `&#${c.charCodeAt(0)};`,
-  );
 
 /** Flowdock's status colours; anything else is drawn grey (never put in the page as given). */
 const COLOR_CSS: Record<string, string> = {
@@ -26,15 +20,17 @@ const COLOR_CSS: Record<string, string> = {
   blue: '#2f6fdb',
 };
 
+/** A string or number of a posted message; anything else is shown as nothing. */
+const scalar = (value: unknown): string | number =>
+  typeof value === 'string' || typeof value === 'number' ? value : '';
+
 /**
  * The text of an HTML value from the bridge (titles, fields, bodies are HTML
  * in Flowdock's API): every tag dropped, the text left encoded, so nothing the
  * bridge or GitHub sent is ever interpreted by the page.
  */
 const htmlText = (value: unknown): string =>
-  typeof value === 'string' || typeof value === 'number'
-    ? sanitizeHtml(String(value), { allowedTags: [], allowedAttributes: {} })
-    : '';
+  sanitizeHtml(String(scalar(value)), { allowedTags: [], allowedAttributes: {} });
 
 const LINKS: sanitizeHtml.IOptions = {
   allowedAttributes: { a: ['href', 'rel', 'target'] },
@@ -84,7 +80,7 @@ function actions(key: string, thread: Json): string {
     if (action['@type'] === 'UpdateAction') {
       return (
         `<button type="button" class="action" data-thread="${escapeHtml(key)}" ` +
-        `data-action="${index}" data-name="${escapeHtml(action.name)}">${htmlText(action.name)}</button>`
+        `data-action="${index}" data-name="${escapeHtml(scalar(action.name))}">${htmlText(action.name)}</button>`
       );
     }
     const url = httpUrl(action.url);
@@ -113,7 +109,7 @@ function timeline(state: FlowdockState, thread: SimThread): string {
       const body =
         m.body.event === 'discussion' ? `<div>${safeHtml(m.body.body, BODY_TAGS)}</div>` : '';
       const html =
-        `<li class="${escapeHtml(m.body.event)}"><time>${when}</time> <strong>${escapeHtml(author)}</strong> ` +
+        `<li class="${escapeHtml(scalar(m.body.event))}"><time>${when}</time> <strong>${escapeHtml(scalar(author))}</strong> ` +
         `${htmlText(m.body.title)}${body}</li>`;
       return { id: m.id, html };
     });

@@ -26,7 +26,7 @@ function reason(answer: Json): string | undefined {
   return typeof text === 'string' ? text : undefined;
 }
 
-/** Reads `Flowdock-Token url=<challenge URL>` (thread-actions.md) from a 401. */
+/** Reads `Flowdock-Token url=<challenge URL>` (Flowdock's thread actions API) from a 401. */
 function challengeUrl(header: string | null): string | undefined {
   const url = /flowdock-token\s+url="?([^"\s]+)"?/i.exec(header ?? '')?.[1];
   return url && /^https?:\/\//i.test(url) ? url : undefined;

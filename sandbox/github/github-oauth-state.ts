@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { safeEqual } from '../../src/common/safe-equal';
 
 export interface SimOAuthApp {
   clientId: string;
@@ -80,9 +81,7 @@ export class GitHubOAuthState {
 
   clientMatches(clientId: unknown, clientSecret: unknown): boolean {
     if (clientId !== this.app.clientId || typeof clientSecret !== 'string') return false;
-    const given = Buffer.from(clientSecret);
-    const expected = Buffer.from(this.app.clientSecret);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return safeEqual(clientSecret, this.app.clientSecret);
   }
 }
 

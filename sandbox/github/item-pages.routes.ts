@@ -1,7 +1,8 @@
 import { FastifyInstance, FastifyReply } from 'fastify';
 import { GitHubReposState, SimItem, SimRepo } from './github-repos-state';
 import { GitHubState } from './github-state';
-import { actingUser, escapeHtml, itemActions, itemPath, layout, repoSection } from './page-html';
+import { escapeHtml } from '../../src/common/html';
+import { actingUser, itemActions, itemPath, layout, repoSection } from './page-html';
 
 type Query = { as?: unknown; note?: unknown };
 type Params = { owner: string; repo: string; number: string; login: string };

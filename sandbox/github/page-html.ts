@@ -1,12 +1,6 @@
+import { escapeHtml } from '../../src/common/html';
 import { SimItem, SimRepo } from './github-repos-state';
 import { GitHubState } from './github-state';
-
-/** Text of a string or number (anything else is shown as nothing), HTML-escaped. */
-export const escapeHtml = (value: unknown): string =>
-  (typeof value === 'string' || typeof value === 'number' ? String(value) : '').replace(
-    /[&<>"']/g,
-    (c) => `&#${c.charCodeAt(0)};`,
-  );
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f6f8fa; color: #1f2328; }

@@ -1,4 +1,9 @@
-import { PULL_REQUEST_ACTIONS, THREAD_ACTIONS, ThreadAction } from '../threads/thread-actions';
+import {
+  ACTION_ROUTE,
+  PULL_REQUEST_ACTIONS,
+  THREAD_ACTIONS,
+  ThreadAction,
+} from '../threads/thread-actions';
 import {
   BadRequestException,
   Controller,
@@ -12,10 +17,10 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { LinkedAccountService } from '../auth/linked-account.service';
 import { ITEM_NUMBER, OWNER, REPO } from '../common/ids';
-import { FlowdockAction } from './flowdock-action.decorator';
+import { SignedFlowdockAction } from './signed-flowdock-action.decorator';
 import type { FlowdockActionRequest } from './flowdock-action.types';
 import { FlowdockChallengeException, FlowdockChallenges } from '../auth/flowdock-challenge';
-import { FlowdockUser } from './flowdock-user.decorator';
+import { FlowdockClick } from './flowdock-click.decorator';
 import { ThreadState } from '../threads/thread-snapshot';
 import { ActionOutcome, Metrics } from '../metrics/metrics';
 import {
@@ -69,7 +74,7 @@ export function failedActionOutcome(error: unknown): ActionOutcome {
  * unlinked user (or one whose GitHub token stopped working) gets the
  * challenge; everyone else acts on GitHub as themselves.
  */
-@Controller('flowdock/actions')
+@Controller()
 export class ActionsController {
   private readonly logger = new Logger(ActionsController.name);
 
@@ -80,12 +85,12 @@ export class ActionsController {
     private readonly metrics: Metrics,
   ) {}
 
-  @Post(':owner/:repo/:kind/:number/:action')
+  @Post(ACTION_ROUTE)
   @HttpCode(200)
-  @FlowdockAction()
+  @SignedFlowdockAction()
   async act(
     @Param() params: ActionParams,
-    @FlowdockUser() clicked: FlowdockActionRequest,
+    @FlowdockClick() clicked: FlowdockActionRequest,
     @Req() req: FastifyRequest,
   ): Promise<{ status: ThreadState; assignees: string[] }> {
     const { target: item, action } = target(params);

@@ -11,7 +11,7 @@ import { FlowdockActionGuard } from './flowdock-action.guard';
 import { FlowdockActionVerifier } from './flowdock-action.verifier';
 import { GitHubActionsService } from './github-actions.service';
 import { UsedActionToken } from './used-action-token.entity';
-import { UsedActionTokens } from './used-action-tokens';
+import { UsedActionTokenStore } from './used-action-token.store';
 
 /**
  * Flowdock thread actions (Assign to me, Close, Reopen, Approve, Merge,
@@ -30,12 +30,17 @@ import { UsedActionTokens } from './used-action-tokens';
   controllers: [ActionsController],
   providers: [
     FlowdockActionVerifier,
-    UsedActionTokens,
+    UsedActionTokenStore,
     FlowdockActionGuard,
     GitHubActionsService,
     ActionAfterLink,
   ],
   // The guard serves any route that takes Flowdock's signed action requests.
-  exports: [FlowdockActionVerifier, UsedActionTokens, FlowdockActionGuard, GitHubActionsService],
+  exports: [
+    FlowdockActionVerifier,
+    UsedActionTokenStore,
+    FlowdockActionGuard,
+    GitHubActionsService,
+  ],
 })
 export class ActionsModule {}

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from
 import type { FastifyRequest } from 'fastify';
 import { FlowdockActionRequest } from './flowdock-action.types';
 import { FlowdockActionVerifier } from './flowdock-action.verifier';
-import { UsedActionTokens } from './used-action-tokens';
+import { UsedActionTokenStore } from './used-action-token.store';
 
 export type RequestWithFlowdockAction = FastifyRequest & {
   rawBody?: Buffer;
@@ -12,13 +12,13 @@ export type RequestWithFlowdockAction = FastifyRequest & {
 /**
  * Lets through only UpdateAction requests that Flowdock signed, for this URL,
  * once. The checks live in FlowdockActionVerifier; the handler gets the result
- * through @FlowdockUser().
+ * through @FlowdockClick().
  */
 @Injectable()
 export class FlowdockActionGuard implements CanActivate {
   constructor(
     private readonly verifier: FlowdockActionVerifier,
-    private readonly usedTokens: UsedActionTokens,
+    private readonly usedTokens: UsedActionTokenStore,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -5,7 +5,7 @@ export interface FlowdockAgent {
   image?: string;
 }
 
-/** A verified UpdateAction request, as handlers receive it through @FlowdockUser(). */
+/** A verified UpdateAction request, as handlers receive it through @FlowdockClick(). */
 export interface FlowdockActionRequest {
   /** The Flowdock user id (the token's `sub`), as a string. */
   userId: string;

@@ -36,7 +36,7 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
  * HS256 only, signed with FLOWDOCK_CLIENT_SECRET, with `sub`, `exp` and
  * `signature`; `signature` is the lower-case hex SHA-256 of the exact body;
  * the body's target.urlTemplate is PUBLIC_URL + the request path. Replays are
- * refused by the guard through UsedActionTokens (it needs the database).
+ * refused by the guard through UsedActionTokenStore (it needs the database).
  *
  * Bad token: 401. Body digest or URL mismatch: 403. Unreadable body: 400.
  */

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { safeEqual } from '../common/safe-equal';
 import { AppConfig } from '../config/app.config';
 import { SessionCookie } from './session-cookie';
 
@@ -50,9 +51,7 @@ export class AccountSessionService {
 
   csrfMatches(session: AccountSession, given: unknown): boolean {
     if (typeof given !== 'string') return false;
-    const a = Buffer.from(session.csrf);
-    const b = Buffer.from(given);
-    return a.length === b.length && timingSafeEqual(a, b);
+    return safeEqual(given, session.csrf);
   }
 
   end(reply: FastifyReply): void {

@@ -1,10 +1,10 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Catch } from '@nestjs/common';
 import { FlowdockRefusedError, FlowdockUnavailableError } from '../flowdock/flowdock-errors';
+import { HtmlErrorPageFilter, pagesByKind } from '../http/html-error-page.filter';
 import { FAILURE_PAGES, FailureKind, Page, sendPage } from './auth-pages';
 import { ClaimError } from './claim.service';
 import { GitHubRefusedError, GitHubUnavailableError } from './github-oauth.service';
-import { StateError } from './oauth-state.service';
+import { StateError, StateProblem } from './oauth-state.service';
 
 /** A failure with its page; thrown by the linking controllers. */
 export class AuthPageException extends Error {
@@ -18,40 +18,39 @@ export class AuthPageException extends Error {
   }
 }
 
-function kindOf(exception: unknown): FailureKind | undefined {
-  if (exception instanceof AuthPageException) return exception.kind;
-  if (exception instanceof ClaimError) return `claim-${exception.problem}`;
+/** How a Flowdock sign-in failed (its state check or Flowdock's answer), as a failure kind. */
+export function signInFailureKind(
+  exception: unknown,
+): `state-${StateProblem}` | 'flowdock-refused' | 'flowdock-unreachable' | undefined {
   if (exception instanceof StateError) return `state-${exception.problem}`;
   if (exception instanceof FlowdockRefusedError) return 'flowdock-refused';
   if (exception instanceof FlowdockUnavailableError) return 'flowdock-unreachable';
-  if (exception instanceof GitHubRefusedError) return 'github-refused';
-  if (exception instanceof GitHubUnavailableError) return 'github-unreachable';
   return undefined;
 }
 
-/**
- * The linking routes are opened by people in a browser: every failure is an
- * HTML page with a sentence and a next step, never JSON or a stack trace.
- */
-@Catch()
-export class AuthPageFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Linking');
+function kindOf(exception: unknown): FailureKind | undefined {
+  if (exception instanceof AuthPageException) return exception.kind;
+  if (exception instanceof ClaimError) return `claim-${exception.problem}`;
+  if (exception instanceof GitHubRefusedError) return 'github-refused';
+  if (exception instanceof GitHubUnavailableError) return 'github-unreachable';
+  return signInFailureKind(exception);
+}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    let kind = kindOf(exception);
-    if (kind) {
-      // The message names the failure kind or the provider's error code only.
-      this.logger.warn((exception as Error).message);
-    } else if (exception instanceof HttpException && exception.getStatus() < 500) {
-      kind = 'bad-callback';
-      this.logger.warn(`Linking request refused: ${exception.message}`);
-    } else {
-      kind = 'unexpected';
-      this.logger.error(exception);
-    }
-    if (reply.sent) return;
-    const details = exception instanceof AuthPageException ? exception.details : undefined;
-    void sendPage(reply, { ...FAILURE_PAGES[kind], ...details });
+/** The linking and account routes' failure pages. */
+@Catch()
+export class AuthPageFilter extends HtmlErrorPageFilter {
+  constructor() {
+    super(
+      pagesByKind({
+        context: 'Linking',
+        send: sendPage,
+        pages: FAILURE_PAGES,
+        // Messages name the failure kind or the provider's error code only.
+        kindOf,
+        refused: 'Linking request refused',
+        details: (exception) =>
+          exception instanceof AuthPageException ? exception.details : undefined,
+      }),
+    );
   }
 }

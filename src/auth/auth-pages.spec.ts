@@ -1,4 +1,5 @@
-import { escapeHtml, FAILURE_PAGES, renderPage } from './auth-pages';
+import { escapeHtml } from '../common/html';
+import { FAILURE_PAGES, renderPage } from './auth-pages';
 
 describe('auth pages', () => {
   it('escapes every interpolated value', () => {
@@ -10,9 +11,9 @@ describe('auth pages', () => {
     });
     expect(html).not.toContain('<script>alert');
     expect(html).not.toContain('<img');
-    expect(html).toContain('&#60;script&#62;');
-    expect(html).toContain('it&#39;s &#38; done');
-    expect(escapeHtml(`<>"'&`)).toBe('&#60;&#62;&#34;&#39;&#38;');
+    expect(html).toContain('&lt;script&gt;');
+    expect(html).toContain('it&#39;s &amp; done');
+    expect(escapeHtml(`<>"'&`)).toBe('&lt;&gt;&quot;&#39;&amp;');
   });
 
   it('gives every failure a 4xx/5xx status, a sentence and a next step', () => {

@@ -1,8 +1,6 @@
 import type { FastifyReply } from 'fastify';
+import { escapeHtml } from '../common/html';
 import { sendHtml } from '../http/html-response';
-
-export const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export interface Page {
   status: number;

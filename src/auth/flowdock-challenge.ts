@@ -12,7 +12,7 @@ import type { ClaimContext } from './claim-context';
 import { ClaimService } from './claim.service';
 
 /**
- * Flowdock's authentication challenge (thread-actions.md): the user must link
+ * Flowdock's authentication challenge (its thread actions API): the user must link
  * their account first. FlowdockChallengeFilter turns it into
  * `401`, `WWW-Authenticate: Flowdock-Token url=<challenge URL>` and
  * `{"error": "Authentication required"}`. Create it with FlowdockChallenges.

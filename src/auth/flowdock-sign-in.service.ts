@@ -25,8 +25,6 @@ export type SignInCompletion = (signIn: CompletedSignIn, reply: FastifyReply) =>
 
 @Injectable()
 export class FlowdockSignInService {
-  private readonly apiUrl: string;
-  private readonly clientId: string;
   readonly redirectUri: string;
   private readonly completions = new Map<OAuthPurpose, SignInCompletion>();
 
@@ -34,20 +32,15 @@ export class FlowdockSignInService {
     config: ConfigService<AppConfig, true>,
     private readonly flowdock: FlowdockClient,
   ) {
-    const flowdockConfig = config.get('flowdock', { infer: true });
-    this.apiUrl = flowdockConfig.apiUrl;
-    this.clientId = flowdockConfig.clientId;
     this.redirectUri = `${config.get('publicUrl', { infer: true })}/auth/flowdock/callback`;
   }
 
   authorizeUrl(state: string, scopes: string[] = FLOWDOCK_SCOPES): string {
-    const url = new URL(`${this.apiUrl}/oauth/authorize`);
-    url.searchParams.set('client_id', this.clientId);
-    url.searchParams.set('response_type', 'code');
-    url.searchParams.set('redirect_uri', this.redirectUri);
-    url.searchParams.set('scope', scopes.join(' '));
-    url.searchParams.set('state', state);
-    return url.toString();
+    return this.flowdock.authorizationUrl({
+      redirectUri: this.redirectUri,
+      state,
+      scope: scopes.join(' '),
+    });
   }
 
   /** The Flowdock user who approved; FlowdockRefusedError / FlowdockUnavailableError otherwise. */

@@ -3,8 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LessThan, Repository } from 'typeorm';
+import { safeEqual } from '../common/safe-equal';
 import { AppConfig } from '../config/app.config';
 import { LinkingContext, OAuthPurpose, OAuthState } from './oauth-state.entity';
 
@@ -33,12 +34,6 @@ export interface StepData {
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-function sameString(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /**
  * OAuth `state` for each redirect to a provider: a fresh random value, sent to
@@ -98,7 +93,7 @@ export class OAuthStateService {
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     if (!cookie?.valid || !cookie.value) throw new StateError('missing-cookie');
     // A forged callback (someone else's state) must not end this browser's own sign-in.
-    if (typeof state !== 'string' || !sameString(state, cookie.value)) {
+    if (typeof state !== 'string' || !safeEqual(state, cookie.value)) {
       throw new StateError('mismatch');
     }
     this.clear(reply);

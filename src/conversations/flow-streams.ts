@@ -135,7 +135,7 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
       );
       return;
     }
-    await this.configureDefaultFlow();
+    await this.sources.configureDefaultStream();
     this.schedule(0);
   }
 
@@ -162,20 +162,6 @@ export class FlowStreams implements OnApplicationBootstrap, BeforeApplicationShu
   /** The flows this process listens to now. */
   listening(): string[] {
     return [...this.flows.keys()];
-  }
-
-  /** FLOWDOCK_FLOW and FLOWDOCK_STREAM_TOKEN: the default source's flow and stream token. */
-  private async configureDefaultFlow(): Promise<void> {
-    const { flow, token } = this.stream;
-    if (!flow) return;
-    const sourceId = await this.sources.defaultSourceId();
-    if (!sourceId) return;
-    const current = await this.sources.streamGrant(sourceId).catch(() => undefined);
-    const source = await this.sources.get(sourceId);
-    if (!token) return;
-    // Replaced only when it changed: a refusal of this same token stays recorded.
-    if (current?.accessToken === token && source?.flow === flow) return;
-    await this.sources.setStreamGrant(sourceId, { accessToken: token }, { flow });
   }
 
   private schedule(delayMs: number): void {

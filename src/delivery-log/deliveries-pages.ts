@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import { escapeHtml, Page, renderPage } from '../auth/auth-pages';
+import { Page, renderPage } from '../auth/auth-pages';
+import { escapeHtml } from '../common/html';
 import { sendHtml } from '../http/html-response';
 import type { DeliveryEntry, RouteView, SendEntry, SourceView } from './delivery-log.service';
 import type { DeliveriesViewer } from './deliveries-session.service';

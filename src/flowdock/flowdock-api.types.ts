@@ -1,8 +1,8 @@
 /**
  * The shapes Flowdock's API sends and receives, as its documentation gives
- * them (messages.md, message-types.md, threads.md, thread-actions.md,
- * authentication.md, users.md, flows.md, sources.md). Ids that Flowdock sends
- * as JSON numbers are exposed as strings.
+ * them (messages and their types, threads, thread actions, authentication,
+ * users, flows, sources). Ids that Flowdock sends as JSON numbers are exposed
+ * as strings.
  */
 
 export interface FlowdockTokens {

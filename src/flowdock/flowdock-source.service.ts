@@ -62,12 +62,14 @@ function toRecord(row: FlowdockSourceEntity): FlowdockSourceRecord {
 /**
  * The flows the bridge may post to. A source is registered by its flow token
  * (stored encrypted, found by its hash), once per token. FLOWDOCK_FLOW_TOKEN,
- * when set, is registered at start as the default source.
+ * when set, is registered at start as the default source; this service alone
+ * registers it and keeps its id.
  */
 @Injectable()
 export class FlowdockSourceService implements OnApplicationBootstrap {
   private readonly logger = new Logger('FlowdockSources');
   private readonly defaultFlowToken: string | undefined;
+  private readonly defaultStream: { flow: string | undefined; token: string | undefined };
   private defaultId: Promise<string> | undefined;
 
   constructor(
@@ -75,7 +77,9 @@ export class FlowdockSourceService implements OnApplicationBootstrap {
     private readonly cipher: TokenCipher,
     config: ConfigService<AppConfig, true>,
   ) {
-    this.defaultFlowToken = config.get('flowdock', { infer: true }).flowToken;
+    const flowdock = config.get('flowdock', { infer: true });
+    this.defaultFlowToken = flowdock.flowToken;
+    this.defaultStream = { flow: flowdock.stream.flow, token: flowdock.stream.token };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -101,6 +105,22 @@ export class FlowdockSourceService implements OnApplicationBootstrap {
     });
     this.defaultId.catch(() => (this.defaultId = undefined));
     return this.defaultId;
+  }
+
+  /**
+   * FLOWDOCK_FLOW and FLOWDOCK_STREAM_TOKEN, when both are set: the default
+   * source's flow and the token that reads it, for listening to replies.
+   */
+  async configureDefaultStream(): Promise<void> {
+    const { flow, token } = this.defaultStream;
+    if (!flow || !token) return;
+    const sourceId = await this.defaultSourceId();
+    if (!sourceId) return;
+    const current = await this.streamGrant(sourceId).catch(() => undefined);
+    const source = await this.get(sourceId);
+    // Replaced only when it changed: a refusal of this same token stays recorded.
+    if (current?.accessToken === token && source?.flow === flow) return;
+    await this.setStreamGrant(sourceId, { accessToken: token }, { flow });
   }
 
   /**

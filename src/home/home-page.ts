@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { sendHtml } from '../http/html-response';
-import { escapeHtml } from '../auth/auth-pages';
+import { escapeHtml } from '../common/html';
 import type { PackageInfo } from './package-info';
 
 export interface HomePage {

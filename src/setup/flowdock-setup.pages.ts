@@ -1,4 +1,5 @@
-import { escapeHtml, Page } from '../auth/auth-pages';
+import { Page } from '../auth/auth-pages';
+import { escapeHtml } from '../common/html';
 import { FlowdockFlow } from '../flowdock/flowdock-api.types';
 import type { ConnectedRepository, SetupRequest } from './flowdock-setup.service';
 

@@ -1,5 +1,6 @@
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
+import { escapeHtml } from '../common/html';
 
 // GitHub text is untrusted: raw HTML in Markdown is shown as text (html: false),
 // and the rendered HTML is sanitized again to an allowlist as a second wall.
@@ -45,11 +46,6 @@ const linkAttributes = {
 
 /** Longest Markdown text rendered; GitHub bodies can be huge, Flowdock threads should not be. */
 export const MAX_MARKDOWN_LENGTH = 10_000;
-
-/** Text as HTML text: `<img onerror=…>` arrives as the characters, never as markup. */
-export function escapeHtml(text: string): string {
-  return markdown.utils.escapeHtml(text);
-}
 
 /** GitHub-flavoured Markdown as sanitized HTML (no scripts, styles, images or unsafe links). */
 export function markdownToSafeHtml(text: string | null | undefined): string {

@@ -1,10 +1,13 @@
 import { ThreadSnapshot } from './thread-snapshot';
 
 /**
- * The thread actions, in one place: the slugs the action route serves
- * (`POST /flowdock/actions/:owner/:repo/:kind/:number/:action`), their button
- * names, their URLs, and which state of a thread offers which.
+ * The thread actions, in one place: the route that serves them, their slugs,
+ * their button names, their URLs, and which state of a thread offers which.
  */
+
+/** The route of Flowdock's UpdateAction requests (POST); `:kind` is `pulls` or `issues`. */
+export const ACTION_ROUTE = 'flowdock/actions/:owner/:repo/:kind/:number/:action';
+
 export const THREAD_ACTIONS = [
   'assign-to-me',
   'unassign-me',
@@ -29,15 +32,21 @@ export const ACTION_NAMES: Record<ThreadAction, string> = {
   refresh: 'Refresh',
 };
 
-/** `<PUBLIC_URL>/flowdock/actions/:owner/:repo/:kind/:number/:action` */
+/** `<PUBLIC_URL>/` and ACTION_ROUTE with the item's values. */
 export function actionUrl(
   publicUrl: string,
   snapshot: Pick<ThreadSnapshot, 'repository' | 'kind' | 'number'>,
   action: ThreadAction,
 ): string {
   const [owner, repo] = snapshot.repository.split('/').map(encodeURIComponent);
-  const kind = snapshot.kind === 'pull' ? 'pulls' : 'issues';
-  return `${publicUrl}/flowdock/actions/${owner}/${repo}/${kind}/${snapshot.number}/${action}`;
+  const values: Record<string, string> = {
+    owner,
+    repo,
+    kind: snapshot.kind === 'pull' ? 'pulls' : 'issues',
+    number: String(snapshot.number),
+    action,
+  };
+  return `${publicUrl}/${ACTION_ROUTE.replace(/:(\w+)/g, (_, name: string) => values[name])}`;
 }
 
 /**

@@ -4,7 +4,8 @@ import {
   FlowdockThread,
   FlowdockThreadMessage,
 } from '../flowdock/flowdock-api.types';
-import { escapeHtml, isHttpUrl, link, markdownToSafeHtml } from './safe-html';
+import { escapeHtml } from '../common/html';
+import { isHttpUrl, link, markdownToSafeHtml } from './safe-html';
 import { ACTION_NAMES, actionsFor, actionUrl, deliveryLogUrl } from './thread-actions';
 import { externalThreadId, ThreadSnapshot } from './thread-snapshot';
 

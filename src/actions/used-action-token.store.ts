@@ -12,7 +12,7 @@ const PRUNE_EVERY_MS = 60_000;
  * pruned now and then (an expired token is refused by its exp anyway).
  */
 @Injectable()
-export class UsedActionTokens {
+export class UsedActionTokenStore {
   private lastPrune = 0;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}

@@ -7,5 +7,5 @@ import { FlowdockChallengeFilter } from '../auth/flowdock-challenge';
  * (FlowdockActionGuard), and a thrown FlowdockChallengeException becomes
  * Flowdock's authentication challenge (FlowdockChallengeFilter).
  */
-export const FlowdockAction = () =>
+export const SignedFlowdockAction = () =>
   applyDecorators(UseGuards(FlowdockActionGuard), UseFilters(FlowdockChallengeFilter));
