@@ -8,6 +8,7 @@ import { WebhookInbox } from './webhooks/webhook-inbox';
 import { registerWebhookRoute } from './webhooks/webhook.route';
 import { WebhookVerifier } from './webhooks/webhook-verifier';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { requestValidationPipe } from './http/request-validation';
 import { Metrics } from './metrics/metrics';
 import {
   enableAuthRateLimits,
@@ -63,6 +64,7 @@ export async function createApp(
   await enableAuthRateLimits(app, config.authRateLimit);
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new AllExceptionsFilter(), new TooManyRequestsFilter(config.authRateLimit));
+  app.useGlobalPipes(requestValidationPipe());
   app.flushLogs();
   return app;
 }
