@@ -6,7 +6,7 @@ import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
 import { WebhookInbox } from './webhooks/webhook-inbox';
 import { registerWebhookRoute } from './webhooks/webhook.route';
-import { WebhookVerifier } from './webhooks/webhook-verifier';
+import { GitHubWebhookGuard } from './webhooks/github-webhook.guard';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { requestValidationPipe } from './http/request-validation';
 import { Metrics } from './metrics/metrics';
@@ -54,7 +54,7 @@ export async function createApp(
   );
   // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
   registerWebhookRoute(adapter.getInstance(), {
-    verifier: app.get(WebhookVerifier),
+    guard: app.get(GitHubWebhookGuard),
     inbox: app.get(WebhookInbox),
     metrics: app.get(Metrics),
     bodyLimit: config.webhookBodyLimit,
