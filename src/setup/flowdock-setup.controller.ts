@@ -133,6 +133,7 @@ export class FlowdockSetupController {
     // Asked again: the flow is confirmed with the token the sources are created with.
     const flow = await this.findFlow(grant.accessToken, step.flowId!);
 
+    // A plain copy: parseSetupForm and formValues read the form's fields by name.
     const fields = { ...form };
     const { request: setupRequest, problems } = parseSetupForm(fields);
     if (problems.length > 0) {
