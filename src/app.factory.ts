@@ -6,8 +6,9 @@ import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
 import { WebhookInbox } from './webhooks/webhook-inbox';
 import { registerWebhookRoute } from './webhooks/webhook.route';
-import { WebhookVerifier } from './webhooks/webhook-verifier';
+import { GitHubWebhookGuard } from './webhooks/github-webhook.guard';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { requestValidationPipe } from './http/request-validation';
 import { Metrics } from './metrics/metrics';
 import {
   enableAuthRateLimits,
@@ -53,7 +54,7 @@ export async function createApp(
   );
   // GitHub sends payloads up to 25 MB; everything else keeps the small limit.
   registerWebhookRoute(adapter.getInstance(), {
-    verifier: app.get(WebhookVerifier),
+    guard: app.get(GitHubWebhookGuard),
     inbox: app.get(WebhookInbox),
     metrics: app.get(Metrics),
     bodyLimit: config.webhookBodyLimit,
@@ -63,6 +64,7 @@ export async function createApp(
   await enableAuthRateLimits(app, config.authRateLimit);
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new AllExceptionsFilter(), new TooManyRequestsFilter(config.authRateLimit));
+  app.useGlobalPipes(requestValidationPipe());
   app.flushLogs();
   return app;
 }

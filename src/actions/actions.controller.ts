@@ -1,22 +1,8 @@
-import {
-  ACTION_ROUTE,
-  PULL_REQUEST_ACTIONS,
-  THREAD_ACTIONS,
-  ThreadAction,
-} from '../threads/thread-actions';
-import {
-  BadRequestException,
-  Controller,
-  HttpCode,
-  HttpException,
-  Logger,
-  Param,
-  Post,
-  Req,
-} from '@nestjs/common';
+import { ACTION_ROUTE, ThreadAction } from '../threads/thread-actions';
+import { Controller, HttpCode, HttpException, Logger, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { LinkedAccountService } from '../auth/linked-account.service';
-import { ITEM_NUMBER, OWNER, REPO } from '../common/ids';
+import { ActionRouteParams } from './dto/action-route.dto';
 import { SignedFlowdockAction } from './signed-flowdock-action.decorator';
 import type { FlowdockActionRequest } from './flowdock-action.types';
 import { FlowdockChallengeException, FlowdockChallenges } from '../auth/flowdock-challenge';
@@ -28,40 +14,6 @@ import {
   GitHubActionsService,
   GitHubUnauthorizedError,
 } from './github-actions.service';
-
-interface ActionParams {
-  owner: string;
-  repo: string;
-  kind: string;
-  number: string;
-  action: string;
-}
-
-function target(params: ActionParams): { target: ActionTarget; action: ThreadAction } {
-  const number = ITEM_NUMBER.test(params.number) ? Number(params.number) : NaN;
-  const problems = [
-    OWNER.test(params.owner) ? null : 'owner is not a GitHub account name',
-    REPO.test(params.repo) ? null : 'repo is not a GitHub repository name',
-    params.kind === 'pulls' || params.kind === 'issues' ? null : 'kind must be pulls or issues',
-    Number.isSafeInteger(number) ? null : 'number must be a positive integer in decimal digits',
-    (THREAD_ACTIONS as readonly string[]).includes(params.action)
-      ? null
-      : `action must be one of ${THREAD_ACTIONS.join(', ')}`,
-    params.kind === 'issues' && (PULL_REQUEST_ACTIONS as string[]).includes(params.action)
-      ? `${params.action} is for pull requests only`
-      : null,
-  ].filter(Boolean);
-  if (problems.length > 0) throw new BadRequestException(problems.join('; '));
-  return {
-    target: {
-      owner: params.owner,
-      repo: params.repo,
-      kind: params.kind as ActionTarget['kind'],
-      number,
-    },
-    action: params.action as ThreadAction,
-  };
-}
 
 /** How an action that threw ended, for bridge_actions_total. */
 export function failedActionOutcome(error: unknown): ActionOutcome {
@@ -89,11 +41,11 @@ export class ActionsController {
   @HttpCode(200)
   @SignedFlowdockAction()
   async act(
-    @Param() params: ActionParams,
+    @Param() params: ActionRouteParams,
     @FlowdockClick() clicked: FlowdockActionRequest,
     @Req() req: FastifyRequest,
   ): Promise<{ status: ThreadState; assignees: string[] }> {
-    const { target: item, action } = target(params);
+    const { target: item, action } = params;
     const started = performance.now();
     let outcome: ActionOutcome = 'failed';
     try {

@@ -145,12 +145,19 @@ function parseAction(body: Buffer): FlowdockActionRequest['action'] {
     name: action.name,
     urlTemplate: action.target.urlTemplate,
     ...(agent && typeof agent === 'object' && !Array.isArray(agent)
-      ? { agent: pickAgent(agent as Record<string, unknown>) }
+      ? { agent: pickAgent(agent) }
       : {}),
   };
 }
 
-function pickAgent(agent: Record<string, unknown>): FlowdockAgent {
+/** The agent's fields as the body may carry them: each is checked before it is kept. */
+interface PostedAgent {
+  '@type'?: unknown;
+  name?: unknown;
+  image?: unknown;
+}
+
+function pickAgent(agent: PostedAgent): FlowdockAgent {
   const out: FlowdockAgent = {};
   if (typeof agent['@type'] === 'string') out['@type'] = agent['@type'];
   if (typeof agent.name === 'string') out.name = agent.name;

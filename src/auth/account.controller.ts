@@ -1,11 +1,13 @@
-import { Body, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app.config';
+import { HtmlPage } from '../http/html-response';
 import { AccountSessionService } from './account-session.service';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml } from '../common/html';
-import { sendPage } from './auth-pages';
+import { renderPage, sendPage } from './auth-pages';
+import { UnlinkForm } from './dto/unlink-form.dto';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
 import { LinkedAccountService } from './linked-account.service';
 import { OAuthStateService } from './oauth-state.service';
@@ -36,6 +38,7 @@ export class AccountController {
     };
   }
 
+  /** A page, or the redirect to sign in (with its state cookie): the reply is answered here. */
   @Get()
   async show(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     if (this.unconfigured.flowdock.length > 0) return this.notConfigured(reply);
@@ -96,10 +99,15 @@ export class AccountController {
   }
 
   @Post('unlink')
-  async unlink(@Req() request: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply) {
+  @HttpCode(200)
+  @HtmlPage({ forms: true })
+  async unlink(
+    @Req() request: FastifyRequest,
+    @Body() form: UnlinkForm,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     const session = await this.sessions.read(request);
-    const csrf = (body as Record<string, unknown> | undefined)?.csrf;
-    if (!session || !this.sessions.csrfMatches(session, csrf)) {
+    if (!session || !this.sessions.csrfMatches(session, form.csrf)) {
       throw new AuthPageException('account-session');
     }
     const { removed, revoked } = await this.links.unlinkAndRevoke(session.flowdockUserId);
@@ -110,7 +118,7 @@ export class AccountController {
         : typeof revoked === 'object'
           ? ` GitHub did not confirm revoking the bridge's authorization (${revoked.failed}): revoke it yourself in your GitHub settings, under Applications.`
           : ' GitHub has revoked the authorization you gave the bridge.';
-    return sendPage(reply, {
+    return renderPage({
       status: 200,
       title: removed ? 'Unlinked' : 'Nothing to unlink',
       message: removed

@@ -1,20 +1,21 @@
-import { Controller, Get, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Header, Query, Redirect, Req, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { TokenCipher } from '../crypto/token-cipher';
+import { HtmlPage } from '../http/html-response';
 import { AccountSessionService } from './account-session.service';
 import type { FlowdockUser } from '../flowdock/flowdock-api.types';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml } from '../common/html';
-import { sendPage } from './auth-pages';
+import { renderPage } from './auth-pages';
 import { ClaimService } from './claim.service';
 import { ClaimedActionOutcome, ClaimedActions } from './claimed-actions';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
 import { GitHubOAuthService } from './github-oauth.service';
 import { LinkedAccountService } from './linked-account.service';
 import { OAuthStateService } from './oauth-state.service';
-
-type CallbackQuery = Record<string, unknown>;
+import { ClaimLinkQuery } from './dto/claim-link.dto';
+import { OAuthCallbackQuery } from './dto/oauth-callback.dto';
 
 const verifierContext = (flowdockUserId: string) => `pkce-verifier:${flowdockUserId}`;
 
@@ -32,9 +33,9 @@ function wrongUser(claimedId: string, claimedName: string | undefined, signedIn:
 }
 
 /** A provider's callback: its code, or the page for its error (access_denied: declined). */
-function codeFrom(query: CallbackQuery, denied: 'flowdock-denied' | 'github-denied'): string {
+function codeFrom(query: OAuthCallbackQuery, denied: 'flowdock-denied' | 'github-denied'): string {
   if (query.error === 'access_denied') throw new AuthPageException(denied);
-  if (query.error !== undefined || typeof query.code !== 'string' || query.code === '') {
+  if (query.error !== undefined || query.code === undefined || query.code === '') {
     throw new AuthPageException('bad-callback');
   }
   return query.code;
@@ -67,27 +68,37 @@ export class LinkingController {
   ) {}
 
   @Get('authorization')
-  async start(@Query('claim') claimToken: unknown, @Res() reply: FastifyReply) {
-    const claim = await this.claims.verify(claimToken);
+  @Redirect()
+  @Header('cache-control', 'no-store')
+  async start(
+    @Query() query: ClaimLinkQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ url: string }> {
+    const claim = await this.claims.verify(query.claim);
     const state = await this.states.begin(reply, {
       purpose: 'link-flowdock',
       flowdockUserId: claim.flowdockUserId,
       claimJti: claim.jti,
       context: { name: claim.name, then: claim.then },
     });
-    return reply
-      .header('cache-control', 'no-store')
-      .redirect(this.flowdock.authorizeUrl(state), 302);
+    return { url: this.flowdock.authorizeUrl(state) };
   }
 
+  /**
+   * Every Flowdock sign-in ends here. The reply is this handler's own: the
+   * sign-ins of other modules (the delivery log) answer on it themselves.
+   */
   @Get('auth/flowdock/callback')
-  async flowdockCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const step = await this.states.consume(request, reply, [
+  async flowdockCallback(
+    @Query() query: OAuthCallbackQuery,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ) {
+    const step = await this.states.consume(request, reply, query.state, [
       'link-flowdock',
       'account',
       ...this.flowdock.completedPurposes(),
     ]);
-    const query = request.query as CallbackQuery;
     const completion = this.flowdock.completion(step.purpose);
     if (completion && query.error === 'access_denied') {
       throw new AuthPageException('flowdock-denied', {
@@ -121,9 +132,14 @@ export class LinkingController {
   }
 
   @Get('auth/github/callback')
-  async githubCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const step = await this.states.consume(request, reply, ['link-github']);
-    const code = codeFrom(request.query as CallbackQuery, 'github-denied');
+  @HtmlPage({ forms: true })
+  async githubCallback(
+    @Query() query: OAuthCallbackQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const step = await this.states.consume(request, reply, query.state, ['link-github']);
+    const code = codeFrom(query, 'github-denied');
     const flowdockUserId = step.flowdockUserId!;
     const verifier = this.cipher.decrypt(step.codeVerifier!, verifierContext(flowdockUserId));
     const tokens = await this.github.exchangeCode(code, verifier);
@@ -142,7 +158,7 @@ export class LinkingController {
     const alsoDone = (await this.claimedActions.linked(flowdockUserId)).join(' ');
     const signedIn = step.context?.signedIn;
     const who = signedIn ? person(signedIn) : `Flowdock user ${flowdockUserId}`;
-    return sendPage(reply, {
+    return renderPage({
       status: 200,
       title: done?.done ? 'Linked, and done' : 'Your accounts are linked',
       message: `${who} is now linked to the GitHub account @${githubUser.login}. Actions you click in Flowdock will be done on GitHub as @${githubUser.login}.`,

@@ -33,6 +33,18 @@ export interface StepData {
   context?: LinkingContext;
 }
 
+/** A row of oauth_state as the DELETE … RETURNING gives it back. */
+interface OAuthStateRow {
+  state_hash: string;
+  purpose: OAuthPurpose;
+  flowdock_user_id: string | null;
+  claim_jti: string | null;
+  code_verifier: string | null;
+  flow_id: string | null;
+  context: LinkingContext | null;
+  expires_at: Date;
+}
+
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /**
@@ -80,20 +92,20 @@ export class OAuthStateService {
   }
 
   /**
-   * Checks the callback's state against the cookie and takes its step (one
-   * use), clearing the cookie. Throws StateError.
+   * Checks the `state` the callback was given (its query's) against the
+   * cookie and takes its step (one use), clearing the cookie. Throws StateError.
    */
   async consume(
     request: FastifyRequest,
     reply: FastifyReply,
+    state: string | undefined,
     purposes: OAuthPurpose[],
   ): Promise<OAuthState> {
-    const state = (request.query as Record<string, unknown>)?.state;
     const raw = request.cookies?.[STATE_COOKIE];
     const cookie = raw === undefined ? undefined : request.unsignCookie(raw);
     if (!cookie?.valid || !cookie.value) throw new StateError('missing-cookie');
     // A forged callback (someone else's state) must not end this browser's own sign-in.
-    if (typeof state !== 'string' || !safeEqual(state, cookie.value)) {
+    if (state === undefined || !safeEqual(state, cookie.value)) {
       throw new StateError('mismatch');
     }
     this.clear(reply);
@@ -103,19 +115,19 @@ export class OAuthStateService {
       .where('state_hash = :hash', { hash: sha256(state) })
       .returning('*')
       .execute();
-    const row = (deleted.raw as Record<string, unknown>[])[0];
-    if (!row || !purposes.includes(row.purpose as OAuthPurpose)) {
+    const row = (deleted.raw as OAuthStateRow[])[0];
+    if (!row || !purposes.includes(row.purpose)) {
       throw new StateError('used-or-expired');
     }
     const step = this.states.create({
-      stateHash: row.state_hash as string,
-      purpose: row.purpose as OAuthPurpose,
-      flowdockUserId: row.flowdock_user_id as string | null,
-      claimJti: row.claim_jti as string | null,
-      codeVerifier: row.code_verifier as string | null,
-      flowId: row.flow_id as string | null,
-      context: row.context as LinkingContext | null,
-      expiresAt: new Date(row.expires_at as string),
+      stateHash: row.state_hash,
+      purpose: row.purpose,
+      flowdockUserId: row.flowdock_user_id,
+      claimJti: row.claim_jti,
+      codeVerifier: row.code_verifier,
+      flowId: row.flow_id,
+      context: row.context,
+      expiresAt: new Date(row.expires_at),
     });
     if (step.expiresAt.getTime() <= Date.now()) throw new StateError('used-or-expired');
     return step;

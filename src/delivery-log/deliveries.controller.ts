@@ -2,16 +2,13 @@ import { Controller, Get, Param, Query, Req, Res, UseFilters } from '@nestjs/com
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app.config';
-import { ITEM_NUMBER, OWNER, REPO } from '../common/ids';
 import { DeliveriesPageFilter } from './deliveries-page.filter';
 import { sendHtml } from '../http/html-response';
 import { itemPage, repositoryPage, sendMessagePage } from './deliveries-pages';
 import { DeliveriesSessionService, DeliveriesViewer } from './deliveries-session.service';
 import { DeliveriesSignIn, itemPath, repositoryPath } from './deliveries-sign-in';
 import { DeliveryLogService, REPOSITORY_PAGE_ROWS, RouteView } from './delivery-log.service';
-
-const NEXT_BAD_INPUT =
-  'Open the delivery log from a thread in Flowdock ("Delivery log"), or write the address as /deliveries/<owner>/<repo>/<number> or /deliveries?repo=<owner>/<repo>.';
+import { ItemLogParams, RepositoryLogQuery } from './dto/delivery-log-address.dto';
 
 /** Who may see a repository's log, and which of its flows' messages. */
 interface Access {
@@ -27,7 +24,9 @@ interface Access {
  * what the bridge made of each delivery (the rule that dropped it, the reason
  * it failed) and what it sent to which flow, with each message's status.
  * Flowdock sign-in; members of a flow the repository posts to and the users of
- * ADMIN_FLOWDOCK_USERS only.
+ * ADMIN_FLOWDOCK_USERS only. An address that names no repository or item is
+ * refused (DeliveriesPageFilter) before any sign-in. The handlers answer on
+ * the reply: a viewer who is not signed in is redirected to Flowdock.
  */
 @Controller('deliveries')
 @UseFilters(DeliveriesPageFilter)
@@ -58,19 +57,11 @@ export class DeliveriesController {
 
   @Get()
   async repository(
-    @Query('repo') repo: unknown,
+    @Query() query: RepositoryLogQuery,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ) {
-    const [owner, name, ...rest] = typeof repo === 'string' ? repo.split('/') : [];
-    const problems =
-      typeof repo !== 'string'
-        ? ['?repo=<owner>/<repo> is missing']
-        : rest.length > 0 || name === undefined
-          ? ['repo must be <owner>/<repo>']
-          : repositoryProblems(owner, name);
-    if (problems.length > 0) return this.badRequest(reply, problems);
-    const repository = `${owner}/${name}`;
+    const repository = query.repo;
     const viewer = await this.viewer(request, reply, repositoryPath(repository));
     if (!viewer) return reply;
     const routes = await this.log.routes(repository);
@@ -94,17 +85,10 @@ export class DeliveriesController {
 
   @Get(':owner/:repo/:number')
   async item(
-    @Param() params: { owner: string; repo: string; number: string },
+    @Param() params: ItemLogParams,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ) {
-    const problems = [
-      ...repositoryProblems(params.owner, params.repo),
-      ITEM_NUMBER.test(params.number)
-        ? null
-        : 'number must be a positive integer in decimal digits',
-    ].filter((p): p is string => p !== null);
-    if (problems.length > 0) return this.badRequest(reply, problems);
     const repository = `${params.owner}/${params.repo}`;
     const number = Number(params.number);
     const viewer = await this.viewer(request, reply, itemPath(params.owner, params.repo, number));
@@ -172,15 +156,6 @@ export class DeliveriesController {
     return { allowed: mine.size > 0, admin: false, visible: (id) => mine.has(id) };
   }
 
-  private badRequest(reply: FastifyReply, problems: string[]) {
-    return sendMessagePage(reply, {
-      status: 400,
-      title: 'This is not a delivery log address',
-      message: `The address names no GitHub repository or item: ${problems.join('; ')}.`,
-      next: NEXT_BAD_INPUT,
-    });
-  }
-
   private forbidden(
     reply: FastifyReply,
     viewer: DeliveriesViewer,
@@ -204,11 +179,4 @@ export class DeliveriesController {
         'Your sign-in lasts 15 minutes: after joining a flow, open the page again once it has ended.',
     });
   }
-}
-
-function repositoryProblems(owner: string, repo: string): string[] {
-  return [
-    OWNER.test(owner) ? null : 'owner is not a GitHub account name',
-    REPO.test(repo) ? null : 'repo is not a GitHub repository name',
-  ].filter((p): p is string => p !== null);
 }

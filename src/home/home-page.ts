@@ -1,5 +1,3 @@
-import type { FastifyReply } from 'fastify';
-import { sendHtml } from '../http/html-response';
 import { escapeHtml } from '../common/html';
 import type { PackageInfo } from './package-info';
 
@@ -53,9 +51,4 @@ ${page.services.map((s) => `<dt>${e(s.label)}</dt><dd><code>${e(s.url)}</code></
 </ul>
 ${services}
 </body></html>`;
-}
-
-/** Sends the page: never cached (readiness changes), no referrer, nothing loaded from elsewhere. */
-export function sendHomePage(reply: FastifyReply, page: HomePage): FastifyReply {
-  return sendHtml(reply, 200, renderHomePage(page));
 }

@@ -1,9 +1,9 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../config/app.config';
 import { Readiness } from '../health/readiness';
-import { HomePage, sendHomePage } from './home-page';
+import { HtmlPage } from '../http/html-response';
+import { HomePage, renderHomePage } from './home-page';
 import { PackageInfo, readPackageInfo } from './package-info';
 
 /**
@@ -35,8 +35,9 @@ export class HomeController {
   }
 
   @Get()
-  async show(@Res() reply: FastifyReply) {
-    return sendHomePage(reply, {
+  @HtmlPage()
+  async show(): Promise<string> {
+    return renderHomePage({
       about: this.about,
       notReady: await this.notReady(),
       publicUrl: this.publicUrl,

@@ -1,4 +1,4 @@
-import { Controller, Get, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DatabaseSampler } from './database-sampler';
 import { Metrics } from './metrics';
@@ -15,11 +15,14 @@ export class MetricsController {
     private readonly database: DatabaseSampler,
   ) {}
 
+  /** The content type is the registry's (Prometheus text or OpenMetrics): set on the reply. */
   @Get()
   @UseGuards(MetricsTokenGuard)
-  async scrape(@Res() reply: FastifyReply): Promise<void> {
+  @Header('cache-control', 'no-store')
+  async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     await this.database.sample();
     const { contentType, body } = await this.metrics.render();
-    await reply.header('cache-control', 'no-store').type(contentType).send(body);
+    void reply.type(contentType);
+    return body;
   }
 }

@@ -1,10 +1,24 @@
-import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Post,
+  Query,
+  Redirect,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
-import { sendPage } from '../auth/auth-pages';
+import { Page, renderPage } from '../auth/auth-pages';
+import { OAuthCallbackQuery } from '../auth/dto/oauth-callback.dto';
 import { OAuthStateService } from '../auth/oauth-state.service';
 import { AppConfig } from '../config/app.config';
+import { HtmlPage } from '../http/html-response';
 import { TokenCipher } from '../crypto/token-cipher';
 import { FlowdockFlow } from '../flowdock/flowdock-api.types';
 import { FlowdockClient } from '../flowdock/flowdock-client';
@@ -19,11 +33,11 @@ import {
   setupFormPage,
 } from './flowdock-setup.pages';
 import { FlowdockSetupService, parseSetupForm } from './flowdock-setup.service';
+import { SetupForm, SetupFormQuery } from './dto/setup-form.dto';
+import { SetupLinkQuery } from './dto/setup-link.dto';
 
 const CALLBACK_PATH = '/flowdock/setup/callback';
 const CONNECT_PATH = '/flowdock/setup/connect';
-/** Flowdock ids and parameterized names: nothing else is sent on to Flowdock. */
-const FLOW_ID = /^[A-Za-z0-9_:-]{1,100}$/;
 /**
  * `flow` to read the flow (and, later, its stream of replies), `integration`
  * to create its sources, `offline_access` for a refresh token: the grant
@@ -65,25 +79,31 @@ export class FlowdockSetupController {
   }
 
   @Get('flowdock/setup')
-  async start(@Query('flow') flowId: unknown, @Res() reply: FastifyReply) {
-    if (typeof flowId !== 'string' || !FLOW_ID.test(flowId)) {
-      throw new SetupPageException('flow-missing');
-    }
-    const state = await this.states.begin(reply, { purpose: 'flowdock-setup', flowId });
-    return reply
-      .header('cache-control', 'no-store')
-      .redirect(
-        this.client.authorizationUrl({ redirectUri: this.redirectUri, state, scope: SCOPE }),
-        302,
-      );
+  @Redirect()
+  @Header('cache-control', 'no-store')
+  async start(
+    @Query() query: SetupLinkQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ url: string }> {
+    const state = await this.states.begin(reply, {
+      purpose: 'flowdock-setup',
+      flowId: query.flow,
+    });
+    return {
+      url: this.client.authorizationUrl({ redirectUri: this.redirectUri, state, scope: SCOPE }),
+    };
   }
 
   @Get('flowdock/setup/callback')
-  async callback(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const step = await this.states.consume(request, reply, ['flowdock-setup']);
-    const query = request.query as Record<string, unknown>;
+  @HtmlPage({ forms: true })
+  async callback(
+    @Query() query: OAuthCallbackQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const step = await this.states.consume(request, reply, query.state, ['flowdock-setup']);
     if (query.error === 'access_denied') throw new SetupPageException('denied');
-    if (query.error !== undefined || typeof query.code !== 'string' || query.code === '') {
+    if (query.error !== undefined || query.code === undefined || query.code === '') {
       throw new SetupPageException('bad-callback');
     }
     const tokens = await this.client.exchangeCode(query.code, this.redirectUri);
@@ -93,22 +113,31 @@ export class FlowdockSetupController {
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
       ...(tokens.expiresIn ? { expiresAt: Date.now() + tokens.expiresIn * 1000 } : {}),
     };
-    return this.sendForm(reply, flow, grant, EMPTY_FORM, [], 200);
+    return this.formPage(reply, flow, grant, EMPTY_FORM, [], 200);
   }
 
   @Post('flowdock/setup/connect')
-  async connect(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown) {
-    const form = (body !== null && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-    const step = await this.states.consume(request, reply, ['flowdock-setup-form']);
-    const state = (request.query as Record<string, string>).state;
-    if (typeof form.token !== 'string') throw new SetupPageException('bad-form');
-    const grant = JSON.parse(this.cipher.decrypt(form.token, tokenContext(state))) as SetupGrant;
+  @HttpCode(200)
+  @HtmlPage({ forms: true })
+  async connect(
+    @Query() query: SetupFormQuery,
+    @Body() form: SetupForm,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const step = await this.states.consume(request, reply, query.state, ['flowdock-setup-form']);
+    // consume() has matched the state against this browser's cookie.
+    const grant = JSON.parse(
+      this.cipher.decrypt(form.token, tokenContext(query.state!)),
+    ) as SetupGrant;
     // Asked again: the flow is confirmed with the token the sources are created with.
     const flow = await this.findFlow(grant.accessToken, step.flowId!);
 
-    const { request: setupRequest, problems } = parseSetupForm(form);
+    // A plain copy: parseSetupForm and formValues read the form's fields by name.
+    const fields = { ...form };
+    const { request: setupRequest, problems } = parseSetupForm(fields);
     if (problems.length > 0) {
-      return this.sendForm(reply, flow, grant, formValues(setupRequest, form), problems, 400);
+      return this.formPage(reply, flow, grant, formValues(setupRequest, fields), problems, 400);
     }
     const outcome = await this.setup.connectOnce(
       {
@@ -119,8 +148,18 @@ export class FlowdockSetupController {
       flow,
       setupRequest,
     );
-    if ('taken' in outcome) return sendPage(reply, alreadyConnectedPage(flow, outcome.taken));
-    return sendPage(reply, connectedPage(flow, outcome.connected));
+    return this.page(
+      reply,
+      'taken' in outcome
+        ? alreadyConnectedPage(flow, outcome.taken)
+        : connectedPage(flow, outcome.connected),
+    );
+  }
+
+  /** A page of this flow, with its status (the route's @HtmlPage() sets the headers). */
+  private page(reply: FastifyReply, page: Page): string {
+    void reply.status(page.status);
+    return renderPage(page);
   }
 
   private async findFlow(accessToken: string, flowId: string): Promise<FlowdockFlow> {
@@ -135,7 +174,7 @@ export class FlowdockSetupController {
   }
 
   /** The form, with a new one-use state (its CSRF token) and the token sealed to it. */
-  private async sendForm(
+  private async formPage(
     reply: FastifyReply,
     flow: FlowdockFlow,
     grant: SetupGrant,
@@ -147,7 +186,7 @@ export class FlowdockSetupController {
       purpose: 'flowdock-setup-form',
       flowId: flow.id,
     });
-    return sendPage(
+    return this.page(
       reply,
       setupFormPage({
         flow,

@@ -1,38 +1,19 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_CODES } from 'node:http';
 import { AllExceptionsFilter } from '../http/all-exceptions.filter';
 import { refusalReason } from '../logging/refusals';
 import { Metrics } from '../metrics/metrics';
 import { InboxEntry, intake } from './delivery-intake';
 import { logDelivery } from './delivery-outcome';
+import { GitHubWebhookGuard, GitHubWebhookRefusal, SignedDelivery } from './github-webhook.guard';
 import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inbox';
-import { requireGitHubContentType } from './webhook-content-type';
-import { WebhookVerifier } from './webhook-verifier';
 
 const WEBHOOK_PATH = '/github/webhooks';
 
-const EVENT_NAME = /^[a-z_]{1,64}$/;
-const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
 const FORM = /^application\/x-www-form-urlencoded/i;
 
 /** Seconds GitHub (or a person redelivering) should wait when the inbox cannot store a delivery. */
 const RETRY_AFTER_SECONDS = 30;
-
-/** A request the route refuses, with what the client is told. */
-class Refusal extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const header = (request: FastifyRequest, name: string): string | undefined => {
-  const value = request.headers[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-};
 
 /**
  * GitHub's payload, parsed only once its signature is known to be good: the
@@ -40,79 +21,53 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
  * a `__proto__` key an own property, and nothing merges the payload into
  * other objects (intake reads named fields).
  */
-function parsePayload(body: Buffer, contentType: string): object {
+function parsePayload({ body, contentType }: SignedDelivery): object {
   let text = body.toString('utf8');
   if (FORM.test(contentType)) {
     const field = new URLSearchParams(text).get('payload');
-    if (field === null) throw new Refusal(400, 'The form has no "payload" field');
+    if (field === null) throw new GitHubWebhookRefusal(400, 'The form has no "payload" field');
     text = field;
   }
   let payload: unknown;
   try {
     payload = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
-    throw new Refusal(400, 'The webhook body is not valid JSON');
+    throw new GitHubWebhookRefusal(400, 'The webhook body is not valid JSON');
   }
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new Refusal(400, 'The webhook body must be a JSON object');
+    throw new GitHubWebhookRefusal(400, 'The webhook body must be a JSON object');
   }
   return payload;
 }
 
 /**
- * The inbox entry of a request whose signature is good. A function of its
+ * The inbox entry of a request the guard let through. A function of its
  * own, not inline in the handler: the parsed payload then never lives in the
  * handler's frame, which is kept through the wait for the commit.
  */
-function verifiedEntry(
-  request: FastifyRequest,
-  verifier: WebhookVerifier,
-  deliveryId: string,
-  event: string,
-  signature: string,
-): InboxEntry {
-  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  if (!verifier.verify(body, signature)) {
-    throw new Refusal(
-      401,
-      'Invalid X-Hub-Signature-256: check that the webhook secret in GitHub matches GITHUB_WEBHOOK_SECRET',
-    );
-  }
-  return intake(deliveryId, event, parsePayload(body, request.headers['content-type'] ?? ''));
+function verifiedEntry(request: FastifyRequest, guard: GitHubWebhookGuard): InboxEntry {
+  const delivery = guard.verify(request);
+  return intake(delivery.deliveryId, delivery.event, parsePayload(delivery));
 }
 
 /**
  * `POST /github/webhooks` as a plain Fastify route: the hottest path of the
- * bridge skips Nest's router and Fastify's JSON parser. The body is read as
- * bytes (up to GITHUB_WEBHOOK_BODY_LIMIT), the HMAC checked on them, and only a
- * verified body is parsed; its change goes to the inbox (one durable write,
- * shared with concurrent requests) and the answer is 202. The processor
- * applies it to its thread moments later.
+ * bridge skips Nest's router and Fastify's JSON parser. GitHubWebhookGuard
+ * checks the content type before the body is read (as bytes, up to
+ * GITHUB_WEBHOOK_BODY_LIMIT), then the headers and the HMAC over the bytes;
+ * only a verified body is parsed. Its change goes to the inbox (one durable
+ * write, shared with concurrent requests) and the answer is 202. The
+ * processor applies it to its thread moments later.
  */
 export function registerWebhookRoute(
   fastify: FastifyInstance,
-  deps: { verifier: WebhookVerifier; inbox: WebhookInbox; metrics: Metrics; bodyLimit: number },
+  deps: { guard: GitHubWebhookGuard; inbox: WebhookInbox; metrics: Metrics; bodyLimit: number },
 ): void {
   const logger = new Logger('GitHubWebhooks');
   const errors = new AllExceptionsFilter();
 
   const receive = async (request: FastifyRequest, reply: FastifyReply) => {
-    const event = header(request, 'x-github-event');
-    const deliveryId = header(request, 'x-github-delivery');
-    const signature = header(request, 'x-hub-signature-256');
-    const missing = [
-      event ? null : 'X-GitHub-Event',
-      deliveryId ? null : 'X-GitHub-Delivery',
-      signature ? null : 'X-Hub-Signature-256',
-    ].filter(Boolean);
-    if (missing.length > 0) {
-      throw new Refusal(400, `Missing header ${missing.join(', ')}: is this a GitHub webhook?`);
-    }
-    if (!EVENT_NAME.test(event!)) throw new Refusal(400, 'X-GitHub-Event is not an event name');
-    if (!DELIVERY_ID.test(deliveryId!)) {
-      throw new Refusal(400, 'X-GitHub-Delivery is not a delivery id');
-    }
-    const entry = verifiedEntry(request, deps.verifier, deliveryId!, event!, signature!);
+    const entry = verifiedEntry(request, deps.guard);
     // The change is all that is stored: let the body (up to 25 MB) go before
     // waiting for the commit, rather than keep it alive through the wait.
     request.body = undefined;
@@ -122,7 +77,7 @@ export function registerWebhookRoute(
     } catch (error) {
       if (!(error instanceof InboxUnavailableError)) throw error;
       void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      throw new Refusal(
+      throw new GitHubWebhookRefusal(
         503,
         `The delivery was not stored (the database is unavailable); send it again in ${RETRY_AFTER_SECONDS} s`,
       );
@@ -175,20 +130,17 @@ export function registerWebhookRoute(
       (_request, body, done) => done(null, body),
     );
     scope.setErrorHandler((error, _request, reply) => {
-      const body =
-        error instanceof Refusal
-          ? {
-              statusCode: error.statusCode,
-              error: STATUS_CODES[error.statusCode] ?? 'Error',
-              message: error.message,
-            }
-          : errors.toBody(error);
-      if (body.statusCode >= 500 && !(error instanceof Refusal)) logger.error(error);
+      const refusal = error instanceof GitHubWebhookRefusal;
+      const body = refusal ? error.toBody() : errors.toBody(error);
+      if (body.statusCode >= 500 && !refusal) logger.error(error);
       return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
     });
     scope.post(
       WEBHOOK_PATH,
-      { bodyLimit: deps.bodyLimit, onRequest: requireGitHubContentType },
+      {
+        bodyLimit: deps.bodyLimit,
+        onRequest: async (request) => deps.guard.checkContentType(request),
+      },
       receive,
     );
   });

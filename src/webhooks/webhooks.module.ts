@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
 import { DatabaseNotificationsModule } from '../database/database-notifications.module';
+import { GitHubWebhookGuard } from './github-webhook.guard';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ThreadsModule } from '../threads/threads.module';
 import { WebhookDelivery } from './webhook-delivery.entity';
@@ -22,6 +23,6 @@ import { WebhookVerifier } from './webhook-verifier';
     DatabaseNotificationsModule,
     MetricsModule,
   ],
-  providers: [WebhookVerifier, WebhookInbox, WebhookProcessor],
+  providers: [WebhookVerifier, GitHubWebhookGuard, WebhookInbox, WebhookProcessor],
 })
 export class WebhooksModule {}
