@@ -69,7 +69,7 @@ function parentOf(pid: number): number {
 }
 
 /** The postmaster and its children (backends and the server's own workers). */
-export function serverProcesses(postmasterPid: number): number[] {
+function serverProcesses(postmasterPid: number): number[] {
   const pids = [postmasterPid];
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);

@@ -74,7 +74,7 @@ import { flowdockInboxRoutes } from './inbox.routes';
 import { FlowdockState, SimUser } from './flowdock-state';
 
 /** A group of simulator routes over the shared state. */
-export type FlowdockRoutes = (app: FastifyInstance, state: FlowdockState) => void;
+type FlowdockRoutes = (app: FastifyInstance, state: FlowdockState) => void;
 
 export interface FlowdockSimulatorOptions {
   clientId: string;

@@ -400,7 +400,7 @@ export function normalizeTags(value: unknown): string[] {
   return [...new Set(tags)];
 }
 
-export const DEFAULT_USERS: SimUser[] = [
+const DEFAULT_USERS: SimUser[] = [
   { id: 1001, nick: 'alice', name: 'Alice Anderson', email: 'alice@example.com' },
   { id: 1002, nick: 'bob', name: 'Bob Brown', email: 'bob@example.com' },
   { id: 1003, nick: 'carol', name: 'Carol Clark', email: 'carol@example.com' },

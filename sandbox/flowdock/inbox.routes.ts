@@ -8,7 +8,7 @@ import { chosenUser } from './sandbox-user';
 
 type Json = Record<string, unknown>;
 
-export interface ActionOutcome {
+interface ActionOutcome {
   outcome: 'success' | 'error' | 'challenge';
   message: string;
   /** The challenge URL (outcome `challenge`). */

@@ -16,7 +16,7 @@ function association(repo: SimRepo, login: string): string {
 }
 
 /** An issue comment as the REST API and the `issue_comment` webhook show it. */
-export function commentJson(web: string, repo: SimRepo, item: SimItem, comment: SimComment) {
+function commentJson(web: string, repo: SimRepo, item: SimItem, comment: SimComment) {
   const issue = issueJson(web, repo, item);
   return {
     id: comment.id,

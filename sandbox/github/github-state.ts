@@ -63,7 +63,7 @@ export class GitHubState {
   }
 }
 
-export const DEFAULT_USERS: SimUser[] = [
+const DEFAULT_USERS: SimUser[] = [
   { id: 5001, login: 'octocat', name: 'The Octocat' },
   { id: 5002, login: 'hubot', name: 'Hubot' },
   { id: 5003, login: 'monalisa', name: 'Mona Lisa' },

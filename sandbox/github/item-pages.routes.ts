@@ -13,7 +13,7 @@ const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
  * The diff of a pull request. The sandbox has no code, so every pull request
  * changes one thing: it adds its title to the changelog.
  */
-export function diffText(repo: SimRepo, item: SimItem): string {
+function diffText(repo: SimRepo, item: SimItem): string {
   const sha = item.head?.sha ?? '0'.repeat(40);
   return [
     'diff --git a/CHANGELOG.md b/CHANGELOG.md',

@@ -18,7 +18,7 @@ export const userJson = (login: string, web: string) => ({
 });
 
 /** The web address of a repository (`<webUrl>/owner/name`), as `html_url`s carry it. */
-export const repoWebUrl = (web: string, repo: SimRepo) =>
+const repoWebUrl = (web: string, repo: SimRepo) =>
   `${web}/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}`;
 
 export const repoJson = (web: string, repo: SimRepo) => ({
@@ -34,7 +34,7 @@ export const repoJson = (web: string, repo: SimRepo) => ({
 });
 
 /** A submitted review as the pulls API shows it. */
-export const reviewJson = (web: string, review: SimReview) => ({
+const reviewJson = (web: string, review: SimReview) => ({
   id: review.id,
   user: userJson(review.user, web),
   state: review.state,

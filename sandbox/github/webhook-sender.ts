@@ -37,15 +37,3 @@ export function webhookHeaders(
     'x-hub-signature-256': signBody(secret, body),
   };
 }
-
-/** Posts a signed webhook to a running bridge (the simulator's way of emitting events). */
-export async function sendWebhook(
-  url: string,
-  secret: string,
-  event: string,
-  payload: object,
-  deliveryId?: string,
-): Promise<Response> {
-  const { headers, body } = signedWebhook(secret, event, payload, deliveryId);
-  return fetch(url, { method: 'POST', headers, body });
-}

@@ -16,7 +16,7 @@ import {
 } from './github-actions.service';
 
 /** How an action that threw ended, for bridge_actions_total. */
-export function failedActionOutcome(error: unknown): ActionOutcome {
+function failedActionOutcome(error: unknown): ActionOutcome {
   if (error instanceof FlowdockChallengeException) return 'challenged';
   return error instanceof HttpException && error.getStatus() < 500 ? 'refused' : 'failed';
 }

@@ -13,9 +13,9 @@ import { FlowdockActionRequest, FlowdockAgent } from './flowdock-action.types';
 /** Seconds of clock difference between Flowdock and us that we accept. */
 export const CLOCK_TOLERANCE_SECONDS = 10;
 /** Flowdock's tokens live about 30 s; one that lives much longer was not made by Flowdock. */
-export const MAX_TOKEN_LIFETIME_SECONDS = 300;
+const MAX_TOKEN_LIFETIME_SECONDS = 300;
 
-export interface ActionRequestParts {
+interface ActionRequestParts {
   /** The FLOWDOCK-TOKEN header, if any. */
   token: string | undefined;
   /** The exact bytes of the request body. */
@@ -24,7 +24,7 @@ export interface ActionRequestParts {
   path: string;
 }
 
-export interface VerifiedAction extends FlowdockActionRequest {
+interface VerifiedAction extends FlowdockActionRequest {
   /** The token's expiry (epoch seconds): how long it must be remembered as used. */
   expiresAt: number;
 }

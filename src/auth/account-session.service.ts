@@ -7,12 +7,12 @@ import { safeEqual } from '../common/safe-equal';
 import { AppConfig } from '../config/app.config';
 import { SessionCookie } from './session-cookie';
 
-export const SESSION_COOKIE = 'bridge_account';
+const SESSION_COOKIE = 'bridge_account';
 /** Audience of account sessions: never a claim, never a FLOWDOCK-TOKEN. */
-export const SESSION_AUDIENCE = 'flowdock-github-bridge:account-session';
+const SESSION_AUDIENCE = 'flowdock-github-bridge:account-session';
 const SESSION_LIFETIME_SECONDS = 15 * 60;
 
-export interface AccountSession {
+interface AccountSession {
   flowdockUserId: string;
   /** Must come back in the unlink form: a cross-site page cannot read it. */
   csrf: string;

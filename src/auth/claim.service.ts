@@ -26,14 +26,14 @@ const MAX_NAME = 100;
  * A verified claim: "whoever proves to be this Flowdock user may link a
  * GitHub account" (and then have `then` done as that account).
  */
-export interface Claim extends ClaimContext {
+interface Claim extends ClaimContext {
   flowdockUserId: string;
   jti: string;
   expiresAt: Date;
 }
 
 /** A claimed action as the claim carries it, or undefined when it is not one. */
-export function claimedAction(value: unknown): ClaimedAction | undefined {
+function claimedAction(value: unknown): ClaimedAction | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const { owner, repo, kind, number, action } = value as Record<string, unknown>;
   if (
@@ -52,7 +52,7 @@ export function claimedAction(value: unknown): ClaimedAction | undefined {
   return { owner, repo, kind, number: number as number, action };
 }
 
-export type ClaimProblem = 'missing' | 'invalid' | 'expired' | 'spent';
+type ClaimProblem = 'missing' | 'invalid' | 'expired' | 'spent';
 
 export class ClaimError extends Error {
   constructor(readonly problem: ClaimProblem) {

@@ -11,9 +11,9 @@ export interface ClaimedActionOutcome {
 }
 
 /** Runs when a link is stored; says in one or two sentences what it did for the person, if anything. */
-export type LinkedListener = (flowdockUserId: string) => Promise<string | undefined>;
+type LinkedListener = (flowdockUserId: string) => Promise<string | undefined>;
 
-export type ClaimedActionPerformer = (
+type ClaimedActionPerformer = (
   flowdockUserId: string,
   action: ClaimedAction,
 ) => Promise<ClaimedActionOutcome>;

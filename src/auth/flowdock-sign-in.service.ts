@@ -11,7 +11,7 @@ import { OAuthPurpose, OAuthState } from './oauth-state.entity';
  * one scope that needs: the bridge never acts as the user in Flowdock, and
  * the Flowdock token is dropped as soon as GET /user has answered.
  */
-export const FLOWDOCK_SCOPES = ['profile'];
+const FLOWDOCK_SCOPES = ['profile'];
 
 /** A sign-in that ended at the callback: who, their access token (for this request only), the step. */
 export interface CompletedSignIn {
@@ -21,7 +21,7 @@ export interface CompletedSignIn {
 }
 
 /** Ends a sign-in of another module's purpose: sets its session, answers the browser. */
-export type SignInCompletion = (signIn: CompletedSignIn, reply: FastifyReply) => Promise<unknown>;
+type SignInCompletion = (signIn: CompletedSignIn, reply: FastifyReply) => Promise<unknown>;
 
 @Injectable()
 export class FlowdockSignInService {

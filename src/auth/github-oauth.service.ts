@@ -12,7 +12,7 @@ import { GitHubOctokitFactory } from './github-octokit.factory';
  * needs no scope. A GitHub App ignores scopes and uses its permissions
  * (Issues: write, Pull requests: write).
  */
-export const GITHUB_SCOPES = ['repo'];
+const GITHUB_SCOPES = ['repo'];
 
 export interface GitHubTokens {
   accessToken: string;

@@ -18,12 +18,12 @@ import { LinkedAccount, tokenContext } from './linked-account.entity';
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
 /** What other modules may know about a link (no tokens). */
-export interface GitHubLink {
+interface GitHubLink {
   githubUserId: number;
   githubLogin: string;
 }
 
-export interface NewLink {
+interface NewLink {
   flowdockUserId: string;
   claimJti: string;
   github: { id: number; login: string };

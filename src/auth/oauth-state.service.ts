@@ -10,11 +10,11 @@ import { AppConfig } from '../config/app.config';
 import { LinkingContext, OAuthPurpose, OAuthState } from './oauth-state.entity';
 
 /** The cookie that binds a sign-in in progress to the browser that started it. */
-export const STATE_COOKIE = 'bridge_oauth_state';
+const STATE_COOKIE = 'bridge_oauth_state';
 /** How long a user has to get through one provider's consent page. */
 const STATE_LIFETIME_MS = 10 * 60 * 1000;
 
-export type StateProblem = 'missing-cookie' | 'mismatch' | 'used-or-expired';
+type StateProblem = 'missing-cookie' | 'mismatch' | 'used-or-expired';
 
 export class StateError extends Error {
   constructor(readonly problem: StateProblem) {
@@ -23,7 +23,7 @@ export class StateError extends Error {
   }
 }
 
-export interface StepData {
+interface StepData {
   purpose: OAuthPurpose;
   flowdockUserId?: string;
   claimJti?: string;

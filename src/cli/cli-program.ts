@@ -12,7 +12,7 @@ export class CliProgram {
 }
 
 /** What commander throws (through exitOverride) after a usage error or after showing help. */
-export interface CommanderExit extends Error {
+interface CommanderExit extends Error {
   code: string;
   exitCode: number;
 }

@@ -28,7 +28,7 @@ const describe = (d: DeadLetter) =>
   name: 'dead',
   description: 'list the messages Flowdock refused or that failed every attempt (newest first)',
 })
-export class DeadDeliveriesCommand extends CommandRunner {
+class DeadDeliveriesCommand extends CommandRunner {
   constructor(private readonly deliveries: FlowdockDeliveryService) {
     super();
   }
@@ -53,7 +53,7 @@ export class DeadDeliveriesCommand extends CommandRunner {
   name: 'redrive',
   description: 'send dead letters again (by message id, or all of a source), with fresh attempts',
 })
-export class RedriveDeliveriesCommand extends CommandRunner {
+class RedriveDeliveriesCommand extends CommandRunner {
   constructor(private readonly deliveries: FlowdockDeliveryService) {
     super();
   }

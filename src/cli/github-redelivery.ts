@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app.config';
 /** Whose hook: a repository's or an organization's. */
 export type HookOwner = { owner: string; repo: string } | { org: string };
 
-export interface Hook {
+interface Hook {
   id: number;
   url: string;
 }
@@ -28,7 +28,7 @@ export interface Redelivery {
   why: string;
 }
 
-export interface RedeliveryPlan {
+interface RedeliveryPlan {
   hook: Hook;
   /** Attempts GitHub listed since the cut-off, and the deliveries (guids) they belong to. */
   attempts: number;

@@ -36,7 +36,7 @@ const describe = (s: FlowdockSourceRecord) =>
   name: 'list',
   description: 'the Flowdock sources the bridge posts to, and their state',
 })
-export class ListSourcesCommand extends CommandRunner {
+class ListSourcesCommand extends CommandRunner {
   constructor(private readonly sources: FlowdockSourceService) {
     super();
   }
@@ -56,7 +56,7 @@ export class ListSourcesCommand extends CommandRunner {
   arguments: '<id>',
   description: 'post to a disabled source again (after its flow works again in Flowdock)',
 })
-export class EnableSourceCommand extends CommandRunner {
+class EnableSourceCommand extends CommandRunner {
   constructor(private readonly sources: FlowdockSourceService) {
     super();
   }
@@ -85,7 +85,7 @@ async function readStdin(): Promise<string> {
   description:
     "give a source a token that reads its flow through Flowdock's streaming API (replies in its threads become GitHub comments)",
 })
-export class StreamTokenCommand extends CommandRunner {
+class StreamTokenCommand extends CommandRunner {
   constructor(private readonly sources: FlowdockSourceService) {
     super();
   }

@@ -46,7 +46,7 @@ interface AddOptions {
   arguments: '<repository>',
   description: 'post the events of owner/repo, or of every repository of owner/*, to a flow',
 })
-export class AddSubscriptionCommand extends CommandRunner {
+class AddSubscriptionCommand extends CommandRunner {
   constructor(private readonly subscriptions: SubscriptionService) {
     super();
   }
@@ -137,7 +137,7 @@ Examples:
 }
 
 @SubCommand({ name: 'remove', arguments: '<id>', description: 'remove a subscription by id' })
-export class RemoveSubscriptionCommand extends CommandRunner {
+class RemoveSubscriptionCommand extends CommandRunner {
   constructor(private readonly subscriptions: SubscriptionService) {
     super();
   }
@@ -152,7 +152,7 @@ export class RemoveSubscriptionCommand extends CommandRunner {
   name: 'list',
   description: 'list subscriptions (a flow is shown by its source id, never its token)',
 })
-export class ListSubscriptionsCommand extends CommandRunner {
+class ListSubscriptionsCommand extends CommandRunner {
   constructor(private readonly subscriptions: SubscriptionService) {
     super();
   }

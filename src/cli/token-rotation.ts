@@ -5,7 +5,7 @@ import { tokenContext as linkContext } from '../auth/linked-account.entity';
 import { streamContext, tokenContext as sourceContext } from '../flowdock/flowdock-source.service';
 import { TokenCipher, TokenDecryptionError } from '../crypto/token-cipher';
 
-export interface RotationReport {
+interface RotationReport {
   /** Stored tokens re-encrypted with the current key. */
   reencrypted: number;
   /** Stored tokens already under the current key. */

@@ -7,7 +7,7 @@ import { TokenRotation } from './token-rotation';
   description:
     're-encrypt every stored token with the current TOKEN_ENCRYPTION_KEY (after changing it)',
 })
-export class RotateTokensCommand extends CommandRunner {
+class RotateTokensCommand extends CommandRunner {
   constructor(private readonly rotation: TokenRotation) {
     super();
   }

@@ -34,7 +34,7 @@ function hookOwner(options: RedeliverOptions): HookOwner {
   description:
     'ask GitHub to send again the webhooks the bridge missed (failed, or never recorded)',
 })
-export class RedeliverWebhooksCommand extends CommandRunner {
+class RedeliverWebhooksCommand extends CommandRunner {
   constructor(private readonly github: GitHubRedelivery) {
     super();
   }

@@ -98,7 +98,7 @@ export class ConfigError extends Error {
   }
 }
 
-export interface LoadedConfig {
+interface LoadedConfig {
   config: AppConfig;
   /** Things an operator should know, e.g. which secrets were generated. */
   warnings: string[];

@@ -28,7 +28,7 @@ const databaseUrl = {
  * a string or absent; this class checks their form. Secrets are checked for
  * strength separately (see secrets.ts) because the rules depend on NODE_ENV.
  */
-export class Environment {
+class Environment {
   @IsOptional()
   @IsIn(['development', 'production', 'test'])
   NODE_ENV?: 'development' | 'production' | 'test';

@@ -21,7 +21,7 @@ export const CLIENT_ID_VARIABLES = ['FLOWDOCK_CLIENT_ID', 'GITHUB_CLIENT_ID'] as
 export type SecretName = (typeof SECRET_VARIABLES)[number] | (typeof CLIENT_ID_VARIABLES)[number];
 export type Secrets = Record<SecretName, string>;
 
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 const PLACEHOLDER =
   /change[-_ ]?me|replace[-_ ]?me|placeholder|example|your[-_ ]|<[^>]*>|^(secret|password|test|dev|todo)$/i;
 

@@ -9,7 +9,7 @@ export interface StreamEvent {
   data: string;
 }
 
-export interface StreamRequest {
+interface StreamRequest {
   /** FLOWDOCK_STREAM_URL. */
   baseUrl: string;
   /** The flow, "organization/flow" (or Flowdock's flow id). */

@@ -6,7 +6,7 @@ import { ThreadSnapshot } from '../threads/thread-snapshot';
 import { GitHubThreadStore } from '../threads/github-thread.store';
 
 /** The echo action of a comment the bridge made: GitHub's `issue_comment.created` for it is not announced. */
-export const COMMENT_ECHO_ACTION = 'commented';
+const COMMENT_ECHO_ACTION = 'commented';
 
 /** GitHub refused the comment (no access, item gone, locked conversation…): retrying will not help. */
 export class CommentRefusedError extends Error {

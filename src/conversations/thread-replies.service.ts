@@ -324,7 +324,7 @@ export class ThreadReplies {
 }
 
 /** What an unlinked replier reads in the thread. */
-export function noticeText(
+function noticeText(
   snapshot: Pick<ThreadSnapshot, 'repository' | 'number'>,
   challengeUrl: string,
 ): string {

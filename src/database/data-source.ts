@@ -4,7 +4,7 @@ import { migrations } from './migrations';
 import { ListenedClient } from './pg-connection';
 
 /** Options shared by the application and the TypeORM CLI (ormconfig.ts). */
-export function dataSourceOptions(url: string): DataSourceOptions {
+function dataSourceOptions(url: string): DataSourceOptions {
   return {
     type: 'postgres',
     url,

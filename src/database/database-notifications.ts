@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { standaloneClient } from './pg-connection';
 
 /** The channels the bridge's triggers NOTIFY (see the WebhookInbox migration). */
-export type WorkChannel = 'github_inbox' | 'flowdock_outbox';
+type WorkChannel = 'github_inbox' | 'flowdock_outbox';
 
 const RECONNECT_MS = 1_000;
 

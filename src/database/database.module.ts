@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app.config';
 import { createDataSource, runMigrations } from './data-source';
 import { EmbeddedPostgresOptions } from './embedded-postgres';
 
-export interface DatabaseModuleOptions {
+interface DatabaseModuleOptions {
   /**
    * How this process uses the embedded database (no DATABASE_URL):
    * `exclusive` — the bridge: it holds DATA_DIR (a second process is refused)

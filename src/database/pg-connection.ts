@@ -30,7 +30,7 @@ export class ListenedClient extends Client {
  * embedded database's, timeouts, application name), for the few places that
  * need a connection of their own: a LISTEN connection, the webhook inbox's pool.
  */
-export function poolConfig(dataSource: DataSource): PoolConfig {
+function poolConfig(dataSource: DataSource): PoolConfig {
   const pool = (dataSource.driver as unknown as { master?: Pool & { options: PoolConfig } }).master;
   if (!pool) throw new Error('The data source is not initialized');
   return { ...pool.options };

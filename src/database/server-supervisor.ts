@@ -5,7 +5,7 @@ import { isRunning } from './processes';
 
 const CHECK_INTERVAL_MS = 1_000;
 /** Restarts allowed within RESTART_WINDOW_MS; one more death and the bridge gives up. */
-export const MAX_RESTARTS = 3;
+const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 5 * 60_000;
 /** Attempts of one restart (the port or the old shared memory may still be held for a moment). */
 const ATTEMPT_DELAYS_MS = [0, 250, 500, 1_000, 2_000, 4_000, 8_000];

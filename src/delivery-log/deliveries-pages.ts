@@ -94,7 +94,7 @@ function outcomeCell(delivery: DeliveryEntry): string {
 
 const eventName = (d: DeliveryEntry) => h(d.action ? `${d.event}.${d.action}` : d.event);
 
-export interface ItemPageData {
+interface ItemPageData {
   viewer: DeliveriesViewer;
   repository: string;
   number: number;
@@ -204,7 +204,7 @@ function routesTable(routes: RouteView[], now: Date): string {
   );
 }
 
-export interface RepositoryPageData {
+interface RepositoryPageData {
   viewer: DeliveriesViewer;
   repository: string;
   routes: RouteView[];

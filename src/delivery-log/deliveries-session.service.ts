@@ -7,7 +7,7 @@ import { SessionCookie } from '../auth/session-cookie';
 
 export const DELIVERIES_COOKIE = 'bridge_deliveries';
 /** Audience of delivery log sessions: never an account session, a claim or a FLOWDOCK-TOKEN. */
-export const DELIVERIES_AUDIENCE = 'flowdock-github-bridge:deliveries-session';
+const DELIVERIES_AUDIENCE = 'flowdock-github-bridge:deliveries-session';
 /** Flow membership is read from Flowdock at sign-in: a short session keeps it fresh. */
 const LIFETIME_SECONDS = 15 * 60;
 /** Browsers drop cookies over 4 KB: the flow list is cut before that. */

@@ -8,7 +8,7 @@ import { DeliveriesSessionService } from './deliveries-session.service';
 import { DeliveryLogService } from './delivery-log.service';
 
 /** `profile` to learn who signed in, `flow` to list their flows (GET /flows). */
-export const DELIVERIES_SCOPES = ['profile', 'flow'];
+const DELIVERIES_SCOPES = ['profile', 'flow'];
 
 /**
  * The only paths a sign-in returns to: the delivery log of a repository or of

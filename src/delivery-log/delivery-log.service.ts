@@ -99,7 +99,7 @@ const DELIVERY_COLUMNS = `delivery_id, event, action, sender, item_kind, item_nu
   messages, received_at, processed_at`;
 
 /** `github:<owner>/<repo>:<pull|issue>:<number>`, as thread-snapshot.ts names threads. */
-export const threadIds = (repository: string, number: number) =>
+const threadIds = (repository: string, number: number) =>
   (['pull', 'issue'] as const).map((kind) => `github:${repository}:${kind}:${number}`);
 
 /**

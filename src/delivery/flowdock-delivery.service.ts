@@ -6,7 +6,7 @@ import { ThreadEvent } from '../threads/thread-rendering';
 import { externalThreadId, ThreadSnapshot } from '../threads/thread-snapshot';
 import { UUID } from '../common/ids';
 
-export interface PublishInput extends ThreadEvent {
+interface PublishInput extends ThreadEvent {
   /** The FlowdockSourceService source to post to. */
   sourceId: string;
   /** The newest state of the thread after the change this message reports. */
@@ -20,7 +20,7 @@ export interface PublishBatch {
   messages: { sourceId: string; externalThreadId: string; event: ThreadEvent }[];
 }
 
-export interface PublishedMessage {
+interface PublishedMessage {
   messageId: string;
   /** The message's `uuid` in Flowdock. */
   uuid: string;
@@ -38,7 +38,7 @@ export interface DeadLetter {
   deadAt: Date;
 }
 
-export interface DeliveryCounts {
+interface DeliveryCounts {
   pending: number;
   sent: number;
   dead: number;
@@ -162,18 +162,6 @@ export class FlowdockDeliveryService {
         ? [{ messageId: String(row.id), uuid: m.uuid, threadId: String(row.thread_id) }]
         : [];
     });
-  }
-
-  /** The newest stored snapshot of a thread, if any. */
-  async snapshot(
-    sourceId: string,
-    snapshot: Pick<ThreadSnapshot, 'repository' | 'kind' | 'number'>,
-  ) {
-    const rows: { snapshot: ThreadSnapshot }[] = await this.dataSource.query(
-      `SELECT snapshot FROM flowdock_thread WHERE source_id = $1 AND external_thread_id = $2`,
-      [sourceId, externalThreadId(snapshot)],
-    );
-    return rows[0]?.snapshot;
   }
 
   async deadLetters(options: { sourceId?: string; limit?: number } = {}): Promise<DeadLetter[]> {

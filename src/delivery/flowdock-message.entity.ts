@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { ThreadEvent } from '../threads/thread-rendering';
 
-export type MessageStatus = 'pending' | 'sent' | 'dead';
+type MessageStatus = 'pending' | 'sent' | 'dead';
 
 /**
  * The outbox: one row per message to post, written in the transaction of the

@@ -43,7 +43,7 @@ export interface FlowdockSource {
 export type FlowdockStatusColor =
   'red' | 'green' | 'yellow' | 'cyan' | 'orange' | 'grey' | 'black' | 'lime' | 'purple' | 'blue';
 
-export interface FlowdockViewAction {
+interface FlowdockViewAction {
   '@type': 'ViewAction';
   name: string;
   url: string;
@@ -51,7 +51,7 @@ export interface FlowdockViewAction {
   image?: string;
 }
 
-export interface FlowdockUpdateAction {
+interface FlowdockUpdateAction {
   '@type': 'UpdateAction';
   name: string;
   description?: string;

@@ -8,7 +8,7 @@ import { sendPage } from '../auth/auth-pages';
 const BROWSER_AUTH_ROUTE = /^\/(?:authorization|auth\/|account|deliveries|flowdock\/setup)/;
 
 /** Refused for sending too many requests; carries the page to answer with. */
-export class TooManyRequestsError extends Error {
+class TooManyRequestsError extends Error {
   readonly statusCode = 429;
   constructor(readonly retryAfterSeconds: number) {
     super('Too many requests from this address');

@@ -6,7 +6,7 @@ import type { DestinationStream } from 'pino';
 import { refusalReason } from './refusals';
 
 /** Headers whose values never reach a log line. */
-export const REDACTED_HEADERS = [
+const REDACTED_HEADERS = [
   'authorization',
   'proxy-authorization',
   'flowdock-token',
@@ -16,7 +16,7 @@ export const REDACTED_HEADERS = [
   'x-hub-signature-256',
 ];
 /** Query parameters whose values never reach a log line. */
-export const REDACTED_QUERY_PARAMS = ['claim', 'code', 'state', 'access_token'];
+const REDACTED_QUERY_PARAMS = ['claim', 'code', 'state', 'access_token'];
 const REDACTED = '[Redacted]';
 
 /** The URL with the values of sensitive query parameters replaced. */

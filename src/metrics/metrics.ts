@@ -2,14 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** A Flowdock send's answer: its HTTP status class, or none at all (timeout, connection failure). */
-export const REPLY_OUTCOMES = ['commented', 'awaiting_link', 'failed', 'duplicate'] as const;
-export type ReplyMetricOutcome = (typeof REPLY_OUTCOMES)[number];
+const REPLY_OUTCOMES = ['commented', 'awaiting_link', 'failed', 'duplicate'] as const;
+type ReplyMetricOutcome = (typeof REPLY_OUTCOMES)[number];
 export type SendClass = '2xx' | '4xx' | '5xx' | 'network';
 export type ActionOutcome = 'performed' | 'challenged' | 'refused' | 'failed';
-export type DeadLetterReason = 'refused' | 'attempts_exhausted' | 'source_disabled';
-export type RefreshOutcome = 'ok' | 'failed';
+type DeadLetterReason = 'refused' | 'attempts_exhausted' | 'source_disabled';
+type RefreshOutcome = 'ok' | 'failed';
 /** How a GitHub authorization was found revoked: its webhook, or GitHub refusing the token. */
-export type RevocationSource = 'webhook' | 'token_refused';
+type RevocationSource = 'webhook' | 'token_refused';
 
 /** What one scrape reads from the database; null when the database did not answer. */
 export interface DatabaseSample {

@@ -93,7 +93,7 @@ export function matchesUser(patterns: string[], login: string): boolean {
 const lower = (labels: string[]) => new Set(labels.map((l) => l.toLowerCase()));
 
 /** The rule that keeps an event from a flow (the delivery log shows it). */
-export type DropRule =
+type DropRule =
   | 'no subscription'
   | 'event filter'
   | 'bot filter'
@@ -143,7 +143,7 @@ export function lateMatch(rules: SubscriptionRules, event: EventFacts): string |
   return why.length > 0 ? why.join(', ') : 'it matches the rules now';
 }
 
-export interface Route {
+interface Route {
   /** The flows (Flowdock sources) that get the event, each once. */
   sourceIds: string[];
   /** Flows the item starts to qualify for with this event, and why (not also in sourceIds). */

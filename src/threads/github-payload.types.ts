@@ -13,7 +13,7 @@ export interface GhLabel {
   name: string;
 }
 
-export interface GhRepository {
+interface GhRepository {
   full_name: string;
 }
 

@@ -45,7 +45,7 @@ const linkAttributes = {
 };
 
 /** Longest Markdown text rendered; GitHub bodies can be huge, Flowdock threads should not be. */
-export const MAX_MARKDOWN_LENGTH = 10_000;
+const MAX_MARKDOWN_LENGTH = 10_000;
 
 /** GitHub-flavoured Markdown as sanitized HTML (no scripts, styles, images or unsafe links). */
 export function markdownToSafeHtml(text: string | null | undefined): string {

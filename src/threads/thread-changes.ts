@@ -41,7 +41,7 @@ export interface ChangeResult {
   messages: number;
 }
 
-export interface AppliedChanges {
+interface AppliedChanges {
   key: ThreadKey;
   /** One per change, in order. */
   results: ChangeResult[];

@@ -35,7 +35,7 @@ export function threadStatus(snapshot: Pick<ThreadSnapshot, 'kind' | 'state'>): 
  * The thread's buttons: its actions by state, View diff on open and merged
  * pull requests, and on every thread "Delivery log".
  */
-export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): FlowdockAction[] {
+function threadActions(snapshot: ThreadSnapshot, publicUrl: string): FlowdockAction[] {
   const updates = actionsFor(snapshot).map((action): FlowdockAction => ({
     '@type': 'UpdateAction',
     name: ACTION_NAMES[action],
@@ -69,7 +69,7 @@ export function threadActions(snapshot: ThreadSnapshot, publicUrl: string): Flow
 }
 
 /** Thread fields: values are escaped text or `a` links, which is all Flowdock allows. */
-export function threadFields(snapshot: ThreadSnapshot): { label: string; value: string }[] {
+function threadFields(snapshot: ThreadSnapshot): { label: string; value: string }[] {
   const repositoryUrl = snapshot.url.replace(/\/(pull|issues)\/\d+\/?$/, '');
   const origin = isHttpUrl(repositoryUrl) ? new URL(repositoryUrl).origin : undefined;
   const profile = (login: string) =>

@@ -10,7 +10,7 @@ export interface StoredThread {
   ci: Record<string, CiSignal>;
 }
 
-export interface AppliedUpdate {
+interface AppliedUpdate {
   thread: StoredThread;
   /** The payload was older than what is stored: item fields were kept as they were. */
   stale: boolean;
@@ -21,7 +21,7 @@ export interface AppliedUpdate {
 const time = (iso: string | null | undefined) => (iso ? Date.parse(iso) : Number.NaN);
 
 /** The worst state wins: failure/error over pending over success. */
-export function combineCi(signals: CiSignal[]): ThreadSnapshot['ci'] {
+function combineCi(signals: CiSignal[]): ThreadSnapshot['ci'] {
   if (signals.length === 0) return undefined;
   const rank: Record<CiState, number> = { error: 3, failure: 3, pending: 2, success: 1 };
   const worst = signals.reduce((a, b) => (rank[b.state] > rank[a.state] ? b : a));

@@ -7,7 +7,7 @@ import { CiState } from './thread-snapshot';
 export type ItemNoun = 'pull request' | 'issue';
 
 /** What a title may name besides the action. */
-export interface TitleFacts {
+interface TitleFacts {
   merged?: boolean;
   assignee?: string;
   label?: string;
