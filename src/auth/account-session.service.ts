@@ -28,12 +28,11 @@ export class AccountSessionService {
   private readonly cookie: SessionCookie;
 
   constructor(jwt: JwtService, config: ConfigService<AppConfig, true>) {
-    this.cookie = new SessionCookie(jwt, {
+    this.cookie = new SessionCookie(jwt, config, {
       name: SESSION_COOKIE,
       audience: SESSION_AUDIENCE,
       path: '/account',
       lifetimeSeconds: SESSION_LIFETIME_SECONDS,
-      secure: config.get('publicUrl', { infer: true }).startsWith('https:'),
     });
   }
 

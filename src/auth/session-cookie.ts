@@ -1,6 +1,8 @@
+import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../config/app.config';
 
 /**
  * A short browser session: a JWT (COOKIE_SECRET, HS256, an audience of its
@@ -8,16 +10,20 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * SameSite=Lax cookie limited to the pages that use it, Secure on https.
  */
 export class SessionCookie {
+  private readonly secure: boolean;
+
   constructor(
     private readonly jwt: JwtService,
+    config: ConfigService<AppConfig, true>,
     private readonly cookie: {
       name: string;
       audience: string;
       path: string;
       lifetimeSeconds: number;
-      secure: boolean;
     },
-  ) {}
+  ) {
+    this.secure = config.get('publicUrl', { infer: true }).startsWith('https:');
+  }
 
   /** The signed token for `payload` (to measure before setting it). */
   sign(payload: Record<string, unknown>): Promise<string> {
@@ -56,7 +62,7 @@ export class SessionCookie {
   private attributes() {
     return {
       httpOnly: true,
-      secure: this.cookie.secure,
+      secure: this.secure,
       sameSite: 'lax' as const,
       path: this.cookie.path,
     };

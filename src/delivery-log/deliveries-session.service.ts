@@ -37,12 +37,11 @@ export class DeliveriesSessionService {
   private readonly cookie: SessionCookie;
 
   constructor(jwt: JwtService, config: ConfigService<AppConfig, true>) {
-    this.cookie = new SessionCookie(jwt, {
+    this.cookie = new SessionCookie(jwt, config, {
       name: DELIVERIES_COOKIE,
       audience: DELIVERIES_AUDIENCE,
       path: '/deliveries',
       lifetimeSeconds: LIFETIME_SECONDS,
-      secure: config.get('publicUrl', { infer: true }).startsWith('https:'),
     });
   }
 
