@@ -7,10 +7,13 @@ import { safeEqual } from '../common/safe-equal';
 import { AppConfig } from '../config/app.config';
 import { SessionCookie } from './session-cookie';
 
-const SESSION_COOKIE = 'bridge_account';
-/** Audience of account sessions: never a claim, never a FLOWDOCK-TOKEN. */
-const SESSION_AUDIENCE = 'flowdock-github-bridge:account-session';
-const SESSION_LIFETIME_SECONDS = 15 * 60;
+const SESSION_COOKIE = {
+  name: 'bridge_account',
+  /** Audience of account sessions: never a claim, never a FLOWDOCK-TOKEN. */
+  audience: 'flowdock-github-bridge:account-session',
+  path: '/account',
+  lifetimeSeconds: 15 * 60,
+};
 
 interface AccountSession {
   flowdockUserId: string;
@@ -28,12 +31,7 @@ export class AccountSessionService {
   private readonly cookie: SessionCookie;
 
   constructor(jwt: JwtService, config: ConfigService<AppConfig, true>) {
-    this.cookie = new SessionCookie(jwt, config, {
-      name: SESSION_COOKIE,
-      audience: SESSION_AUDIENCE,
-      path: '/account',
-      lifetimeSeconds: SESSION_LIFETIME_SECONDS,
-    });
+    this.cookie = new SessionCookie(jwt, config, SESSION_COOKIE);
   }
 
   async start(reply: FastifyReply, flowdockUserId: string): Promise<void> {

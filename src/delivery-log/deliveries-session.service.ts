@@ -6,10 +6,14 @@ import { AppConfig } from '../config/app.config';
 import { SessionCookie } from '../auth/session-cookie';
 
 export const DELIVERIES_COOKIE = 'bridge_deliveries';
-/** Audience of delivery log sessions: never an account session, a claim or a FLOWDOCK-TOKEN. */
-const DELIVERIES_AUDIENCE = 'flowdock-github-bridge:deliveries-session';
-/** Flow membership is read from Flowdock at sign-in: a short session keeps it fresh. */
-const LIFETIME_SECONDS = 15 * 60;
+const SESSION_COOKIE = {
+  name: DELIVERIES_COOKIE,
+  /** Audience of delivery log sessions: never an account session, a claim or a FLOWDOCK-TOKEN. */
+  audience: 'flowdock-github-bridge:deliveries-session',
+  path: '/deliveries',
+  /** Flow membership is read from Flowdock at sign-in: a short session keeps it fresh. */
+  lifetimeSeconds: 15 * 60,
+};
 /** Browsers drop cookies over 4 KB: the flow list is cut before that. */
 const MAX_TOKEN_BYTES = 3_500;
 
@@ -37,12 +41,7 @@ export class DeliveriesSessionService {
   private readonly cookie: SessionCookie;
 
   constructor(jwt: JwtService, config: ConfigService<AppConfig, true>) {
-    this.cookie = new SessionCookie(jwt, config, {
-      name: DELIVERIES_COOKIE,
-      audience: DELIVERIES_AUDIENCE,
-      path: '/deliveries',
-      lifetimeSeconds: LIFETIME_SECONDS,
-    });
+    this.cookie = new SessionCookie(jwt, config, SESSION_COOKIE);
   }
 
   async start(reply: FastifyReply, viewer: DeliveriesViewer): Promise<void> {
