@@ -27,32 +27,31 @@ interface Column {
   context: (key: string) => string;
 }
 
+/** An access token and its refresh token, each bound to its row and kind. */
+const tokenPair = (
+  table: Column['table'],
+  key: Column['key'],
+  [access, refresh]: [Column['column'], Column['column']],
+  context: (key: string, kind: 'access' | 'refresh') => string,
+): Column[] => [
+  { table, key, column: access, context: (id) => context(id, 'access') },
+  { table, key, column: refresh, context: (id) => context(id, 'refresh') },
+];
+
 const COLUMNS: Column[] = [
-  {
-    table: 'linked_account',
-    key: 'flowdock_user_id',
-    column: 'access_token',
-    context: (id) => linkContext(id, 'access'),
-  },
-  {
-    table: 'linked_account',
-    key: 'flowdock_user_id',
-    column: 'refresh_token',
-    context: (id) => linkContext(id, 'refresh'),
-  },
+  ...tokenPair(
+    'linked_account',
+    'flowdock_user_id',
+    ['access_token', 'refresh_token'],
+    linkContext,
+  ),
   { table: 'flowdock_source', key: 'id', column: 'flow_token_encrypted', context: sourceContext },
-  {
-    table: 'flowdock_source',
-    key: 'id',
-    column: 'stream_token_encrypted',
-    context: (id) => streamContext(id, 'access'),
-  },
-  {
-    table: 'flowdock_source',
-    key: 'id',
-    column: 'stream_refresh_token_encrypted',
-    context: (id) => streamContext(id, 'refresh'),
-  },
+  ...tokenPair(
+    'flowdock_source',
+    'id',
+    ['stream_token_encrypted', 'stream_refresh_token_encrypted'],
+    streamContext,
+  ),
 ];
 
 /**

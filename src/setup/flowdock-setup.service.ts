@@ -7,21 +7,15 @@ import { FlowdockFlow } from '../flowdock/flowdock-api.types';
 import { FlowdockClient } from '../flowdock/flowdock-client';
 import { FlowdockSourceService, StreamGrant } from '../flowdock/flowdock-source.service';
 import {
-  DraftRule,
   patternProblem,
+  SubscriptionRules,
   userPatternProblem,
 } from '../subscriptions/subscription-matcher';
 import { SubscriptionService } from '../subscriptions/subscription.service';
 
-/** What the person asked for on the setup form, validated. */
-export interface SetupRequest {
+/** What the person asked for on the setup form, validated: one subscription's rules per repository. */
+export interface SetupRequest extends Omit<SubscriptionRules, 'repositoryPattern'> {
   repositories: string[];
-  eventKinds: string[];
-  ignoreBots: boolean;
-  requiredLabels: string[];
-  excludeLabels: string[];
-  excludeUsers: string[];
-  drafts: DraftRule;
 }
 
 export interface ConnectedRepository {
