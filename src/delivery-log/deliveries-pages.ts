@@ -94,6 +94,28 @@ function outcomeCell(delivery: DeliveryEntry): string {
 
 const eventName = (d: DeliveryEntry) => h(d.action ? `${d.event}.${d.action}` : d.event);
 
+/** The GitHub deliveries of a page; `item` fills the item column. */
+function deliveriesTable(
+  deliveries: DeliveryEntry[],
+  item: (delivery: DeliveryEntry) => string,
+  empty: string,
+): string {
+  return table(
+    'deliveries',
+    ['received', 'event', 'sender', 'item', 'outcome', 'messages', 'delivery id'],
+    deliveries.map((d) => [
+      time(d.receivedAt),
+      eventName(d),
+      d.sender ? `@${h(d.sender)}` : '',
+      item(d),
+      outcomeCell(d),
+      String(d.messages),
+      `<code>${h(d.deliveryId)}</code>`,
+    ]),
+    empty,
+  );
+}
+
 interface ItemPageData {
   viewer: DeliveriesViewer;
   repository: string;
@@ -124,18 +146,9 @@ export function itemPage(data: ItemPageData): string {
   ]
     .filter(Boolean)
     .join(' / ');
-  const deliveries = table(
-    'deliveries',
-    ['received', 'event', 'sender', 'item', 'outcome', 'messages', 'delivery id'],
-    data.deliveries.map((d) => [
-      time(d.receivedAt),
-      eventName(d),
-      d.sender ? `@${h(d.sender)}` : '',
-      d.itemKind === 'pull' ? 'pull request' : 'issue',
-      outcomeCell(d),
-      String(d.messages),
-      `<code>${h(d.deliveryId)}</code>`,
-    ]),
+  const deliveries = deliveriesTable(
+    data.deliveries,
+    (d) => (d.itemKind === 'pull' ? 'pull request' : 'issue'),
     `No GitHub delivery for #${number} in the log (it keeps ${data.retentionDays} days).`,
   );
   const sends = table(
@@ -227,20 +240,12 @@ export function repositoryPage(data: RepositoryPageData): string {
     ]),
     `No delivery of ${repository} in the log (it keeps ${data.retentionDays} days).`,
   );
-  const deliveries = table(
-    'deliveries',
-    ['received', 'event', 'sender', 'item', 'outcome', 'messages', 'delivery id'],
-    data.deliveries.map((d) => [
-      time(d.receivedAt),
-      eventName(d),
-      d.sender ? `@${h(d.sender)}` : '',
+  const deliveries = deliveriesTable(
+    data.deliveries,
+    (d) =>
       d.itemNumber === null
         ? ''
         : `<a href="${h(itemPath(owner, repo, d.itemNumber))}">#${d.itemNumber}</a>`,
-      outcomeCell(d),
-      String(d.messages),
-      `<code>${h(d.deliveryId)}</code>`,
-    ]),
     'No deliveries.',
   );
   return layout(
