@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** A Flowdock send's answer: its HTTP status class, or none at all (timeout, connection failure). */
 const REPLY_OUTCOMES = ['commented', 'awaiting_link', 'failed', 'duplicate'] as const;
 type ReplyMetricOutcome = (typeof REPLY_OUTCOMES)[number];
+/** A Flowdock send's answer: its HTTP status class, or none at all (timeout, connection failure). */
 export type SendClass = '2xx' | '4xx' | '5xx' | 'network';
 export type ActionOutcome = 'performed' | 'challenged' | 'refused' | 'failed';
 type DeadLetterReason = 'refused' | 'attempts_exhausted' | 'source_disabled';
@@ -42,104 +42,106 @@ const ACTION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 export class Metrics {
   readonly registry = new Registry();
 
-  private readonly webhooks = new Counter({
-    name: 'bridge_github_webhooks_received_total',
-    help: 'GitHub deliveries by event and outcome, counted when settled (on arrival for ping, unhandled, failed and duplicate; by the processor otherwise)',
-    labelNames: ['event', 'outcome'],
-    registers: [this.registry],
-  });
+  private readonly webhooks = this.counter(
+    'bridge_github_webhooks_received_total',
+    'GitHub deliveries by event and outcome, counted when settled (on arrival for ping, unhandled, failed and duplicate; by the processor otherwise)',
+    ['event', 'outcome'],
+  );
 
-  private readonly refusals = new Counter({
-    name: 'bridge_github_webhook_requests_refused_total',
-    help: 'Requests to POST /github/webhooks answered with an error, by status code (401 bad signature, 400, 413, 415, 503 database unavailable)',
-    labelNames: ['code'],
-    registers: [this.registry],
-  });
+  private readonly refusals = this.counter(
+    'bridge_github_webhook_requests_refused_total',
+    'Requests to POST /github/webhooks answered with an error, by status code (401 bad signature, 400, 413, 415, 503 database unavailable)',
+    ['code'],
+  );
 
-  private readonly lag = new Histogram({
-    name: 'bridge_github_webhook_processing_lag_seconds',
-    help: 'From a delivery stored in the inbox to its outcome recorded by the processor',
-    buckets: LAG_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly lag = this.histogram(
+    'bridge_github_webhook_processing_lag_seconds',
+    'From a delivery stored in the inbox to its outcome recorded by the processor',
+    LAG_BUCKETS,
+  );
 
-  private readonly queuePending = new Gauge({
-    name: 'bridge_queue_pending_items',
-    help: 'Rows waiting: github_inbox (deliveries not yet processed), flowdock_outbox (messages not yet sent); absent when the database did not answer',
-    labelNames: ['queue'],
-    registers: [this.registry],
-  });
-  private readonly queueOldest = new Gauge({
-    name: 'bridge_queue_oldest_pending_age_seconds',
-    help: 'Age of the oldest waiting row of each queue (0 when none waits); absent when the database did not answer',
-    labelNames: ['queue'],
-    registers: [this.registry],
-  });
+  private readonly queuePending = this.gauge(
+    'bridge_queue_pending_items',
+    'Rows waiting: github_inbox (deliveries not yet processed), flowdock_outbox (messages not yet sent); absent when the database did not answer',
+    ['queue'],
+  );
+  private readonly queueOldest = this.gauge(
+    'bridge_queue_oldest_pending_age_seconds',
+    'Age of the oldest waiting row of each queue (0 when none waits); absent when the database did not answer',
+    ['queue'],
+  );
 
-  private readonly sends = new Counter({
-    name: 'bridge_flowdock_sends_total',
-    help: 'Messages posted to Flowdock, by the class of its answer (network: timeout or connection failure)',
-    labelNames: ['class'],
-    registers: [this.registry],
-  });
+  private readonly sends = this.counter(
+    'bridge_flowdock_sends_total',
+    'Messages posted to Flowdock, by the class of its answer (network: timeout or connection failure)',
+    ['class'],
+  );
   private readonly sendChildren: Record<SendClass, Counter.Internal>;
-  private readonly retries = new Counter({
-    name: 'bridge_flowdock_retries_scheduled_total',
-    help: 'Failed sends scheduled for another attempt (429, 5xx, timeouts)',
-    registers: [this.registry],
-  });
-  private readonly deadLetters = new Counter({
-    name: 'bridge_flowdock_dead_letters_total',
-    help: 'Messages the delivery worker gave up on: refused (4xx), attempts_exhausted (FLOWDOCK_MAX_ATTEMPTS), source_disabled (410 Gone)',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  private readonly sources = new Gauge({
-    name: 'bridge_flowdock_sources',
-    help: 'Flowdock sources paused by a Retry-After, or disabled by a 410 Gone; absent when the database did not answer',
-    labelNames: ['state'],
-    registers: [this.registry],
-  });
+  private readonly retries = this.counter(
+    'bridge_flowdock_retries_scheduled_total',
+    'Failed sends scheduled for another attempt (429, 5xx, timeouts)',
+  );
+  private readonly deadLetters = this.counter(
+    'bridge_flowdock_dead_letters_total',
+    'Messages the delivery worker gave up on: refused (4xx), attempts_exhausted (FLOWDOCK_MAX_ATTEMPTS), source_disabled (410 Gone)',
+    ['reason'],
+  );
+  private readonly sources = this.gauge(
+    'bridge_flowdock_sources',
+    'Flowdock sources paused by a Retry-After, or disabled by a 410 Gone; absent when the database did not answer',
+    ['state'],
+  );
 
-  private readonly actions = new Counter({
-    name: 'bridge_actions_total',
-    help: 'Flowdock thread actions (verified clicks and actions clicked before linking) by action and outcome',
-    labelNames: ['action', 'outcome'],
-    registers: [this.registry],
-  });
-  private readonly actionDuration = new Histogram({
-    name: 'bridge_action_duration_seconds',
-    help: 'Time to answer a Flowdock thread action, by outcome',
-    labelNames: ['outcome'],
-    buckets: ACTION_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly actions = this.counter(
+    'bridge_actions_total',
+    'Flowdock thread actions (verified clicks and actions clicked before linking) by action and outcome',
+    ['action', 'outcome'],
+  );
+  private readonly actionDuration = this.histogram(
+    'bridge_action_duration_seconds',
+    'Time to answer a Flowdock thread action, by outcome',
+    ACTION_BUCKETS,
+    ['outcome'],
+  );
 
-  private readonly refreshes = new Counter({
-    name: 'bridge_github_token_refreshes_total',
-    help: 'Refreshes of expiring GitHub user tokens (failed: refused, or GitHub unreachable)',
-    labelNames: ['outcome'],
-    registers: [this.registry],
-  });
-  private readonly revocations = new Counter({
-    name: 'bridge_github_revocations_total',
-    help: 'GitHub authorizations found revoked: a github_app_authorization webhook (its links removed), or GitHub refusing a linked token with 401 (that link removed)',
-    labelNames: ['source'],
-    registers: [this.registry],
-  });
+  private readonly refreshes = this.counter(
+    'bridge_github_token_refreshes_total',
+    'Refreshes of expiring GitHub user tokens (failed: refused, or GitHub unreachable)',
+    ['outcome'],
+  );
+  private readonly revocations = this.counter(
+    'bridge_github_revocations_total',
+    'GitHub authorizations found revoked: a github_app_authorization webhook (its links removed), or GitHub refusing a linked token with 401 (that link removed)',
+    ['source'],
+  );
 
-  private readonly replies = new Counter({
-    name: 'bridge_flowdock_replies_total',
-    help: "Replies heard in the bridge's Flowdock threads, by outcome: commented (on GitHub, as their author), awaiting_link (unlinked author), failed (GitHub refused), duplicate (heard again)",
-    labelNames: ['outcome'],
-    registers: [this.registry],
-  });
+  private readonly replies = this.counter(
+    'bridge_flowdock_replies_total',
+    "Replies heard in the bridge's Flowdock threads, by outcome: commented (on GitHub, as their author), awaiting_link (unlinked author), failed (GitHub refused), duplicate (heard again)",
+    ['outcome'],
+  );
 
-  private readonly databaseUp = new Gauge({
-    name: 'bridge_database_up',
-    help: 'Whether the database answered the queries of this scrape (1) or not (0)',
-    registers: [this.registry],
-  });
+  private readonly databaseUp = this.gauge(
+    'bridge_database_up',
+    'Whether the database answered the queries of this scrape (1) or not (0)',
+  );
+
+  private counter<L extends string = never>(name: string, help: string, labelNames: L[] = []) {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string = never>(name: string, help: string, labelNames: L[] = []) {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string = never>(
+    name: string,
+    help: string,
+    buckets: number[],
+    labelNames: L[] = [],
+  ) {
+    return new Histogram({ name, help, buckets, labelNames, registers: [this.registry] });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
