@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { printList, sourceIdArgument } from './cli-common';
+import { JsonOutputCommand, printList, sourceIdArgument } from './cli-common';
 import { DeadLetter, FlowdockDeliveryService } from '../delivery/flowdock-delivery.service';
 
 const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
@@ -28,7 +28,7 @@ const describe = (d: DeadLetter) =>
   name: 'dead',
   description: 'list the messages Flowdock refused or that failed every attempt (newest first)',
 })
-class DeadDeliveriesCommand extends CommandRunner {
+class DeadDeliveriesCommand extends JsonOutputCommand {
   constructor(private readonly deliveries: FlowdockDeliveryService) {
     super();
   }
@@ -41,11 +41,6 @@ class DeadDeliveriesCommand extends CommandRunner {
   @Option({ flags: '--source <id>', description: 'only those of this Flowdock source' })
   parseSource(value: string): string {
     return sourceIdArgument(value, `--source ${value}`);
-  }
-
-  @Option({ flags: '--json', description: 'print JSON' })
-  parseJson(): boolean {
-    return true;
   }
 }
 

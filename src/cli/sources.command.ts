@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
-import { printList, sourceIdArgument } from './cli-common';
+import { JsonOutputCommand, printList, readStdin, sourceIdArgument } from './cli-common';
 import { FlowdockSourceRecord, FlowdockSourceService } from '../flowdock/flowdock-source.service';
 
 const FLOW = /^[A-Za-z0-9_-]{1,100}\/[A-Za-z0-9_-]{1,100}$/;
@@ -36,18 +36,13 @@ const describe = (s: FlowdockSourceRecord) =>
   name: 'list',
   description: 'the Flowdock sources the bridge posts to, and their state',
 })
-class ListSourcesCommand extends CommandRunner {
+class ListSourcesCommand extends JsonOutputCommand {
   constructor(private readonly sources: FlowdockSourceService) {
     super();
   }
 
   async run(_args: string[], options: { json?: boolean }): Promise<void> {
     printList(await this.sources.list(), options, describe, 'No sources.');
-  }
-
-  @Option({ flags: '--json', description: 'print JSON' })
-  parseJson(): boolean {
-    return true;
   }
 }
 
@@ -69,14 +64,6 @@ class EnableSourceCommand extends CommandRunner {
         : `${id} was not disabled.\n`,
     );
   }
-}
-
-/** Reads the token from stdin, so it stays out of the shell history and the process list. */
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('Stream token: ');
-  let data = '';
-  for await (const chunk of process.stdin) data += String(chunk);
-  return data.trim();
 }
 
 @SubCommand({
@@ -102,7 +89,7 @@ class StreamTokenCommand extends CommandRunner {
     // Never an argument: arguments land in shell history and the process list.
     const token = options.tokenEnv
       ? (process.env[options.tokenEnv] ?? '').trim()
-      : await readStdin();
+      : await readStdin('Stream token: ');
     if (token === '') {
       throw new BadRequestException(
         options.tokenEnv ? `${options.tokenEnv} is empty or not set` : 'No token on stdin',

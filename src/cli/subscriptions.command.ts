@@ -2,21 +2,13 @@ import { CommandGroup } from './cli-program';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { Subscription } from '../subscriptions/subscription.entity';
 import { NewSubscription, SubscriptionService } from '../subscriptions/subscription.service';
-import { printList } from './cli-common';
+import { JsonOutputCommand, printList, readStdin } from './cli-common';
 
 const list = (value: string) =>
   value
     .split(',')
     .map((v) => v.trim())
     .filter(Boolean);
-
-/** Reads the flow token from stdin, so it stays out of the shell history and the process list. */
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('Flow token: ');
-  let data = '';
-  for await (const chunk of process.stdin) data += String(chunk);
-  return data.trim();
-}
 
 function describe(s: Subscription): string {
   const filters = [
@@ -46,13 +38,13 @@ interface AddOptions {
   arguments: '<repository>',
   description: 'post the events of owner/repo, or of every repository of owner/*, to a flow',
 })
-class AddSubscriptionCommand extends CommandRunner {
+class AddSubscriptionCommand extends JsonOutputCommand {
   constructor(private readonly subscriptions: SubscriptionService) {
     super();
   }
 
   async run([repository]: string[], options: AddOptions): Promise<void> {
-    const flowToken = options.flowToken ?? (await readStdin());
+    const flowToken = options.flowToken ?? (await readStdin('Flow token: '));
     const added = await this.subscriptions.add({
       repositoryPattern: repository,
       flowToken,
@@ -129,11 +121,6 @@ Examples:
   parseDrafts(value: string): string {
     return value;
   }
-
-  @Option({ flags: '--json', description: 'print JSON' })
-  parseJson(): boolean {
-    return true;
-  }
 }
 
 @SubCommand({ name: 'remove', arguments: '<id>', description: 'remove a subscription by id' })
@@ -152,7 +139,7 @@ class RemoveSubscriptionCommand extends CommandRunner {
   name: 'list',
   description: 'list subscriptions (a flow is shown by its source id, never its token)',
 })
-class ListSubscriptionsCommand extends CommandRunner {
+class ListSubscriptionsCommand extends JsonOutputCommand {
   constructor(private readonly subscriptions: SubscriptionService) {
     super();
   }
@@ -160,11 +147,6 @@ class ListSubscriptionsCommand extends CommandRunner {
   async run(_args: string[], options: { json?: boolean }): Promise<void> {
     const all = await this.subscriptions.list();
     printList(all, options, describe, 'No subscriptions.');
-  }
-
-  @Option({ flags: '--json', description: 'print JSON' })
-  parseJson(): boolean {
-    return true;
   }
 }
 
