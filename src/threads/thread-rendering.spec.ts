@@ -52,43 +52,48 @@ describe('thread status', () => {
 });
 
 describe('thread actions', () => {
-  it('open PR: assign, unassign, close, approve, merge, refresh, View diff and the delivery log', () => {
-    expect(names(pull)).toEqual([
-      'Assign to me',
-      'Unassign me',
-      'Close',
-      'Approve',
-      'Merge',
-      'Refresh',
-      'View diff',
-      'Delivery log',
-    ]);
-  });
-  it('draft PR: like an open one, without approve and merge', () => {
-    expect(names({ ...pull, state: 'draft' })).toEqual([
-      'Assign to me',
-      'Unassign me',
-      'Close',
-      'Refresh',
-      'View diff',
-      'Delivery log',
-    ]);
-  });
-  it('open issue: assign, unassign, close, refresh, no diff', () => {
-    expect(names(issue)).toEqual([
-      'Assign to me',
-      'Unassign me',
-      'Close',
-      'Refresh',
-      'Delivery log',
-    ]);
-  });
-  it('closed PR or issue: Reopen, Refresh and the delivery log', () => {
-    expect(names({ ...pull, state: 'closed' })).toEqual(['Reopen', 'Refresh', 'Delivery log']);
-    expect(names({ ...issue, state: 'closed' })).toEqual(['Reopen', 'Refresh', 'Delivery log']);
-  });
-  it('merged PR: Refresh, View diff and the delivery log', () => {
-    expect(names({ ...pull, state: 'merged' })).toEqual(['Refresh', 'View diff', 'Delivery log']);
+  it.each([
+    [
+      'open PR: assign, unassign, close, approve, merge, refresh, View diff and the delivery log',
+      pull,
+      [
+        'Assign to me',
+        'Unassign me',
+        'Close',
+        'Approve',
+        'Merge',
+        'Refresh',
+        'View diff',
+        'Delivery log',
+      ],
+    ],
+    [
+      'draft PR: like an open one, without approve and merge',
+      { ...pull, state: 'draft' },
+      ['Assign to me', 'Unassign me', 'Close', 'Refresh', 'View diff', 'Delivery log'],
+    ],
+    [
+      'open issue: assign, unassign, close, refresh, no diff',
+      issue,
+      ['Assign to me', 'Unassign me', 'Close', 'Refresh', 'Delivery log'],
+    ],
+    [
+      'closed PR: Reopen, Refresh and the delivery log',
+      { ...pull, state: 'closed' },
+      ['Reopen', 'Refresh', 'Delivery log'],
+    ],
+    [
+      'closed issue: Reopen, Refresh and the delivery log',
+      { ...issue, state: 'closed' },
+      ['Reopen', 'Refresh', 'Delivery log'],
+    ],
+    [
+      'merged PR: Refresh, View diff and the delivery log',
+      { ...pull, state: 'merged' },
+      ['Refresh', 'View diff', 'Delivery log'],
+    ],
+  ] satisfies [string, ThreadSnapshot, string[]][])('%s', (_what, snapshot, actions) => {
+    expect(names(snapshot)).toEqual(actions);
   });
   it('"Delivery log" is a ViewAction to the item\'s page of the bridge', () => {
     const last = (s: ThreadSnapshot) => renderThread(s, PUBLIC_URL).actions?.at(-1);

@@ -14,6 +14,16 @@ const map = (name: string, payload: object): MappedEvent => {
   return mapped;
 };
 const snapshotOf = (m: MappedEvent) => applyUpdate(null, m.update).thread.snapshot;
+/** A comment's message: a discussion carrying the comment, by its sender. */
+const commentMessage = (
+  title: string,
+  payload: { comment: { body: string }; sender: { login: string; avatar_url: string } },
+) => ({
+  event: 'discussion',
+  title,
+  body: payload.comment.body,
+  author: { name: payload.sender.login, avatar: payload.sender.avatar_url },
+});
 
 describe('mapGitHubEvent: pull_request', () => {
   it('opened: an open, green-state thread with every field from the payload', () => {
@@ -183,12 +193,7 @@ describe('mapGitHubEvent: reviews and comments', () => {
   it('issue_comment is a discussion message carrying the comment', () => {
     const payload = examplePayload('issue_comment', 'created');
     const m = map('issue_comment', payload);
-    expect(m.message).toEqual({
-      event: 'discussion',
-      title: 'commented',
-      body: payload.comment.body,
-      author: { name: payload.sender.login, avatar: payload.sender.avatar_url },
-    });
+    expect(m.message).toEqual(commentMessage('commented', payload));
     expect(m.target).toMatchObject({ kind: 'issue', number: payload.issue.number });
   });
 
@@ -201,11 +206,7 @@ describe('mapGitHubEvent: reviews and comments', () => {
   it('pull_request_review_comment is a discussion on the pull thread', () => {
     const payload = examplePayload('pull_request_review_comment', 'created');
     const m = map('pull_request_review_comment', payload);
-    expect(m.message).toMatchObject({
-      event: 'discussion',
-      title: 'commented on the diff',
-      body: payload.comment.body,
-    });
+    expect(m.message).toEqual(commentMessage('commented on the diff', payload));
     expect(m.target).toMatchObject({ kind: 'pull', number: payload.pull_request.number });
     expect(snapshotOf(m).branches).toEqual({
       head: payload.pull_request.head.ref,
