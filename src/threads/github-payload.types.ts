@@ -1,77 +1,38 @@
+import type { Issue, Label, PullRequest, Team, User } from '@octokit/webhooks-types';
+
 /**
- * The parts of GitHub webhook payloads the bridge reads. Real payloads carry
- * much more; these structural types keep the mapping independent of the
- * generated schema's churn while the tests feed it the official examples.
+ * The parts of GitHub's pull requests, issues and users the bridge reads, named
+ * and typed as `@octokit/webhooks-types` has them, so a field GitHub's schema
+ * renames or retypes fails the build. Fields that some payloads leave out or
+ * send as null (a review's pull request has no `merged`; the REST API's issue
+ * may lack assignees) are optional here and read with a guard: payloads are
+ * not trusted to match the schema.
  */
-export interface GhUser {
-  login: string;
-  avatar_url?: string;
+export type GhUser = Pick<User, 'login'> & {
+  avatar_url?: User['avatar_url'];
+  /** `User['type']` in webhooks; any string in the REST API's types (and the stored events). */
   type?: string;
-}
+};
 
-export interface GhLabel {
-  name: string;
-}
+type GhLabel = Pick<Label, 'name'>;
 
-interface GhRepository {
-  full_name: string;
-}
-
-interface GhItemBase {
-  number: number;
-  title: string;
-  body?: string | null;
-  html_url: string;
-  state: string;
+type GhItemBase = Pick<Issue, 'number' | 'title' | 'html_url' | 'updated_at'> & {
+  body?: Issue['body'];
+  /** Anything but `closed` counts as open. */
+  state?: string;
   user: GhUser | null;
   assignees?: (GhUser | null)[] | null;
   labels?: (GhLabel | null)[] | null;
-  updated_at: string;
-}
+};
 
-export interface GhPullRequest extends GhItemBase {
-  draft?: boolean;
-  merged?: boolean | null;
-  merged_at?: string | null;
-  requested_reviewers?: (GhUser | { name: string; slug?: string })[] | null;
-  head: { ref: string; sha: string; label?: string };
-  base: { ref: string; label?: string };
-}
+export type GhPullRequest = GhItemBase &
+  Partial<Pick<PullRequest, 'draft' | 'merged' | 'merged_at'>> & {
+    requested_reviewers?: (GhUser | Pick<Team, 'name' | 'slug'>)[] | null;
+    head: Pick<PullRequest['head'], 'ref' | 'sha'>;
+    base: Pick<PullRequest['base'], 'ref'>;
+  };
 
-export interface GhIssue extends GhItemBase {
+export type GhIssue = GhItemBase & {
   /** Present when the issue is a pull request (issue_comment on a PR). */
   pull_request?: unknown;
-}
-
-export interface GhReview {
-  user: GhUser | null;
-  state: string;
-  body?: string | null;
-  html_url?: string;
-  submitted_at?: string | null;
-}
-
-export interface GhComment {
-  id?: number;
-  user: GhUser | null;
-  body: string;
-  html_url: string;
-  updated_at?: string;
-}
-
-export interface GhCheckSuite {
-  head_sha: string;
-  status: string | null;
-  conclusion: string | null;
-  updated_at: string;
-  url?: string;
-  app?: { name?: string } | null;
-  pull_requests?: { number: number }[];
-}
-
-/** The envelope every handled event shares. */
-export interface GhEnvelope {
-  action?: string;
-  repository?: GhRepository;
-  sender?: GhUser;
-}
+};

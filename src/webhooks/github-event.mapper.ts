@@ -1,16 +1,17 @@
+import type {
+  CheckSuiteEvent,
+  IssueCommentCreatedEvent,
+  IssuesEvent,
+  PullRequestEvent,
+  PullRequestReviewCommentCreatedEvent,
+  PullRequestReviewEvent,
+  Repository,
+  StatusEvent,
+  User,
+} from '@octokit/webhooks-types';
 import { ThreadSnapshot } from '../threads/thread-snapshot';
 import { CiSignal, MappedEvent, ThreadMessage } from '../threads/github-event.types';
 import { boundedText } from '../threads/bounded-text';
-import {
-  GhCheckSuite,
-  GhComment,
-  GhEnvelope,
-  GhIssue,
-  GhLabel,
-  GhPullRequest,
-  GhReview,
-  GhUser,
-} from '../threads/github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from '../threads/item-snapshot';
 import {
   commentTitle,
@@ -20,48 +21,57 @@ import {
   reviewTitle,
 } from '../threads/thread-titles';
 
-type Payload = GhEnvelope & Record<string, unknown>;
+/**
+ * Payloads are typed as `@octokit/webhooks-types` documents each event, but
+ * only their signature was checked: any field may be missing or of another
+ * type. So the mapper reads what GitHub may leave out with a guard, a throw
+ * while mapping fails the delivery (delivery-intake), and what it made is
+ * checked before it is stored (mappedEventProblem).
+ */
+interface Envelope {
+  action?: string;
+  repository?: Pick<Repository, 'full_name'>;
+  sender?: User;
+}
 
-const author = (sender: GhUser): ThreadMessage['author'] => ({
+const author = (sender: User): ThreadMessage['author'] => ({
   name: sender.login,
   ...(sender.avatar_url ? { avatar: sender.avatar_url } : {}),
 });
 
-const activity = (sender: GhUser, title: string): ThreadMessage => ({
+const activity = (sender: User, title: string): ThreadMessage => ({
   event: 'activity',
   title,
   author: author(sender),
 });
 
-const discussion = (sender: GhUser, title: string, body: string | null | undefined) => ({
+const discussion = (sender: User, title: string, body: string | null | undefined) => ({
   event: 'discussion' as const,
   title,
   body: boundedText(body ?? ''),
   author: author(sender),
 });
 
-const user = (value: unknown) => value as GhUser | null | undefined;
-const labelName = (value: unknown) => (value as GhLabel | undefined)?.name ?? '';
-
 /** The message title for an action on a pull request or issue, or null if we ignore the action. */
-function itemMessageTitle(payload: Payload, noun: ItemNoun): string | null {
-  const pr = payload.pull_request as GhPullRequest | undefined;
-  const team = payload.requested_team as { name?: string } | undefined;
-  const reviewer = user(payload.requested_reviewer)?.login;
-  return itemTitle(payload.action, noun, {
+function itemMessageTitle(event: PullRequestEvent | IssuesEvent, noun: ItemNoun): string | null {
+  const pr = 'pull_request' in event ? event.pull_request : undefined;
+  const team = 'requested_team' in event ? event.requested_team : undefined;
+  const reviewer = 'requested_reviewer' in event ? event.requested_reviewer : undefined;
+  return itemTitle(event.action, noun, {
     merged: !!pr?.merged,
-    assignee: user(payload.assignee)?.login,
-    label: labelName(payload.label),
-    reviewer: reviewer ?? team?.name,
-    reviewerIsTeam: !!team && !payload.requested_reviewer,
+    assignee: 'assignee' in event ? event.assignee?.login : undefined,
+    label: ('label' in event ? event.label?.name : undefined) ?? '',
+    reviewer: reviewer?.login ?? team?.name,
+    reviewerIsTeam: !!team && !reviewer,
     branch: pr?.head.ref,
   });
 }
 
 /** A check suite's state: completed suites by conclusion, anything else pending. */
-function checkSuiteState(suite: GhCheckSuite): CiSignal['state'] {
+function checkSuiteState(suite: CheckSuiteEvent['check_suite']): CiSignal['state'] {
   if (suite.status !== 'completed') return 'pending';
-  switch (suite.conclusion) {
+  // GitHub also concludes `skipped`, which the schema's list lacks.
+  switch (suite.conclusion as string | null) {
     case 'success':
     case 'neutral':
     case 'skipped':
@@ -79,40 +89,41 @@ function checkSuiteState(suite: GhCheckSuite): CiSignal['state'] {
  * events and actions the bridge does not show (they are counted, not errors).
  */
 export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
-  const payload = body as Payload;
-  const repository = payload.repository?.full_name;
-  const sender = payload.sender;
+  const envelope = body as Envelope;
+  const repository = envelope.repository?.full_name;
+  const sender = envelope.sender;
   if (!repository || !sender) return null;
-  const kind = payload.action ? `${name}.${payload.action}` : name;
+  const kind = envelope.action ? `${name}.${envelope.action}` : name;
 
   switch (name) {
     case 'pull_request':
     case 'issues': {
+      const event = body as PullRequestEvent | IssuesEvent;
       const isPull = name === 'pull_request';
-      const title = itemMessageTitle(payload, isPull ? 'pull request' : 'issue');
+      const title = itemMessageTitle(event, isPull ? 'pull request' : 'issue');
       if (!title) return null;
+      const item = isPull ? (event as PullRequestEvent).pull_request : (event as IssuesEvent).issue;
       const snapshot: ThreadSnapshot = isPull
-        ? pullRequestSnapshot(payload.pull_request as GhPullRequest, repository)
-        : issueSnapshot(payload.issue as GhIssue, repository);
-      const item = (payload.pull_request ?? payload.issue) as { updated_at: string };
+        ? pullRequestSnapshot(item as PullRequestEvent['pull_request'], repository)
+        : issueSnapshot(item, repository);
+      const assignee = 'assignee' in event ? event.assignee?.login : undefined;
       return {
         kind,
         target: { repository, kind: snapshot.kind, number: snapshot.number },
         message: activity(sender, title),
         sender,
-        ...(user(payload.assignee)?.login ? { subject: user(payload.assignee)!.login } : {}),
+        ...(assignee ? { subject: assignee } : {}),
         update: { type: 'item', snapshot, updatedAt: item.updated_at },
       };
     }
     case 'pull_request_review': {
-      const review = payload.review as GhReview;
-      const pr = payload.pull_request as GhPullRequest;
+      const { action, review, pull_request: pr } = body as PullRequestReviewEvent;
       const state = review.state.toLowerCase();
       const submittedTitle = reviewTitle(state);
-      if (payload.action === 'submitted' && !submittedTitle) return null;
-      if (payload.action !== 'submitted' && payload.action !== 'dismissed') return null;
+      if (action === 'submitted' && !submittedTitle) return null;
+      if (action !== 'submitted' && action !== 'dismissed') return null;
       const snapshot = pullRequestSnapshot(pr, repository);
-      const dismissed = payload.action === 'dismissed';
+      const dismissed = action === 'dismissed';
       return {
         kind,
         target: { repository, kind: 'pull', number: pr.number },
@@ -133,10 +144,11 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
     }
     case 'issue_comment':
     case 'pull_request_review_comment': {
-      if (payload.action !== 'created') return null;
-      const comment = payload.comment as GhComment;
-      const pr = payload.pull_request as GhPullRequest | undefined;
-      const issue = payload.issue as GhIssue | undefined;
+      if (envelope.action !== 'created') return null;
+      const event = body as IssueCommentCreatedEvent | PullRequestReviewCommentCreatedEvent;
+      const { comment } = event;
+      const pr = 'pull_request' in event ? event.pull_request : undefined;
+      const issue = 'issue' in event ? event.issue : undefined;
       const snapshot = pr ? pullRequestSnapshot(pr, repository) : issueSnapshot(issue!, repository);
       const updatedAt = (pr ?? issue)!.updated_at;
       return {
@@ -154,7 +166,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
       };
     }
     case 'check_suite': {
-      const suite = payload.check_suite as GhCheckSuite;
+      const suite = (body as CheckSuiteEvent).check_suite;
       const state = checkSuiteState(suite);
       return {
         kind,
@@ -178,11 +190,9 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
       };
     }
     case 'status': {
-      const sha = payload.sha as string;
-      const state = payload.state as CiSignal['state'];
-      const context = (payload.context as string | undefined) ?? 'default';
-      const description = payload.description as string | null | undefined;
-      const url = payload.target_url as string | null | undefined;
+      const status = body as StatusEvent;
+      const { sha, state, description, target_url: url } = status;
+      const context = (status.context as string | undefined) ?? 'default';
       return {
         kind,
         target: { repository, headSha: sha, numbers: [] },
@@ -194,7 +204,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
           signal: {
             context: `status:${context}`,
             state,
-            updatedAt: payload.updated_at as string,
+            updatedAt: status.updated_at,
             description: description ? `${context}: ${description}` : context,
             ...(url ? { url } : {}),
           },
