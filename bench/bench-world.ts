@@ -6,7 +6,7 @@ import { githubTiming } from './github-timing';
 import { profiling, rssMiB } from './measure';
 
 /** Flowdock users linked to GitHub users for the action benchmark, one GitHub user each. */
-export const BENCH_USERS = 10;
+const BENCH_USERS = 10;
 
 export interface BenchWorld extends ProcessWorld {
   source: SimSource;

@@ -63,7 +63,7 @@ const httpUrl = (value: unknown): string | undefined =>
   typeof value === 'string' && /^https?:\/\//i.test(value) ? value : undefined;
 
 /** The key the page uses for a thread (source id and external thread id). */
-export const threadKey = (thread: SimThread) => `${thread.sourceId}:${thread.externalThreadId}`;
+const threadKey = (thread: SimThread) => `${thread.sourceId}:${thread.externalThreadId}`;
 
 function status(thread: Json): string {
   const value = isObject(thread.status) ? thread.status : undefined;

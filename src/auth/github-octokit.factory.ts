@@ -58,8 +58,6 @@ export class GitHubOctokitFactory implements OnApplicationShutdown {
   private readonly apiUrl: string;
   private readonly agent = new Agent({ keepAliveTimeout: 30_000 });
   private readonly fetch: typeof fetch;
-  /** GITHUB_TIMEOUT_MS: how long any call to GitHub may take. */
-  readonly timeoutMs: number;
   /** `request` for @octokit/oauth-methods: its base URL is the web URL, where /login/oauth lives. */
   readonly oauthRequest: typeof request;
   /** `request` for the app's own REST calls (GITHUB_API_URL), such as deleting a grant. */
@@ -68,7 +66,6 @@ export class GitHubOctokitFactory implements OnApplicationShutdown {
   constructor(config: ConfigService<AppConfig, true>) {
     const github = config.get('github', { infer: true });
     this.apiUrl = github.apiUrl;
-    this.timeoutMs = github.timeoutMs;
     this.fetch = fetchThrough(
       this.agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
       github.timeoutMs,

@@ -14,7 +14,7 @@ const STATE_COOKIE = 'bridge_oauth_state';
 /** How long a user has to get through one provider's consent page. */
 const STATE_LIFETIME_MS = 10 * 60 * 1000;
 
-type StateProblem = 'missing-cookie' | 'mismatch' | 'used-or-expired';
+export type StateProblem = 'missing-cookie' | 'mismatch' | 'used-or-expired';
 
 export class StateError extends Error {
   constructor(readonly problem: StateProblem) {

@@ -3,13 +3,13 @@ import type { FastifyReply } from 'fastify';
 import type { Page } from '../auth/auth-pages';
 
 /** A failure's page, and the warning to log (none when it was logged where it happened). */
-export interface FailurePage {
+interface FailurePage {
   page: Page;
   warning?: string;
 }
 
 /** What differs between the error pages of one group of browser routes. */
-export interface ErrorPages {
+interface ErrorPages {
   /** The logger's context. */
   context: string;
   /** Sends a page as the routes' other pages are sent. */
