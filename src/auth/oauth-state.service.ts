@@ -10,7 +10,7 @@ import { AppConfig } from '../config/app.config';
 import { LinkingContext, OAuthPurpose, OAuthState } from './oauth-state.entity';
 
 /** The cookie that binds a sign-in in progress to the browser that started it. */
-const STATE_COOKIE = 'bridge_oauth_state';
+export const STATE_COOKIE = 'bridge_oauth_state';
 /** How long a user has to get through one provider's consent page. */
 const STATE_LIFETIME_MS = 10 * 60 * 1000;
 

@@ -14,7 +14,7 @@ const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:4em
 h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}code{background:#f4f4f4;padding:0 .3em;border-radius:4px}
 .ok{color:#176f2c}.down{color:#a4161a}dt{font-weight:600}dd{margin:0 0 .5em 0}`;
 
-function renderHomePage(page: HomePage): string {
+export function renderHomePage(page: HomePage): string {
   const e = escapeHtml;
   const setupUri = `${page.publicUrl}/flowdock/setup`;
   const webhookUrl = `${page.publicUrl}/github/webhooks`;

@@ -1,7 +1,7 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 
 /** What a request whose DTO fails its rules is answered with, given the problems found. */
-export type Refusal = (problems: string[]) => Error;
+type Refusal = (problems: string[]) => Error;
 
 const REFUSALS = new WeakMap<object, Refusal>();
 
@@ -17,7 +17,7 @@ export const RefusedWith =
   };
 
 /** Each failed rule's message, properties in declaration order, nested ones included. */
-export function problemsOf(errors: ValidationError[]): string[] {
+function problemsOf(errors: ValidationError[]): string[] {
   return errors.flatMap((error) => [
     ...Object.values(error.constraints ?? {}),
     ...problemsOf(error.children ?? []),
