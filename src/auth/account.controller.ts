@@ -6,7 +6,7 @@ import { HtmlPage } from '../http/html-response';
 import { AccountSessionService } from './account-session.service';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml } from '../common/html';
-import { renderPage, sendPage } from './auth-pages';
+import { renderPage, sendPage } from '../http/html-page';
 import { UnlinkForm } from './dto/unlink-form.dto';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
 import { LinkedAccountService } from './linked-account.service';

@@ -1,7 +1,8 @@
 import { Catch } from '@nestjs/common';
 import { FlowdockRefusedError, FlowdockUnavailableError } from '../flowdock/flowdock-errors';
 import { HtmlErrorPageFilter, pagesByKind } from '../http/html-error-page.filter';
-import { FAILURE_PAGES, FailureKind, Page, sendPage } from './auth-pages';
+import { Page, sendPage } from '../http/html-page';
+import { FAILURE_PAGES, FailureKind } from './auth-pages';
 import { ClaimError } from './claim.service';
 import { GitHubRefusedError, GitHubUnavailableError } from './github-oauth.service';
 import { StateError, StateProblem } from './oauth-state.service';

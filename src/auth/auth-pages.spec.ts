@@ -1,5 +1,6 @@
 import { escapeHtml } from '../common/html';
-import { FAILURE_PAGES, renderPage } from './auth-pages';
+import { renderPage } from '../http/html-page';
+import { FAILURE_PAGES } from './auth-pages';
 
 describe('auth pages', () => {
   it('escapes every interpolated value', () => {

@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
+import { isRecord } from '../common/records';
 import type { ClaimContext, ClaimedAction } from './claim-context';
 import { SpentClaim } from './spent-claim.entity';
 import { UUID } from '../common/ids';
@@ -34,8 +35,8 @@ interface Claim extends ClaimContext {
 
 /** A claimed action as the claim carries it, or undefined when it is not one. */
 function claimedAction(value: unknown): ClaimedAction | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const { owner, repo, kind, number, action } = value as Record<string, unknown>;
+  if (!isRecord(value)) return undefined;
+  const { owner, repo, kind, number, action } = value;
   if (
     typeof owner !== 'string' ||
     !NAME.test(owner) ||

@@ -7,7 +7,7 @@ import { AccountSessionService } from './account-session.service';
 import type { FlowdockUser } from '../flowdock/flowdock-api.types';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml } from '../common/html';
-import { renderPage } from './auth-pages';
+import { renderPage } from '../http/html-page';
 import { ClaimService } from './claim.service';
 import { ClaimedActionOutcome, ClaimedActions } from './claimed-actions';
 import { FlowdockSignInService } from './flowdock-sign-in.service';

@@ -1,3 +1,5 @@
+import { isRecord } from '../common/records';
+
 /** A person's reply in a Flowdock thread, as read from a stream event. */
 export interface ThreadReply {
   /** Flowdock's flow id (message ids are unique per flow); the stream's flow when the event has none. */
@@ -24,8 +26,8 @@ const USER_ID = /^[1-9][0-9]{0,19}$/;
  * anything malformed.
  */
 export function threadReplyOf(message: unknown, streamFlow: string): ThreadReply | undefined {
-  if (message === null || typeof message !== 'object' || Array.isArray(message)) return undefined;
-  const m = message as Record<string, unknown>;
+  if (!isRecord(message)) return undefined;
+  const m = message;
   if (m.event !== 'message' && m.event !== 'comment') return undefined;
   if (m.app === 'influx' || m.external_user_name !== undefined || m.author !== undefined) {
     return undefined;
@@ -38,11 +40,7 @@ export function threadReplyOf(message: unknown, streamFlow: string): ThreadReply
   if (typeof id !== 'string' || id === '') return undefined;
   // A comment's content is {title, text} in Flowdock's API; a message's is the text.
   const content =
-    typeof m.content === 'string'
-      ? m.content
-      : m.content !== null && typeof m.content === 'object'
-        ? (m.content as Record<string, unknown>).text
-        : undefined;
+    typeof m.content === 'string' ? m.content : isRecord(m.content) ? m.content.text : undefined;
   if (typeof content !== 'string' || content.trim() === '') return undefined;
   const flow = typeof m.flow === 'string' && m.flow !== '' ? m.flow : streamFlow;
   return { flow, messageId: id, threadId: m.thread_id, userId: user, content };

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { Page, renderPage } from '../auth/auth-pages';
+import { Page, renderPage } from '../http/html-page';
 import { escapeHtml } from '../common/html';
 import { sendHtml } from '../http/html-response';
 import type { DeliveryEntry, RouteView, SendEntry, SourceView } from './delivery-log.service';

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { Page } from '../auth/auth-pages';
+import type { Page } from './html-page';
 
 /** A failure's page, and the warning to log (none when it was logged where it happened). */
 interface FailurePage {

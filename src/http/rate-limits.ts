@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { sendPage } from '../auth/auth-pages';
+import { sendPage } from './html-page';
 
 /** The pages people open in a browser to sign in, link, manage their link and set up a flow. */
 const BROWSER_AUTH_ROUTE = /^\/(?:authorization|auth\/|account|deliveries|flowdock\/setup)/;

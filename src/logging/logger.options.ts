@@ -71,10 +71,9 @@ const DATABASE_VALUE_FIELDS = ['parameters', 'detail'];
  */
 export function withoutQueryValues<T>(error: T, depth = 0): T {
   if (typeof error !== 'object' || error === null || depth > 4) return error;
-  const record = error as Record<string, unknown>;
-  const fromDatabase = 'query' in record || 'parameters' in record || 'severity' in record;
+  const fromDatabase = 'query' in error || 'parameters' in error || 'severity' in error;
   const clean: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(record)) {
+  for (const [key, value] of Object.entries(error)) {
     if (fromDatabase && DATABASE_VALUE_FIELDS.includes(key)) continue;
     clean[key] = typeof value === 'object' ? withoutQueryValues(value, depth + 1) : value;
   }

@@ -14,7 +14,7 @@ import {
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
-import { Page, renderPage } from '../auth/auth-pages';
+import { Page, renderPage } from '../http/html-page';
 import { OAuthCallbackQuery } from '../auth/dto/oauth-callback.dto';
 import { OAuthStateService } from '../auth/oauth-state.service';
 import { AppConfig } from '../config/app.config';

@@ -1,6 +1,6 @@
 import { Catch } from '@nestjs/common';
 import { signInFailureKind } from '../auth/auth-page.filter';
-import { sendPage } from '../auth/auth-pages';
+import { sendPage } from '../http/html-page';
 import { TokenDecryptionError } from '../crypto/token-cipher';
 import { FlowdockError } from '../flowdock/flowdock-errors';
 import { HtmlErrorPageFilter, pagesByKind } from '../http/html-error-page.filter';

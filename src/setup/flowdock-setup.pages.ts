@@ -1,4 +1,4 @@
-import { Page } from '../auth/auth-pages';
+import { Page } from '../http/html-page';
 import { escapeHtml } from '../common/html';
 import { FlowdockFlow } from '../flowdock/flowdock-api.types';
 import type { ConnectedRepository, SetupRequest } from './flowdock-setup.service';

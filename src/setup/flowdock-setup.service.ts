@@ -7,6 +7,7 @@ import { FlowdockFlow } from '../flowdock/flowdock-api.types';
 import { FlowdockClient } from '../flowdock/flowdock-client';
 import { FlowdockSourceService, StreamGrant } from '../flowdock/flowdock-source.service';
 import {
+  eventKindProblem,
   patternProblem,
   SubscriptionRules,
   userPatternProblem,
@@ -41,7 +42,6 @@ export class SetupIncompleteError extends Error {
 
 /** Upper bound per form: each repository is one call to Flowdock while the person waits. */
 export const MAX_REPOSITORIES = 30;
-const EVENT_KIND = /^[a-z_]+(\.[a-z_]+)?$/;
 const LABEL_MAX = 100;
 
 const list = (text: string, separator: RegExp) =>
@@ -71,9 +71,7 @@ export function parseSetupForm(form: Record<string, unknown>): {
       ? [`Enter at most ${MAX_REPOSITORIES} repositories at a time.`]
       : []),
     ...repositories.map(patternProblem).filter((p): p is string => p !== null),
-    ...eventKinds
-      .filter((kind) => !EVENT_KIND.test(kind))
-      .map((kind) => `"${kind}" is not an event kind (e.g. pull_request or issues.opened)`),
+    ...eventKinds.map(eventKindProblem).filter((p): p is string => p !== null),
     ...excludeUsers.map(userPatternProblem).filter((p): p is string => p !== null),
     ...[...requiredLabels, ...excludeLabels]
       .filter((label) => label.length > LABEL_MAX)

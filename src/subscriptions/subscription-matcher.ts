@@ -39,6 +39,15 @@ export interface EventFacts {
 
 const REPOSITORY_PATTERN = /^[A-Za-z0-9-]+\/(\*|[A-Za-z0-9._-]+)$/;
 
+const EVENT_KIND = /^[a-z_]+(\.[a-z_]+)?$/;
+
+/** A readable problem with an event kind, or null when it is `event` or `event.action`. */
+export function eventKindProblem(kind: string): string | null {
+  return EVENT_KIND.test(kind)
+    ? null
+    : `"${kind}" is not an event kind (e.g. pull_request or issues.opened)`;
+}
+
 /** A readable problem with a pattern, or null when it is `owner/repo` or `owner/*`. */
 export function patternProblem(pattern: string): string | null {
   return REPOSITORY_PATTERN.test(pattern)

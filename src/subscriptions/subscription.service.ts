@@ -2,7 +2,13 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { FlowdockSourceService } from '../flowdock/flowdock-source.service';
-import { DRAFT_RULES, DraftRule, patternProblem, userPatternProblem } from './subscription-matcher';
+import {
+  DRAFT_RULES,
+  DraftRule,
+  eventKindProblem,
+  patternProblem,
+  userPatternProblem,
+} from './subscription-matcher';
 import { Subscription } from './subscription.entity';
 import { UUID } from '../common/ids';
 
@@ -16,8 +22,6 @@ export interface NewSubscription {
   excludeUsers?: string[];
   drafts?: DraftRule;
 }
-
-const EVENT_KIND = /^[a-z_]+(\.[a-z_]+)?$/;
 
 /**
  * Repositories -> flows. The flow token is registered as a Flowdock source
@@ -39,9 +43,7 @@ export class SubscriptionService {
     const problems = [
       patternProblem(pattern),
       token ? null : 'the flow token is empty',
-      ...(input.eventKinds ?? [])
-        .filter((k) => !EVENT_KIND.test(k))
-        .map((k) => `"${k}" is not an event kind (e.g. pull_request or issues.opened)`),
+      ...(input.eventKinds ?? []).map(eventKindProblem),
       ...(input.excludeUsers ?? []).map(userPatternProblem),
       input.drafts === undefined || DRAFT_RULES.includes(input.drafts)
         ? null
