@@ -6,8 +6,10 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
-import { createHash, createSecretKey, KeyObject, timingSafeEqual } from 'node:crypto';
+import { createHash, createSecretKey, KeyObject } from 'node:crypto';
 import { AppConfig } from '../config/app.config';
+import { isRecord } from '../common/records';
+import { safeEqual } from '../common/safe-equal';
 import { FlowdockActionRequest, FlowdockAgent } from './flowdock-action.types';
 
 /** Seconds of clock difference between Flowdock and us that we accept. */
@@ -63,8 +65,7 @@ export class FlowdockActionVerifier {
     const claims = this.verifyToken(parts.token, now);
     const body = parts.rawBody ?? Buffer.alloc(0);
     const digest = createHash('sha256').update(body).digest('hex');
-    const signed = Buffer.from(claims.signature, 'utf8');
-    if (signed.length !== digest.length || !timingSafeEqual(signed, Buffer.from(digest))) {
+    if (!safeEqual(claims.signature, digest)) {
       throw new ForbiddenException('The request body does not match the FLOWDOCK-TOKEN signature');
     }
     const action = parseAction(body);
@@ -126,38 +127,25 @@ function parseAction(body: Buffer): FlowdockActionRequest['action'] {
   } catch {
     throw new BadRequestException('The action request body is not JSON');
   }
-  const action = parsed as {
-    name?: unknown;
-    agent?: unknown;
-    target?: { urlTemplate?: unknown };
-  } | null;
-  if (typeof action !== 'object' || action === null || Array.isArray(action)) {
+  if (!isRecord(parsed)) {
     throw new BadRequestException('The action request body is not a JSON object');
   }
-  if (typeof action.target?.urlTemplate !== 'string') {
+  const { name, agent, target } = parsed;
+  if (!isRecord(target) || typeof target.urlTemplate !== 'string') {
     throw new BadRequestException('The action request body has no target.urlTemplate');
   }
-  if (typeof action.name !== 'string') {
+  if (typeof name !== 'string') {
     throw new BadRequestException('The action request body has no name');
   }
-  const agent = action.agent;
   return {
-    name: action.name,
-    urlTemplate: action.target.urlTemplate,
-    ...(agent && typeof agent === 'object' && !Array.isArray(agent)
-      ? { agent: pickAgent(agent) }
-      : {}),
+    name,
+    urlTemplate: target.urlTemplate,
+    ...(isRecord(agent) ? { agent: pickAgent(agent) } : {}),
   };
 }
 
-/** The agent's fields as the body may carry them: each is checked before it is kept. */
-interface PostedAgent {
-  '@type'?: unknown;
-  name?: unknown;
-  image?: unknown;
-}
-
-function pickAgent(agent: PostedAgent): FlowdockAgent {
+/** The agent's fields as the body carries them: each is checked before it is kept. */
+function pickAgent(agent: Record<string, unknown>): FlowdockAgent {
   const out: FlowdockAgent = {};
   if (typeof agent['@type'] === 'string') out['@type'] = agent['@type'];
   if (typeof agent.name === 'string') out.name = agent.name;

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isRecord } from '../common/records';
 import { AllExceptionsFilter } from '../http/all-exceptions.filter';
 import { refusalReason } from '../logging/refusals';
 import { Metrics } from '../metrics/metrics';
@@ -34,7 +35,7 @@ function parsePayload({ body, contentType }: SignedDelivery): object {
   } catch {
     throw new GitHubWebhookRefusal(400, 'The webhook body is not valid JSON');
   }
-  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
+  if (!isRecord(payload)) {
     throw new GitHubWebhookRefusal(400, 'The webhook body must be a JSON object');
   }
   return payload;
