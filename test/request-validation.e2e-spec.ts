@@ -61,9 +61,17 @@ describe('request validation on the browser routes', () => {
     );
   });
 
-  it('a setup form without its sealed token is a changed form', async () => {
+  it('a setup form without its sealed token, or with a field twice, is a changed form', async () => {
     expectPage(
       await postForm('/flowdock/setup/connect?state=s', 'repositories=acme%2Fwidgets'),
+      400,
+      'This form cannot be used',
+    );
+    expectPage(
+      await postForm(
+        '/flowdock/setup/connect?state=s',
+        'token=t&repositories=acme%2Fwidgets&repositories=acme%2Fother',
+      ),
       400,
       'This form cannot be used',
     );

@@ -133,11 +133,9 @@ export class FlowdockSetupController {
     // Asked again: the flow is confirmed with the token the sources are created with.
     const flow = await this.findFlow(grant.accessToken, step.flowId!);
 
-    // A plain copy: parseSetupForm and formValues read the form's fields by name.
-    const fields = { ...form };
-    const { request: setupRequest, problems } = parseSetupForm(fields);
+    const { request: setupRequest, problems } = parseSetupForm(form);
     if (problems.length > 0) {
-      return this.formPage(reply, flow, grant, formValues(setupRequest, fields), problems, 400);
+      return this.formPage(reply, flow, grant, formValues(setupRequest, form), problems, 400);
     }
     const outcome = await this.setup.connectOnce(
       {

@@ -1,7 +1,7 @@
 import { Page } from '../http/html-page';
 import { escapeHtml } from '../common/html';
 import { FlowdockFlow } from '../flowdock/flowdock-api.types';
-import type { ConnectedRepository, SetupRequest } from './flowdock-setup.service';
+import type { ConnectedRepository, SetupFormFields, SetupRequest } from './flowdock-setup.service';
 
 const AGAIN = 'Add the integration to the flow again in Flowdock to start over.';
 
@@ -103,14 +103,13 @@ export const EMPTY_FORM: FormValues = {
   announceDrafts: false,
 };
 
-export function formValues(request: SetupRequest, raw: Record<string, unknown>): FormValues {
-  const text = (name: string) => (typeof raw[name] === 'string' ? raw[name] : '');
+export function formValues(request: SetupRequest, posted: SetupFormFields): FormValues {
   return {
-    repositories: text('repositories'),
-    events: text('events'),
-    labels: text('labels'),
-    excludeLabels: text('excludeLabels'),
-    excludeUsers: text('excludeUsers'),
+    repositories: posted.repositories ?? '',
+    events: posted.events ?? '',
+    labels: posted.labels ?? '',
+    excludeLabels: posted.excludeLabels ?? '',
+    excludeUsers: posted.excludeUsers ?? '',
     ignoreBots: request.ignoreBots,
     announceDrafts: request.drafts === 'announce',
   };

@@ -19,6 +19,17 @@ export interface SetupRequest extends Omit<SubscriptionRules, 'repositoryPattern
   repositories: string[];
 }
 
+/** The setup form's text fields as posted (the DTO has checked each is one string). */
+export interface SetupFormFields {
+  repositories?: string;
+  events?: string;
+  labels?: string;
+  excludeLabels?: string;
+  excludeUsers?: string;
+  ignoreBots?: string;
+  announceDrafts?: string;
+}
+
 export interface ConnectedRepository {
   repository: string;
   subscriptionId: string;
@@ -51,18 +62,17 @@ const list = (text: string, separator: RegExp) =>
     .filter((item) => item !== '');
 
 /** Problems with the form, each a sentence; an empty list when it can be used. */
-export function parseSetupForm(form: Record<string, unknown>): {
+export function parseSetupForm(form: SetupFormFields): {
   request: SetupRequest;
   problems: string[];
 } {
-  const text = (name: string) => (typeof form[name] === 'string' ? form[name] : '');
   const repositories = [
-    ...new Set(list(text('repositories'), /\r?\n/).map((r) => r.toLowerCase())),
+    ...new Set(list(form.repositories ?? '', /\r?\n/).map((r) => r.toLowerCase())),
   ];
-  const eventKinds = [...new Set(list(text('events'), /[\s,]+/))];
-  const requiredLabels = [...new Set(list(text('labels'), /,/))];
-  const excludeLabels = [...new Set(list(text('excludeLabels'), /,/))];
-  const excludeUsers = [...new Set(list(text('excludeUsers'), /[\s,]+/))];
+  const eventKinds = [...new Set(list(form.events ?? '', /[\s,]+/))];
+  const requiredLabels = [...new Set(list(form.labels ?? '', /,/))];
+  const excludeLabels = [...new Set(list(form.excludeLabels ?? '', /,/))];
+  const excludeUsers = [...new Set(list(form.excludeUsers ?? '', /[\s,]+/))];
   const problems = [
     ...(repositories.length === 0
       ? ['Enter at least one repository (owner/repo or owner/*).']

@@ -1,6 +1,7 @@
 import { IsOptional, IsString } from 'class-validator';
 import { RefusedWith } from '../../http/request-validation';
 import { SetupPageException } from '../flowdock-setup.filter';
+import type { SetupFormFields } from '../flowdock-setup.service';
 
 /**
  * `POST /flowdock/setup/connect?state=…`: the repositories form. Each field
@@ -8,7 +9,7 @@ import { SetupPageException } from '../flowdock-setup.filter';
  * checked by parseSetupForm, whose problems are shown in the form again.
  */
 @RefusedWith(() => new SetupPageException('bad-form'))
-export class SetupForm {
+export class SetupForm implements SetupFormFields {
   /** The person's Flowdock grant, sealed to the form's state. */
   @IsString()
   token: string;
