@@ -12,6 +12,7 @@ import type {
 import { ThreadSnapshot } from '../threads/thread-snapshot';
 import { CiSignal, MappedEvent, ThreadMessage } from '../threads/github-event.types';
 import { boundedText } from '../threads/bounded-text';
+import { GhUser } from '../threads/github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from '../threads/item-snapshot';
 import {
   commentTitle,
@@ -34,18 +35,18 @@ interface Envelope {
   sender?: User;
 }
 
-const author = (sender: User): ThreadMessage['author'] => ({
+const author = (sender: GhUser): ThreadMessage['author'] => ({
   name: sender.login,
   ...(sender.avatar_url ? { avatar: sender.avatar_url } : {}),
 });
 
-const activity = (sender: User, title: string): ThreadMessage => ({
+const activity = (sender: GhUser, title: string): ThreadMessage => ({
   event: 'activity',
   title,
   author: author(sender),
 });
 
-const discussion = (sender: User, title: string, body: string | null | undefined) => ({
+const discussion = (sender: GhUser, title: string, body: string | null | undefined) => ({
   event: 'discussion' as const,
   title,
   body: boundedText(body ?? ''),
@@ -91,8 +92,11 @@ function checkSuiteState(suite: CheckSuiteEvent['check_suite']): CiSignal['state
 export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
   const envelope = body as Envelope;
   const repository = envelope.repository?.full_name;
-  const sender = envelope.sender;
-  if (!repository || !sender) return null;
+  if (!repository || !envelope.sender) return null;
+  // What the thread and the filters read of the sender: the rest of GitHub's user object
+  // (a dozen URLs, about 1 KB) would be stored with every delivery and read back.
+  const { login, type, avatar_url } = envelope.sender;
+  const sender: GhUser = { login, type, ...(avatar_url ? { avatar_url } : {}) };
   const kind = envelope.action ? `${name}.${envelope.action}` : name;
 
   switch (name) {
