@@ -10,6 +10,7 @@ import { ThreadSnapshot } from '../src/threads/thread-snapshot';
 import { MAX_TEXT_LENGTH, TRUNCATED_MARKER } from '../src/threads/bounded-text';
 import { InboxEntry } from '../src/webhooks/delivery-intake';
 import { SubscriptionService } from '../src/subscriptions/subscription.service';
+import { IngestPressure } from '../src/webhooks/ingest-pressure';
 import { WebhookInbox } from '../src/webhooks/webhook-inbox';
 import { TcpProxy } from './support/tcp-proxy';
 import { freshDatabase, FreshDatabase as TestDatabase } from '../sandbox/world/databases';
@@ -189,6 +190,35 @@ describe('the webhook inbox and its processing', () => {
       [repo],
     );
     expect(thread.snapshot.labels).toEqual(['step-59']);
+  });
+
+  it('while webhook requests queue up, processing yields to them but goes on, in order', async () => {
+    const pressure = t.app.get(IngestPressure);
+    // Requests waiting for their answer, as in a storm: held open here instead of by GitHub.
+    const waiting = Array.from({ length: 8 }, () => pressure.started());
+    try {
+      expect(pressure.high).toBe(true);
+      const repo = await subscribed();
+      const hooks = Array.from({ length: 12 }, (_, i) =>
+        signedWebhook(SECRET, 'issues', labeled(repo, 1 + (i % 3), `pressed-${i}`, i)),
+      );
+      for (const hook of hooks) expect((await post(t, hook)).statusCode).toBe(202);
+      for (const hook of hooks) {
+        expect((await outcomeOf(db, hook.deliveryId)).outcome).toBe('published');
+      }
+      const threads = await db.query<{ number: number; snapshot: ThreadSnapshot }[]>(
+        `SELECT number, snapshot FROM github_thread WHERE repository = $1 ORDER BY number`,
+        [repo],
+      );
+      expect(threads.map((r) => [r.number, r.snapshot.labels])).toEqual([
+        [1, ['pressed-9']],
+        [2, ['pressed-10']],
+        [3, ['pressed-11']],
+      ]);
+    } finally {
+      waiting.forEach((done) => done());
+    }
+    expect(pressure.high).toBe(false);
   });
 
   describe('with the database unreachable', () => {

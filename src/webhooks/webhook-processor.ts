@@ -23,6 +23,7 @@ import {
 } from '../threads/github-thread.store';
 import { ChangeResult, ThreadChange, ThreadChanges } from '../threads/thread-changes';
 import { DeliveryLogEntry, logDelivery } from './delivery-outcome';
+import { IngestPressure } from './ingest-pressure';
 
 /** Threads per batch (one transaction). */
 const THREADS_PER_BATCH = 100;
@@ -38,6 +39,8 @@ const CI_PER_PASS = 500;
  * pass taking a handful. The first delivery after a quiet spell goes at once.
  */
 const PASS_INTERVAL_MS = 50;
+/** While webhook requests queue up (IngestPressure), passes start at most this often. */
+const PRESSED_PASS_INTERVAL_MS = 500;
 /** The safety net when a notification is lost. */
 const POLL_MS = 5_000;
 /** After a failed pass (database unreachable), before the next. */
@@ -139,6 +142,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     private readonly accounts: LinkedAccountService,
     private readonly notifications: DatabaseNotifications,
     private readonly metrics: Metrics,
+    private readonly pressure: IngestPressure,
     config: ConfigService<AppConfig, true>,
   ) {
     this.retentionDays = config.get('github', { infer: true }).deliveryRetentionDays;
@@ -170,9 +174,10 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     let delay = POLL_MS;
     let passStarted = 0;
     while (!this.stopped) {
+      const interval = this.pressure.high ? PRESSED_PASS_INTERVAL_MS : PASS_INTERVAL_MS;
       const sinceLastPass = performance.now() - passStarted;
-      if (passStarted > 0 && sinceLastPass < PASS_INTERVAL_MS) {
-        await new Promise((resolve) => setTimeout(resolve, PASS_INTERVAL_MS - sinceLastPass));
+      if (passStarted > 0 && sinceLastPass < interval) {
+        await new Promise((resolve) => setTimeout(resolve, interval - sinceLastPass));
         if (this.stopped) break;
       }
       passStarted = performance.now();

@@ -7,6 +7,7 @@ import { Metrics } from '../metrics/metrics';
 import { InboxEntry, intake } from './delivery-intake';
 import { logDelivery } from './delivery-outcome';
 import { GitHubWebhookGuard, GitHubWebhookRefusal, SignedDelivery } from './github-webhook.guard';
+import { IngestPressure } from './ingest-pressure';
 import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inbox';
 
 const WEBHOOK_PATH = '/github/webhooks';
@@ -62,12 +63,27 @@ function verifiedEntry(request: FastifyRequest, guard: GitHubWebhookGuard): Inbo
  */
 export function registerWebhookRoute(
   fastify: FastifyInstance,
-  deps: { guard: GitHubWebhookGuard; inbox: WebhookInbox; metrics: Metrics; bodyLimit: number },
+  deps: {
+    guard: GitHubWebhookGuard;
+    inbox: WebhookInbox;
+    pressure: IngestPressure;
+    metrics: Metrics;
+    bodyLimit: number;
+  },
 ): void {
   const logger = new Logger('GitHubWebhooks');
   const errors = new AllExceptionsFilter();
 
   const receive = async (request: FastifyRequest, reply: FastifyReply) => {
+    const done = deps.pressure.started();
+    try {
+      return await store(request, reply);
+    } finally {
+      done();
+    }
+  };
+
+  const store = async (request: FastifyRequest, reply: FastifyReply) => {
     const entry = verifiedEntry(request, deps.guard);
     // The change is all that is stored: let the body (up to 25 MB) go before
     // waiting for the commit, rather than keep it alive through the wait.
