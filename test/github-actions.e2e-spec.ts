@@ -87,7 +87,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
       const number = kind === 'pulls' ? 7 : 8;
       const { token, octokit } = octokitAs('octocat');
 
-      const assigned = await actions.perform(
+      const { snapshot: assigned } = await actions.perform(
         octokit,
         'octocat',
         { owner, repo, kind, number },
@@ -106,7 +106,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
       await deliveriesSettled(db, name, 1);
       expect(await titles(name)).toEqual(['assigned @octocat']);
 
-      const unassigned = await actions.perform(
+      const { snapshot: unassigned } = await actions.perform(
         octokit,
         'octocat',
         { owner, repo, kind, number },
@@ -124,7 +124,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
     const noun = kind === 'pulls' ? 'pull request' : 'issue';
     const { octokit } = octokitAs('octocat');
 
-    const closed = await actions.perform(
+    const { snapshot: closed } = await actions.perform(
       octokit,
       'octocat',
       { owner, repo, kind, number },
@@ -133,7 +133,7 @@ describe('GitHubActionsService (GitHub simulator)', () => {
     expect(closed.state).toBe('closed');
     expect(repos.repo(name)!.items.get(number)!.state).toBe('closed');
     await deliveriesSettled(db, name, 1);
-    const reopened = await actions.perform(
+    const { snapshot: reopened } = await actions.perform(
       octokit,
       'octocat',
       { owner, repo, kind, number },

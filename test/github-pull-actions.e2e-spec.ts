@@ -70,7 +70,9 @@ describe('Approve, Merge and Refresh (GitHub simulator)', () => {
 
   const act = (login: string, name: string, action: ThreadAction, kind = 'pulls' as const) => {
     const [owner, repo] = name.split('/');
-    return actions.perform(octokitAs(login), login, { owner, repo, kind, number: 7 }, action);
+    return actions
+      .perform(octokitAs(login), login, { owner, repo, kind, number: 7 }, action)
+      .then(({ snapshot }) => snapshot);
   };
   const refusal = (promise: Promise<unknown>) =>
     promise.then(

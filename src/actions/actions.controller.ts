@@ -1,7 +1,6 @@
 import { ACTION_ROUTE, ThreadAction } from '../threads/thread-actions';
-import { Controller, HttpCode, HttpException, Logger, Param, Post, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
-import { LinkedAccountService } from '../auth/linked-account.service';
+import { Controller, HttpCode, HttpException, Logger, Param, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ActionRouteParams } from './dto/action-route.dto';
 import { SignedFlowdockAction } from './signed-flowdock-action.decorator';
 import type { FlowdockActionRequest } from './flowdock-action.types';
@@ -31,7 +30,6 @@ export class ActionsController {
   private readonly logger = new Logger(ActionsController.name);
 
   constructor(
-    private readonly accounts: LinkedAccountService,
     private readonly challenges: FlowdockChallenges,
     private readonly actions: GitHubActionsService,
     private readonly metrics: Metrics,
@@ -44,13 +42,16 @@ export class ActionsController {
     @Param() params: ActionRouteParams,
     @FlowdockClick() clicked: FlowdockActionRequest,
     @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ status: ThreadState; assignees: string[] }> {
     const { target: item, action } = params;
     const started = performance.now();
     let outcome: ActionOutcome = 'failed';
     try {
-      const answer = await this.perform(item, action, clicked, String(req.id));
+      const { githubMs, ...answer } = await this.perform(item, action, clicked, String(req.id));
       outcome = 'performed';
+      // How long the bridge waited for GitHub, so that the rest of a click's time is the bridge's own.
+      void reply.header('server-timing', `github;dur=${githubMs.toFixed(2)}`);
       return answer;
     } catch (error) {
       outcome = failedActionOutcome(error);
@@ -65,20 +66,20 @@ export class ActionsController {
     action: ThreadAction,
     clicked: FlowdockActionRequest,
     requestId: string,
-  ): Promise<{ status: ThreadState; assignees: string[] }> {
+  ): Promise<{ status: ThreadState; assignees: string[]; githubMs: number }> {
     // An unlinked user's claim carries the click, to be performed once the link is stored.
     const context = { name: clicked.action.agent?.name, then: { ...item, action } };
-    const actor = await this.accounts.actingAs(clicked.userId);
+    const actor = clicked.actingAs;
     if (!actor) throw await this.challenges.challenge(clicked.userId, context);
     try {
-      const snapshot = await this.actions.perform(
+      const { snapshot, githubMs } = await this.actions.perform(
         actor.octokit,
         actor.login,
         item,
         action,
         requestId,
       );
-      return { status: snapshot.state, assignees: snapshot.assignees };
+      return { status: snapshot.state, assignees: snapshot.assignees, githubMs };
     } catch (error) {
       if (!(error instanceof GitHubUnauthorizedError)) throw error;
       // actingAs's 401 hook has removed the link (only the one holding that token).

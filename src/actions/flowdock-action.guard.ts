@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { LinkedAccountService } from '../auth/linked-account.service';
 import { FlowdockActionRequest } from './flowdock-action.types';
 import { FlowdockActionVerifier } from './flowdock-action.verifier';
 import { UsedActionTokenStore } from './used-action-token.store';
@@ -11,14 +12,16 @@ export type RequestWithFlowdockAction = FastifyRequest & {
 
 /**
  * Lets through only UpdateAction requests that Flowdock signed, for this URL,
- * once. The checks live in FlowdockActionVerifier; the handler gets the result
- * through @FlowdockClick().
+ * once, and finds the GitHub account the clicking user acts as. The checks
+ * live in FlowdockActionVerifier; the handler gets the result through
+ * @FlowdockClick().
  */
 @Injectable()
 export class FlowdockActionGuard implements CanActivate {
   constructor(
     private readonly verifier: FlowdockActionVerifier,
     private readonly usedTokens: UsedActionTokenStore,
+    private readonly accounts: LinkedAccountService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -30,10 +33,20 @@ export class FlowdockActionGuard implements CanActivate {
       rawBody: request.rawBody,
       path: request.url,
     });
-    if (!(await this.usedTokens.useOnce(token as string, verified.expiresAt))) {
-      throw new UnauthorizedException('The FLOWDOCK-TOKEN was already used');
-    }
-    request.flowdockAction = { userId: verified.userId, action: verified.action };
+    // Who the user acts as is looked up while the token is spent (two round trips at once);
+    // nothing uses it unless the token was fresh.
+    const [spent, actor] = await Promise.allSettled([
+      this.usedTokens.useOnce(token as string, verified.expiresAt),
+      this.accounts.actingAs(verified.userId),
+    ]);
+    if (spent.status === 'rejected') throw spent.reason;
+    if (!spent.value) throw new UnauthorizedException('The FLOWDOCK-TOKEN was already used');
+    if (actor.status === 'rejected') throw actor.reason;
+    request.flowdockAction = {
+      userId: verified.userId,
+      action: verified.action,
+      actingAs: actor.value,
+    };
     return true;
   }
 }

@@ -26,7 +26,7 @@ interface ActionRequestParts {
   path: string;
 }
 
-interface VerifiedAction extends FlowdockActionRequest {
+interface VerifiedAction extends Omit<FlowdockActionRequest, 'actingAs'> {
   /** The token's expiry (epoch seconds): how long it must be remembered as used. */
   expiresAt: number;
 }

@@ -94,14 +94,19 @@ export class GitHubActionsService {
     target: ActionTarget,
     action: ThreadAction,
     requestId?: string,
-  ): Promise<ThreadSnapshot> {
+  ): Promise<{ snapshot: ThreadSnapshot; githubMs: number }> {
     const repository = `${target.owner}/${target.repo}`;
     const key: ThreadKey = {
       repository,
       kind: target.kind === 'pulls' ? 'pull' : 'issue',
       number: target.number,
     };
+    // Read while GitHub answers; awaited (and its failure seen) only once GitHub has.
+    const routing = this.changes.routing([repository]);
+    routing.catch(() => undefined);
+    const calling = performance.now();
     const update = await this.callGitHub(octokit, login, target, action, requestId);
+    const githubMs = performance.now() - calling;
 
     if (action === 'assign-to-me' && !update.snapshot.assignees.includes(login)) {
       // GitHub answers 201 but leaves out assignees it cannot assign.
@@ -141,12 +146,12 @@ export class GitHubActionsService {
     };
     const [applied] = await this.dataSource.transaction(async (manager) => {
       await this.changes.lock(manager, [key], true);
-      return this.changes.apply(manager, [{ key, changes: [change] }]);
+      return this.changes.apply(manager, [{ key, changes: [change] }], await routing);
     });
     const [result] = applied.results;
     if (!applied.snapshot) throw new Error(`The thread could not be updated: ${result.reason}`);
     if (result.messages > 0) this.notifications.notify('flowdock_outbox');
-    return applied.snapshot;
+    return { snapshot: applied.snapshot, githubMs };
   }
 
   /** Whether the action changed what the thread showed (a repeated click changes nothing). */

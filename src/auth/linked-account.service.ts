@@ -17,6 +17,9 @@ import { LinkedAccount, tokenContext } from './linked-account.entity';
 /** Refresh an expiring token this long before GitHub would refuse it. */
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
+/** Octokits kept for recent clickers (octokitWith). */
+const OCTOKITS_KEPT = 200;
+
 /** What other modules may know about a link (no tokens). */
 interface GitHubLink {
   githubUserId: number;
@@ -39,6 +42,8 @@ interface NewLink {
 @Injectable()
 export class LinkedAccountService {
   private readonly logger = new Logger('LinkedAccounts');
+  /** Octokits of recently used tokens, least recently used first. */
+  private readonly octokitCache = new Map<string, Octokit>();
 
   constructor(
     @InjectRepository(LinkedAccount) private readonly links: Repository<LinkedAccount>,
@@ -83,7 +88,26 @@ export class LinkedAccountService {
     } else if (this.cipher.needsRotation(ciphertext)) {
       ciphertext = await this.reencrypt(row, token);
     }
+    return { login: row.githubLogin, octokit: this.octokitWith(flowdockUserId, token, ciphertext) };
+  }
+
+  /**
+   * The Octokit of one stored token, kept for the next click: building one
+   * costs little, but its first call costs about 0.5 ms more than the next
+   * ones. Keyed by the token's ciphertext, so a refreshed or re-encrypted
+   * token gets a new one; a removed link is never looked up again (the row
+   * is read first), and its entry ages out.
+   */
+  private octokitWith(flowdockUserId: string, token: string, ciphertext: string): Octokit {
+    const key = `${flowdockUserId}\n${ciphertext}`;
+    const kept = this.octokitCache.get(key);
+    if (kept) {
+      this.octokitCache.delete(key);
+      this.octokitCache.set(key, kept);
+      return kept;
+    }
     const octokit = this.octokits.forToken(token, async () => {
+      this.octokitCache.delete(key);
       const removed = await this.links.delete({ flowdockUserId, accessToken: ciphertext });
       if (removed.affected) {
         this.metrics.authorizationRevoked('token_refused');
@@ -92,7 +116,11 @@ export class LinkedAccountService {
         );
       }
     });
-    return { login: row.githubLogin, octokit };
+    this.octokitCache.set(key, octokit);
+    if (this.octokitCache.size > OCTOKITS_KEPT) {
+      this.octokitCache.delete(this.octokitCache.keys().next().value as string);
+    }
+    return octokit;
   }
 
   /**
