@@ -195,7 +195,9 @@ describe('the webhook inbox and its processing', () => {
   it('while webhook requests queue up, processing yields to them but goes on, in order', async () => {
     const pressure = t.app.get(IngestPressure);
     // Requests waiting for their answer, as in a storm: held open here instead of by GitHub.
-    const waiting = Array.from({ length: 8 }, () => pressure.started());
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const waiting = Array.from({ length: 8 }, () => pressure.track(() => gate));
     try {
       expect(pressure.high).toBe(true);
       const repo = await subscribed();
@@ -216,7 +218,8 @@ describe('the webhook inbox and its processing', () => {
         [3, ['pressed-11']],
       ]);
     } finally {
-      waiting.forEach((done) => done());
+      release();
+      await Promise.all(waiting);
     }
     expect(pressure.high).toBe(false);
   });

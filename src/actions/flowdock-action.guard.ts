@@ -34,7 +34,8 @@ export class FlowdockActionGuard implements CanActivate {
       path: request.url,
     });
     // Who the user acts as is looked up while the token is spent (two round trips at once);
-    // nothing uses it unless the token was fresh.
+    // nothing acts with it unless the token was fresh (a replay may at most renew a GitHub
+    // token that was due for renewal anyway).
     const [spent, actor] = await Promise.allSettled([
       this.usedTokens.useOnce(token as string, verified.expiresAt),
       this.accounts.actingAs(verified.userId),

@@ -13,14 +13,14 @@ const PRESSURE_AT = 8;
 export class IngestPressure {
   private waiting = 0;
 
-  /** Counts one request until `done` is called. */
-  started(): () => void {
+  /** Runs one request's work, counted as waiting until it settles. */
+  async track<T>(work: () => Promise<T>): Promise<T> {
     this.waiting += 1;
-    let counted = true;
-    return () => {
-      if (counted) this.waiting -= 1;
-      counted = false;
-    };
+    try {
+      return await work();
+    } finally {
+      this.waiting -= 1;
+    }
   }
 
   get high(): boolean {

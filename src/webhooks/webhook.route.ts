@@ -75,15 +75,6 @@ export function registerWebhookRoute(
   const errors = new AllExceptionsFilter();
 
   const receive = async (request: FastifyRequest, reply: FastifyReply) => {
-    const done = deps.pressure.started();
-    try {
-      return await store(request, reply);
-    } finally {
-      done();
-    }
-  };
-
-  const store = async (request: FastifyRequest, reply: FastifyReply) => {
     const entry = verifiedEntry(request, deps.guard);
     // The change is all that is stored: let the body (up to 25 MB) go before
     // waiting for the commit, rather than keep it alive through the wait.
@@ -158,7 +149,7 @@ export function registerWebhookRoute(
         bodyLimit: deps.bodyLimit,
         onRequest: async (request) => deps.guard.checkContentType(request),
       },
-      receive,
+      (request, reply) => deps.pressure.track(() => receive(request, reply)),
     );
   });
 }
