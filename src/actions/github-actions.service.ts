@@ -21,6 +21,7 @@ import { ThreadKey, ThreadUpdate } from '../threads/github-event.types';
 import { GhIssue } from '../threads/github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from '../threads/item-snapshot';
 import { ThreadChange, ThreadChanges } from '../threads/thread-changes';
+import { activityMessage } from '../threads/thread-messages';
 import { itemTitle, refreshedTitle, reviewTitle } from '../threads/thread-titles';
 
 export interface ActionTarget {
@@ -132,7 +133,7 @@ export class GitHubActionsService {
           : `${key.kind === 'pull' ? 'pull_request' : 'issues'}.${echo?.action ?? 'refreshed'}`,
       sender: { login, type: 'User' },
       update,
-      message: { event: 'activity', title, author: { name: login } },
+      message: activityMessage({ login }, title),
       ...(echo
         ? {
             expectEcho: {

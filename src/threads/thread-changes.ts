@@ -16,6 +16,7 @@ import { matchesRepository, route } from '../subscriptions/subscription-matcher'
 import { SubscriptionService } from '../subscriptions/subscription.service';
 import { applyUpdate, StoredThread } from './thread-state';
 import { ciTitle, lateMatchTitle } from './thread-titles';
+import { activityMessage } from './thread-messages';
 
 /** One change of a thread: a webhook's, or an action the bridge performed. */
 export interface ThreadChange {
@@ -195,7 +196,7 @@ export class ThreadChanges {
       const announce = !change.announceIf || change.announceIf(before, after);
       let message = announce ? change.message : null;
       if (!message && applied.ciChanged && after.ci)
-        message = ciMessage(change.sender, after.ci.state);
+        message = activityMessage(change.sender, ciTitle(after.ci.state));
       const routed = route(context.subscriptions, context.defaultSourceId, {
         repository: key.repository,
         kind: change.kind,
@@ -219,7 +220,7 @@ export class ThreadChanges {
         // An item that starts to match a flow's rules appears there now, saying why.
         ...routed.late.map(({ sourceId, why }) => ({
           sourceId,
-          message: lateMatchMessage(change.sender, why),
+          message: activityMessage(change.sender, lateMatchTitle(why)),
         })),
       ];
       for (const one of sent) {
@@ -262,22 +263,6 @@ const itemFacts = (snapshot: ThreadSnapshot) => ({
   draft: snapshot.state === 'draft',
   author: snapshot.author,
 });
-
-function lateMatchMessage(sender: GhUser, why: string): ThreadMessage {
-  return {
-    event: 'activity',
-    title: lateMatchTitle(why),
-    author: { name: sender.login, ...(sender.avatar_url ? { avatar: sender.avatar_url } : {}) },
-  };
-}
-
-function ciMessage(sender: GhUser, state: Parameters<typeof ciTitle>[0]): ThreadMessage {
-  return {
-    event: 'activity',
-    title: ciTitle(state),
-    author: { name: sender.login, ...(sender.avatar_url ? { avatar: sender.avatar_url } : {}) },
-  };
-}
 
 function failedOutput(key: ThreadKey, changes: ThreadChange[], reason: string): ThreadOutput {
   return {

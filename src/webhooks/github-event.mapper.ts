@@ -10,10 +10,11 @@ import type {
   User,
 } from '@octokit/webhooks-types';
 import { ThreadSnapshot } from '../threads/thread-snapshot';
-import { CiSignal, MappedEvent, ThreadMessage } from '../threads/github-event.types';
+import { CiSignal, MappedEvent } from '../threads/github-event.types';
 import { boundedText } from '../threads/bounded-text';
 import { GhUser } from '../threads/github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from '../threads/item-snapshot';
+import { activityMessage, messageAuthor } from '../threads/thread-messages';
 import {
   commentTitle,
   ItemNoun,
@@ -35,22 +36,11 @@ interface Envelope {
   sender?: User;
 }
 
-const author = (sender: GhUser): ThreadMessage['author'] => ({
-  name: sender.login,
-  ...(sender.avatar_url ? { avatar: sender.avatar_url } : {}),
-});
-
-const activity = (sender: GhUser, title: string): ThreadMessage => ({
-  event: 'activity',
-  title,
-  author: author(sender),
-});
-
 const discussion = (sender: GhUser, title: string, body: string | null | undefined) => ({
   event: 'discussion' as const,
   title,
   body: boundedText(body ?? ''),
-  author: author(sender),
+  author: messageAuthor(sender),
 });
 
 /** The message title for an action on a pull request or issue, or null if we ignore the action. */
@@ -114,7 +104,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
       return {
         kind,
         target: { repository, kind: snapshot.kind, number: snapshot.number },
-        message: activity(sender, title),
+        message: activityMessage(sender, title),
         sender,
         ...(assignee ? { subject: assignee } : {}),
         update: { type: 'item', snapshot, updatedAt: item.updated_at },
@@ -132,7 +122,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
         kind,
         target: { repository, kind: 'pull', number: pr.number },
         message: dismissed
-          ? activity(sender, reviewDismissedTitle(review.user?.login))
+          ? activityMessage(sender, reviewDismissedTitle(review.user?.login))
           : discussion(sender, submittedTitle!, review.body),
         sender,
         update: {
