@@ -4,7 +4,6 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppConfig } from './config/app.config';
-import { IngestPressure } from './webhooks/ingest-pressure';
 import { WebhookInbox } from './webhooks/webhook-inbox';
 import { registerWebhookRoute } from './webhooks/webhook.route';
 import { GitHubWebhookGuard } from './webhooks/github-webhook.guard';
@@ -57,7 +56,6 @@ export async function createApp(
   registerWebhookRoute(adapter.getInstance(), {
     guard: app.get(GitHubWebhookGuard),
     inbox: app.get(WebhookInbox),
-    pressure: app.get(IngestPressure),
     metrics: app.get(Metrics),
     bodyLimit: config.webhookBodyLimit,
   });

@@ -10,9 +10,9 @@ import { ThreadSnapshot } from '../src/threads/thread-snapshot';
 import { MAX_TEXT_LENGTH, TRUNCATED_MARKER } from '../src/threads/bounded-text';
 import { InboxEntry } from '../src/webhooks/delivery-intake';
 import { SubscriptionService } from '../src/subscriptions/subscription.service';
-import { IngestPressure } from '../src/webhooks/ingest-pressure';
 import { WebhookInbox } from '../src/webhooks/webhook-inbox';
 import { TcpProxy } from './support/tcp-proxy';
+import { waitUntil } from '../sandbox/world/processes';
 import { freshDatabase, FreshDatabase as TestDatabase } from '../sandbox/world/databases';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { outcomeOf } from './support/webhook-deliveries';
@@ -192,36 +192,35 @@ describe('the webhook inbox and its processing', () => {
     expect(thread.snapshot.labels).toEqual(['step-59']);
   });
 
-  it('while webhook requests queue up, processing yields to them but goes on, in order', async () => {
-    const pressure = t.app.get(IngestPressure);
-    // Requests waiting for their answer, as in a storm: held open here instead of by GitHub.
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const waiting = Array.from({ length: 8 }, () => pressure.track(() => gate));
+  it('counts the webhook requests waiting to be stored (a storm, for the processor), and stores them once it can', async () => {
+    const inbox = t.app.get(WebhookInbox);
+    const repo = await subscribed();
+    const hooks = Array.from({ length: 8 }, (_, i) =>
+      signedWebhook(SECRET, 'issues', labeled(repo, 1, `held-${i}`, i)),
+    );
+    // Another transaction holds the same delivery ids, not yet committed: the inbox's INSERT
+    // waits for it, and the requests queue up as they would behind a slow commit.
+    const blocker = db.createQueryRunner();
+    await blocker.connect();
     try {
-      expect(pressure.high).toBe(true);
-      const repo = await subscribed();
-      const hooks = Array.from({ length: 12 }, (_, i) =>
-        signedWebhook(SECRET, 'issues', labeled(repo, 1 + (i % 3), `pressed-${i}`, i)),
+      await blocker.startTransaction();
+      await blocker.query(
+        `INSERT INTO github_webhook_delivery (delivery_id, event)
+         SELECT unnest($1::text[]), 'issues'`,
+        [hooks.map((h) => h.deliveryId)],
       );
-      for (const hook of hooks) expect((await post(t, hook)).statusCode).toBe(202);
+      const answers = hooks.map((hook) => post(t, hook));
+      await waitUntil('8 requests waiting for the inbox', () => inbox.waiting === 8, 4_000);
+      await blocker.rollbackTransaction();
+      expect((await Promise.all(answers)).map((r) => r.statusCode)).toEqual(Array(8).fill(202));
+      expect(inbox.waiting).toBe(0);
       for (const hook of hooks) {
         expect((await outcomeOf(db, hook.deliveryId)).outcome).toBe('published');
       }
-      const threads = await db.query<{ number: number; snapshot: ThreadSnapshot }[]>(
-        `SELECT number, snapshot FROM github_thread WHERE repository = $1 ORDER BY number`,
-        [repo],
-      );
-      expect(threads.map((r) => [r.number, r.snapshot.labels])).toEqual([
-        [1, ['pressed-9']],
-        [2, ['pressed-10']],
-        [3, ['pressed-11']],
-      ]);
     } finally {
-      release();
-      await Promise.all(waiting);
+      if (blocker.isTransactionActive) await blocker.rollbackTransaction();
+      await blocker.release();
     }
-    expect(pressure.high).toBe(false);
   });
 
   describe('with the database unreachable', () => {

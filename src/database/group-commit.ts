@@ -15,13 +15,20 @@ interface Waiting<T, R> {
 export class GroupCommit<T, R> {
   private queue: Waiting<T, R>[] = [];
   private inFlight = 0;
+  private unsettled = 0;
 
   constructor(
     private readonly write: (items: T[]) => Promise<R[]>,
     private readonly limits: { maxBatch: number; maxInFlight: number },
   ) {}
 
+  /** Callers whose item is not written yet: queued, or in a batch in flight. */
+  get waiting(): number {
+    return this.unsettled;
+  }
+
   add(item: T): Promise<R> {
+    this.unsettled++;
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.next();
@@ -44,9 +51,11 @@ export class GroupCommit<T, R> {
     try {
       results = await this.write(batch.map((w) => w.item));
     } catch (error) {
+      this.unsettled -= batch.length;
       for (const waiting of batch) waiting.reject(error);
       return;
     }
+    this.unsettled -= batch.length;
     batch.forEach((waiting, i) => waiting.resolve(results[i]));
   }
 }

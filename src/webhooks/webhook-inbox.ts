@@ -61,6 +61,11 @@ export class WebhookInbox implements OnApplicationShutdown {
     private readonly notifications: DatabaseNotifications,
   ) {}
 
+  /** Webhook requests waiting for their delivery to be stored (how many queue up in a storm). */
+  get waiting(): number {
+    return this.batches.waiting;
+  }
+
   async append(entry: InboxEntry): Promise<AppendResult> {
     try {
       return await this.batches.add(entry);

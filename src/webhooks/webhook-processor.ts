@@ -23,7 +23,8 @@ import {
 } from '../threads/github-thread.store';
 import { ChangeResult, ThreadChange, ThreadChanges } from '../threads/thread-changes';
 import { DeliveryLogEntry, logDelivery } from './delivery-outcome';
-import { IngestPressure } from './ingest-pressure';
+import { PassPacing } from './pass-pacing';
+import { WebhookInbox } from './webhook-inbox';
 
 /** Threads per batch (one transaction). */
 const THREADS_PER_BATCH = 100;
@@ -33,14 +34,6 @@ const CANDIDATE_WINDOW = 1_000;
 const DELIVERIES_PER_BATCH = 100;
 /** CI deliveries resolved to their threads per pass. */
 const CI_PER_PASS = 500;
-/**
- * Under load, passes start at most this often: deliveries arriving meanwhile
- * share the next batch (a few statements however many), instead of each
- * pass taking a handful. The first delivery after a quiet spell goes at once.
- */
-const PASS_INTERVAL_MS = 50;
-/** While webhook requests queue up (IngestPressure), passes start at most this often. */
-const PRESSED_PASS_INTERVAL_MS = 500;
 /** The safety net when a notification is lost. */
 const POLL_MS = 5_000;
 /** After a failed pass (database unreachable), before the next. */
@@ -134,6 +127,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
   private failing = false;
+  private readonly pacing = new PassPacing();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -142,7 +136,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     private readonly accounts: LinkedAccountService,
     private readonly notifications: DatabaseNotifications,
     private readonly metrics: Metrics,
-    private readonly pressure: IngestPressure,
+    private readonly inbox: WebhookInbox,
     config: ConfigService<AppConfig, true>,
   ) {
     this.retentionDays = config.get('github', { infer: true }).deliveryRetentionDays;
@@ -174,7 +168,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     let delay = POLL_MS;
     let passStarted = 0;
     while (!this.stopped) {
-      const interval = this.pressure.high ? PRESSED_PASS_INTERVAL_MS : PASS_INTERVAL_MS;
+      const interval = this.pacing.interval(this.inbox.waiting, performance.now());
       const sinceLastPass = performance.now() - passStarted;
       if (passStarted > 0 && sinceLastPass < interval) {
         await new Promise((resolve) => setTimeout(resolve, interval - sinceLastPass));

@@ -7,7 +7,6 @@ import { Metrics } from '../metrics/metrics';
 import { InboxEntry, intake } from './delivery-intake';
 import { logDelivery } from './delivery-outcome';
 import { GitHubWebhookGuard, GitHubWebhookRefusal, SignedDelivery } from './github-webhook.guard';
-import { IngestPressure } from './ingest-pressure';
 import { AppendResult, InboxUnavailableError, WebhookInbox } from './webhook-inbox';
 
 const WEBHOOK_PATH = '/github/webhooks';
@@ -63,13 +62,7 @@ function verifiedEntry(request: FastifyRequest, guard: GitHubWebhookGuard): Inbo
  */
 export function registerWebhookRoute(
   fastify: FastifyInstance,
-  deps: {
-    guard: GitHubWebhookGuard;
-    inbox: WebhookInbox;
-    pressure: IngestPressure;
-    metrics: Metrics;
-    bodyLimit: number;
-  },
+  deps: { guard: GitHubWebhookGuard; inbox: WebhookInbox; metrics: Metrics; bodyLimit: number },
 ): void {
   const logger = new Logger('GitHubWebhooks');
   const errors = new AllExceptionsFilter();
@@ -149,7 +142,7 @@ export function registerWebhookRoute(
         bodyLimit: deps.bodyLimit,
         onRequest: async (request) => deps.guard.checkContentType(request),
       },
-      (request, reply) => deps.pressure.track(() => receive(request, reply)),
+      receive,
     );
   });
 }

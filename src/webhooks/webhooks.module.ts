@@ -6,7 +6,6 @@ import { GitHubWebhookGuard } from './github-webhook.guard';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ThreadsModule } from '../threads/threads.module';
 import { WebhookDelivery } from './webhook-delivery.entity';
-import { IngestPressure } from './ingest-pressure';
 import { WebhookInbox } from './webhook-inbox';
 import { WebhookProcessor } from './webhook-processor';
 import { WebhookVerifier } from './webhook-verifier';
@@ -24,6 +23,6 @@ import { WebhookVerifier } from './webhook-verifier';
     DatabaseNotificationsModule,
     MetricsModule,
   ],
-  providers: [WebhookVerifier, GitHubWebhookGuard, WebhookInbox, IngestPressure, WebhookProcessor],
+  providers: [WebhookVerifier, GitHubWebhookGuard, WebhookInbox, WebhookProcessor],
 })
 export class WebhooksModule {}
