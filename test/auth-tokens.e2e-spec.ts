@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
+import { signActionRequest } from '../sandbox/flowdock/flowdock-action-signer';
 import { LinkedAccountService } from '../src/auth/linked-account.service';
+import { Metrics } from '../src/metrics/metrics';
 import { startTestApp } from './support/test-app';
 import { AuthWorld, useAuthWorld } from './support/auth-world';
 
@@ -64,6 +66,28 @@ describe('expiring GitHub tokens (GitHub App user tokens)', () => {
       message: expect.stringContaining('GitHub could not be reached'),
     });
     await expect(w.links.findLink(w.fd('alice'))).resolves.not.toBeNull();
+
+    // A click meanwhile gets the same 503, and is counted as a failed action.
+    const failed = () =>
+      w.t.app
+        .get(Metrics)
+        .registry.getSingleMetricAsString('bridge_actions_total')
+        .then((text) => /outcome="failed"[^\n]* (\d+)/.exec(text)?.[1] ?? '0');
+    const before = await failed();
+    const url = '/flowdock/actions/acme/widgets/pulls/1/close';
+    const signed = signActionRequest(
+      { name: 'Close', urlTemplate: w.env.PUBLIC_URL + url },
+      { clientSecret: w.env.FLOWDOCK_CLIENT_SECRET, userId: w.fd('alice') },
+    );
+    const click = await w.t.app.inject({
+      method: 'POST',
+      url,
+      headers: signed.headers,
+      payload: signed.payload,
+    });
+    expect(click.statusCode).toBe(503);
+    expect(click.json().message).toContain('GitHub could not be reached');
+    expect(Number(await failed())).toBe(Number(before) + 1);
   });
 });
 

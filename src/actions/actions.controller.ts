@@ -69,7 +69,7 @@ export class ActionsController {
   ): Promise<{ status: ThreadState; assignees: string[]; githubMs: number }> {
     // An unlinked user's claim carries the click, to be performed once the link is stored.
     const context = { name: clicked.action.agent?.name, then: { ...item, action } };
-    const actor = clicked.actingAs;
+    const actor = await clicked.actingAs;
     if (!actor) throw await this.challenges.challenge(clicked.userId, context);
     try {
       const { snapshot, githubMs } = await this.actions.perform(

@@ -1,16 +1,10 @@
-import type { Octokit } from '@octokit/rest';
+import type { GitHubActor } from '../auth/linked-account.service';
 
 /** The Flowdock user who clicked, as Flowdock describes them in the request body. */
 export interface FlowdockAgent {
   '@type'?: string;
   name?: string;
   image?: string;
-}
-
-/** Who a Flowdock user acts as on GitHub: their linked account's login and an Octokit with its token. */
-interface GitHubActor {
-  login: string;
-  octokit: Octokit;
 }
 
 /** A verified UpdateAction request, as handlers receive it through @FlowdockClick(). */
@@ -24,6 +18,10 @@ export interface FlowdockActionRequest {
     /** The signed target URL (PUBLIC_URL + the request path). */
     urlTemplate: string;
   };
-  /** The GitHub account the user acts as; null: not linked (or the link no longer works). */
-  actingAs: GitHubActor | null;
+  /**
+   * The GitHub account the user acts as (null: not linked, or the link no
+   * longer works), looked up while the guard spent the token: awaited by the
+   * handler, so that its failures count as the action's.
+   */
+  actingAs: Promise<GitHubActor | null>;
 }

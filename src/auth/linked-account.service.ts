@@ -20,6 +20,12 @@ const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 /** Octokits kept for recent clickers (octokitWith). */
 const OCTOKITS_KEPT = 200;
 
+/** Who a Flowdock user acts as on GitHub: their linked account's login and an Octokit with its token. */
+export interface GitHubActor {
+  login: string;
+  octokit: Octokit;
+}
+
 /** What other modules may know about a link (no tokens). */
 interface GitHubLink {
   githubUserId: number;
@@ -74,7 +80,7 @@ export class LinkedAccountService {
   }
 
   /** octokitFor() with the login it acts as, from one lookup (the action path). */
-  async actingAs(flowdockUserId: string): Promise<{ login: string; octokit: Octokit } | null> {
+  async actingAs(flowdockUserId: string): Promise<GitHubActor | null> {
     const row = await this.links.findOneBy({ flowdockUserId });
     if (!row) return null;
     let ciphertext = row.accessToken;
