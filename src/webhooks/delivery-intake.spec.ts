@@ -15,6 +15,23 @@ describe('intake (a verified delivery -> its inbox row)', () => {
     });
   });
 
+  it('keeps of the sender what threads and filters read, and fails a sender that is not an object', () => {
+    const payload = examplePayload('pull_request', 'opened');
+    const { sender } = payload;
+    const work = intake('d1', 'pull_request', payload).work as { event: { sender: object } };
+    expect(work.event.sender).toEqual({
+      login: sender.login,
+      type: sender.type,
+      avatar_url: sender.avatar_url,
+    });
+    (payload as { sender: unknown }).sender = 'Codertocat';
+    expect(intake('d1', 'pull_request', payload)).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringContaining('sender is not an object'),
+      work: null,
+    });
+  });
+
   it('a CI event waits for its thread to be found by commit', () => {
     const entry = intake('d2', 'check_suite', examplePayload('check_suite', 'completed'));
     expect(entry.item).toBeNull();

@@ -12,6 +12,7 @@ import type {
 import { ThreadSnapshot } from '../threads/thread-snapshot';
 import { CiSignal, MappedEvent } from '../threads/github-event.types';
 import { boundedText } from '../threads/bounded-text';
+import { isRecord } from '../common/records';
 import { GhUser } from '../threads/github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from '../threads/item-snapshot';
 import { activityMessage, messageAuthor } from '../threads/thread-messages';
@@ -41,6 +42,12 @@ const discussion = (sender: GhUser, title: string, body: string | null | undefin
   title,
   body: boundedText(body ?? ''),
   author: messageAuthor(sender),
+});
+
+const pickUser = ({ login, type, avatar_url }: GhUser): GhUser => ({
+  login,
+  type,
+  ...(avatar_url ? { avatar_url } : {}),
 });
 
 /** The message title for an action on a pull request or issue, or null if we ignore the action. */
@@ -84,9 +91,11 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
   const repository = envelope.repository?.full_name;
   if (!repository || !envelope.sender) return null;
   // What the thread and the filters read of the sender: the rest of GitHub's user object
-  // (a dozen URLs, about 1 KB) would be stored with every delivery and read back.
-  const { login, type, avatar_url } = envelope.sender;
-  const sender: GhUser = { login, type, ...(avatar_url ? { avatar_url } : {}) };
+  // (a dozen URLs, about 1 KB) would be stored with every delivery and read back. Anything
+  // but an object goes on as it came, for mappedEventProblem to name.
+  const sender: GhUser = isRecord(envelope.sender)
+    ? pickUser(envelope.sender)
+    : (envelope.sender as GhUser);
   const kind = envelope.action ? `${name}.${envelope.action}` : name;
 
   switch (name) {
