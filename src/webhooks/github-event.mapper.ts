@@ -93,9 +93,7 @@ export function mapGitHubEvent(name: string, body: object): MappedEvent | null {
   // What the thread and the filters read of the sender: the rest of GitHub's user object
   // (a dozen URLs, about 1 KB) would be stored with every delivery and read back. Anything
   // but an object goes on as it came, for mappedEventProblem to name.
-  const sender: GhUser = isRecord(envelope.sender)
-    ? pickUser(envelope.sender)
-    : (envelope.sender as GhUser);
+  const sender: GhUser = isRecord(envelope.sender) ? pickUser(envelope.sender) : envelope.sender;
   const kind = envelope.action ? `${name}.${envelope.action}` : name;
 
   switch (name) {
