@@ -255,6 +255,8 @@ describe('delivery log pages (GET /deliveries)', () => {
     ['/deliveries/acme/wid!gets/1', 'repo'],
     ['/deliveries/acme/widgets/0x10', 'number'],
     ['/deliveries/acme/widgets/01', 'number'],
+    // More than a PostgreSQL integer holds: refused here, never a failed query.
+    ['/deliveries/acme/widgets/3000000000', 'number'],
     ['/deliveries/acme/wid%20gets/1', 'repo'],
     ['/deliveries/%2F%2Fevil.example/widgets/1', 'owner'],
     ['/deliveries?repo=acme', 'repo must be'],

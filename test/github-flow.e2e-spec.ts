@@ -345,7 +345,16 @@ describe('GitHub <-> Flowdock end to end', () => {
     const { flowdockUserId } = await linked('octocat');
     const before = repos.calls.length;
     // Number() would read these as #16, #1000, #6 and #6.
-    for (const number of ['0x10', '1e3', '%20%206', '6.0', '06', '0', '99999999999']) {
+    for (const number of [
+      '0x10',
+      '1e3',
+      '%20%206',
+      '6.0',
+      '06',
+      '0',
+      '99999999999',
+      '2147483648',
+    ]) {
       const res = await click(
         `/flowdock/actions/${name}/issues/${number}/close`,
         flowdockUserId,

@@ -7,3 +7,5 @@ export const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9_])){0,38}$/;
 export const REPO = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
 /** An item number written in decimal digits only: "0x10", "1e3" or " 2" name no item. */
 export const ITEM_NUMBER = /^[1-9][0-9]{0,9}$/;
+/** The largest item number the bridge stores (its columns are PostgreSQL integers). */
+export const MAX_ITEM_NUMBER = 2_147_483_647;

@@ -1,5 +1,6 @@
 import { ThreadSnapshot } from '../threads/thread-snapshot';
 import { CiSignal, MappedEvent, ThreadMessage } from '../threads/github-event.types';
+import { MAX_ITEM_NUMBER } from '../common/ids';
 
 /**
  * Checks what the mapper made of a payload before it is stored: the mapper
@@ -22,12 +23,10 @@ export function mappedEventProblem(event: MappedEvent): string | null {
   );
 }
 
-const MAX_NUMBER = 2_147_483_647; // the column is a PostgreSQL integer
-
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isOptionalString = (v: unknown) => v === undefined || v === null || isString(v);
 const isNumber = (v: unknown) =>
-  Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= MAX_NUMBER;
+  Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= MAX_ITEM_NUMBER;
 const isStringList = (v: unknown) => Array.isArray(v) && v.every(isString);
 /** A time PostgreSQL's timestamptz takes (years 1..9999 keep clear of its limits). */
 const isTime = (v: unknown) => {
