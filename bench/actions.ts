@@ -20,10 +20,10 @@ export interface ActionFigures {
   /** The GitHub simulator's own handling time for the same requests, ms. */
   githubP50Ms: number;
   githubP99Ms: number;
-  /** How long the bridge waited for GitHub (its Server-Timing header), ms. */
+  /** The bridge's GitHub call, Octokit's building and parsing included (its Server-Timing header), ms. */
   githubWaitP50Ms: number;
   githubWaitP99Ms: number;
-  /** Total minus the bridge's wait for GitHub: what the bridge itself spends, ms. */
+  /** Total minus the bridge's GitHub call: what the bridge spends around it, ms. */
   bridgeP50Ms: number;
   bridgeP99Ms: number;
   /** Total minus the simulator's handling time (the definition before the Server-Timing header), ms. */
