@@ -15,7 +15,11 @@ import { githubRepoRoutes, pullJson, repoJson, userJson } from '../sandbox/githu
 import { signedWebhook } from '../sandbox/github/webhook-sender';
 import { migrations } from '../src/database/migrations';
 import { freePort, MAIN, run, Spawned, waitForStatus, waitUntil } from '../sandbox/world/processes';
-import { freshDatabase, FreshDatabase as TestDatabase } from '../sandbox/world/databases';
+import {
+  freshDatabase,
+  FreshDatabase as TestDatabase,
+  LOCAL_SERVER_URL,
+} from '../sandbox/world/databases';
 import { RoundRobinProxy } from './support/round-robin-proxy';
 
 /**
@@ -31,7 +35,7 @@ import { RoundRobinProxy } from './support/round-robin-proxy';
  * It always uses a server database (the embedded one is for one bridge):
  * TEST_DATABASE_URL's server, else the machine's local one.
  */
-const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SERVER_URL = process.env.TEST_DATABASE_URL ?? LOCAL_SERVER_URL;
 const PUBLIC_URL = 'https://bridge.example.com';
 const REPLICAS = 3;
 /** The replica killed halfway. */

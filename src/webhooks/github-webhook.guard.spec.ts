@@ -1,6 +1,6 @@
 import { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
-import { createHmac } from 'node:crypto';
+import { signBody, webhookHeaders } from '../../sandbox/github/webhook-sender';
 import { GitHubWebhookGuard, GitHubWebhookRefusal } from './github-webhook.guard';
 import { WebhookVerifier } from './webhook-verifier';
 
@@ -9,18 +9,14 @@ const guard = new GitHubWebhookGuard(
   new WebhookVerifier(new ConfigService({ github: { webhookSecret: SECRET } })),
 );
 
-const body = Buffer.from('{"zen":"Keep it logically awesome."}');
-const signature = (bytes: Buffer, secret = SECRET) =>
-  `sha256=${createHmac('sha256', secret).update(bytes).digest('hex')}`;
+const text = '{"zen":"Keep it logically awesome."}';
+const body = Buffer.from(text);
 
 /** A request as Fastify hands it to the route, the body read as bytes. */
 function request(headers: Record<string, string | string[]>, bytes: unknown = body) {
   return {
     headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'ping',
-      'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
-      'x-hub-signature-256': signature(body),
+      ...webhookHeaders(SECRET, 'ping', text, '72d3162e-cc78-11e3-81ab-4c9367dc0958'),
       ...headers,
     },
     body: bytes,
@@ -91,7 +87,7 @@ describe('GitHubWebhookGuard', () => {
   });
 
   it.each([
-    ['another secret', { 'x-hub-signature-256': signature(body, 'another secret') }, body],
+    ['another secret', { 'x-hub-signature-256': signBody('another secret', text) }, body],
     ['other bytes', {}, Buffer.from('{"zen":"Keep it logically awesome!"}')],
     ['no body', {}, null],
     ['a sha1 signature', { 'x-hub-signature-256': `sha1=${'0'.repeat(40)}` }, body],
