@@ -6,7 +6,7 @@ import { HtmlPage } from '../http/html-response';
 import { AccountSessionService } from './account-session.service';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml } from '../common/html';
-import { renderPage, sendPage } from '../http/html-page';
+import { pageHtml, sendPage } from '../http/html-page';
 import { UnlinkForm } from './dto/unlink-form.dto';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
 import { LinkedAccountService } from './linked-account.service';
@@ -118,7 +118,7 @@ export class AccountController {
         : typeof revoked === 'object'
           ? ` GitHub did not confirm revoking the bridge's authorization (${revoked.failed}): revoke it yourself in your GitHub settings, under Applications.`
           : ' GitHub has revoked the authorization you gave the bridge.';
-    return renderPage({
+    return pageHtml(reply, {
       status: 200,
       title: removed ? 'Unlinked' : 'Nothing to unlink',
       message: removed

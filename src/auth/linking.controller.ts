@@ -7,7 +7,7 @@ import { AccountSessionService } from './account-session.service';
 import type { FlowdockUser } from '../flowdock/flowdock-api.types';
 import { AuthPageException, AuthPageFilter } from './auth-page.filter';
 import { escapeHtml } from '../common/html';
-import { renderPage } from '../http/html-page';
+import { pageHtml } from '../http/html-page';
 import { ClaimService } from './claim.service';
 import { ClaimedActionOutcome, ClaimedActions } from './claimed-actions';
 import { FlowdockSignInService } from './flowdock-sign-in.service';
@@ -158,7 +158,7 @@ export class LinkingController {
     const alsoDone = (await this.claimedActions.linked(flowdockUserId)).join(' ');
     const signedIn = step.context?.signedIn;
     const who = signedIn ? person(signedIn) : `Flowdock user ${flowdockUserId}`;
-    return renderPage({
+    return pageHtml(reply, {
       status: 200,
       title: done?.done ? 'Linked, and done' : 'Your accounts are linked',
       message: `${who} is now linked to the GitHub account @${githubUser.login}. Actions you click in Flowdock will be done on GitHub as @${githubUser.login}.`,

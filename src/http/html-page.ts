@@ -35,6 +35,15 @@ ${page.extraHtml ?? ''}
 }
 
 /**
+ * A page as the HTML a route returns (its @HtmlPage() sets the headers), with
+ * the page's status set on the reply.
+ */
+export function pageHtml(reply: FastifyReply, page: Page): string {
+  void reply.status(page.status);
+  return renderPage(page);
+}
+
+/**
  * Sends a page. The URLs that lead here carry claims, codes and states, so the
  * page is never cached, sends no referrer, and loads nothing from elsewhere.
  */

@@ -14,7 +14,7 @@ import {
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
-import { Page, renderPage } from '../http/html-page';
+import { pageHtml } from '../http/html-page';
 import { OAuthCallbackQuery } from '../auth/dto/oauth-callback.dto';
 import { OAuthStateService } from '../auth/oauth-state.service';
 import { AppConfig } from '../config/app.config';
@@ -146,18 +146,12 @@ export class FlowdockSetupController {
       flow,
       setupRequest,
     );
-    return this.page(
+    return pageHtml(
       reply,
       'taken' in outcome
         ? alreadyConnectedPage(flow, outcome.taken)
         : connectedPage(flow, outcome.connected),
     );
-  }
-
-  /** A page of this flow, with its status (the route's @HtmlPage() sets the headers). */
-  private page(reply: FastifyReply, page: Page): string {
-    void reply.status(page.status);
-    return renderPage(page);
   }
 
   private async findFlow(accessToken: string, flowId: string): Promise<FlowdockFlow> {
@@ -184,7 +178,7 @@ export class FlowdockSetupController {
       purpose: 'flowdock-setup-form',
       flowId: flow.id,
     });
-    return this.page(
+    return pageHtml(
       reply,
       setupFormPage({
         flow,
