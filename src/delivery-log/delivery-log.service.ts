@@ -74,8 +74,8 @@ function toSource(row: Row): SourceView {
     disabledAt: date(row.disabled_at),
     disabledReason: row.disabled_reason as string | null,
     pausedUntil: date(row.paused_until),
-    streamRefusedAt: date(row.stream_refused_at ?? null),
-    streamRefusedReason: (row.stream_refused_reason ?? null) as string | null,
+    streamRefusedAt: date(row.stream_refused_at),
+    streamRefusedReason: row.stream_refused_reason as string | null,
   };
 }
 
