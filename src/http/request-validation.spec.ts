@@ -51,7 +51,7 @@ describe('requestValidationPipe', () => {
       error: 'Bad Request',
       message:
         'owner is not a GitHub account name; kind must be pulls or issues; ' +
-        'number must be a positive integer in decimal digits; ' +
+        'number must be a positive integer in decimal digits, at most 2147483647; ' +
         'action must be one of assign-to-me, unassign-me, close, reopen, approve, merge, refresh',
     });
   });
@@ -61,13 +61,23 @@ describe('requestValidationPipe', () => {
     expect(error.message).toBe('merge is for pull requests only');
   });
 
-  it.each(['1e3', '06', ' 6', '6.0', '99999999999'])(
-    'refuses the item number %j, which Number() would read as another item',
+  it.each(['1e3', '06', ' 6', '6.0', '99999999999', '2147483648'])(
+    'refuses the item number %j, which Number() would read as another item or no stored one',
     async (number) => {
       const error = await refusal({ ...action, number }, param(ActionRouteParams));
-      expect(error.message).toBe('number must be a positive integer in decimal digits');
+      expect(error.message).toBe(
+        'number must be a positive integer in decimal digits, at most 2147483647',
+      );
     },
   );
+
+  it('takes the largest item number a PostgreSQL integer holds', async () => {
+    const params = (await pipe.transform(
+      { ...action, number: '2147483647' },
+      param(ActionRouteParams),
+    )) as ActionRouteParams;
+    expect(params.target.number).toBe(2_147_483_647);
+  });
 
   it('refuses a repeated query parameter (an array) instead of reading one of its values', async () => {
     const error = await refusal(
