@@ -17,6 +17,7 @@ import { ReviewState, ThreadSnapshot } from '../threads/thread-snapshot';
 import { isGitHubTimeout } from '../auth/github-octokit.factory';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
+import { pipelinedTransaction } from '../database/pipelined-transaction';
 import { ThreadKey, ThreadUpdate } from '../threads/github-event.types';
 import { GhIssue } from '../threads/github-payload.types';
 import { issueSnapshot, pullRequestSnapshot } from '../threads/item-snapshot';
@@ -145,10 +146,18 @@ export class GitHubActionsService {
         : {}),
       announceIf: (before, after) => this.changed(action, login, before, after),
     };
-    const [applied] = await this.dataSource.transaction(async (manager) => {
-      await this.changes.lock(manager, [key], true);
-      return this.changes.apply(manager, [{ key, changes: [change] }], await routing);
-    });
+    // Two round trips: BEGIN, the lock and the load; then the writes and COMMIT. The commit
+    // does not wait for the disk: if a crash lost it, GitHub's webhook for the change (whose
+    // echo would be lost with it) would update and announce the thread instead; a lost
+    // refresh, which changes nothing on GitHub, is one click away.
+    const [applied] = await pipelinedTransaction(
+      this.dataSource,
+      async (tx) => {
+        await this.changes.lock(tx, [key], true);
+        return this.changes.apply(tx, [{ key, changes: [change] }], await routing);
+      },
+      { waitForFlush: false },
+    );
     const [result] = applied.results;
     if (!applied.snapshot) throw new Error(`The thread could not be updated: ${result.reason}`);
     if (result.messages > 0) this.notifications.notify('flowdock_outbox');

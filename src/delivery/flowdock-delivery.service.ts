@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ThreadEvent } from '../threads/thread-rendering';
 import { externalThreadId, ThreadSnapshot } from '../threads/thread-snapshot';
 import { UUID } from '../common/ids';
+import { runLater, SqlSession } from '../database/pipelined-transaction';
 
 interface PublishInput extends ThreadEvent {
   /** The FlowdockSourceService source to post to. */
@@ -42,6 +43,59 @@ interface DeliveryCounts {
   pending: number;
   sent: number;
   dead: number;
+}
+
+/** Each snapshot becomes its thread's newest state, then the messages are enqueued, in order. */
+const PUBLISH = `WITH threads AS (
+    INSERT INTO flowdock_thread (source_id, external_thread_id, snapshot, due_at)
+    SELECT t.source_id, t.external_thread_id, t.snapshot, CASE WHEN t.enqueues THEN now() END
+    FROM jsonb_to_recordset($1::jsonb)
+      AS t(source_id uuid, external_thread_id text, snapshot jsonb, "create" boolean, enqueues boolean)
+    WHERE t."create" OR EXISTS (SELECT 1 FROM flowdock_thread f
+      WHERE f.source_id = t.source_id AND f.external_thread_id = t.external_thread_id)
+    ON CONFLICT (source_id, external_thread_id) DO UPDATE
+      SET snapshot = EXCLUDED.snapshot, version = flowdock_thread.version + 1, updated_at = now(),
+          -- New messages queue behind a head waiting for its retry: never sooner than it.
+          due_at = coalesce(flowdock_thread.due_at, EXCLUDED.due_at)
+    RETURNING id, source_id, external_thread_id)
+  INSERT INTO flowdock_message (uuid, thread_id, event, status, last_error, dead_at)
+  SELECT m.uuid, t.id, m.event,
+         CASE WHEN s.disabled_at IS NULL THEN 'pending' ELSE 'dead' END,
+         CASE WHEN s.disabled_at IS NOT NULL
+           THEN 'The source is disabled: ' || coalesce(s.disabled_reason, 'disabled') END,
+         CASE WHEN s.disabled_at IS NOT NULL THEN now() END
+  FROM jsonb_to_recordset($2::jsonb)
+    AS m(ord int, uuid uuid, source_id uuid, external_thread_id text, event jsonb)
+  JOIN threads t ON t.source_id = m.source_id AND t.external_thread_id = m.external_thread_id
+  JOIN flowdock_source s ON s.id = m.source_id
+  ORDER BY m.ord
+  RETURNING id, uuid, thread_id`;
+
+function publishParameters(batch: PublishBatch) {
+  const enqueuing = new Set(batch.messages.map((m) => `${m.sourceId} ${m.externalThreadId}`));
+  const messages = batch.messages.map((m, ord) => ({
+    ord,
+    uuid: randomUUID(),
+    source_id: m.sourceId,
+    external_thread_id: m.externalThreadId,
+    event: {
+      event: m.event.event,
+      author: m.event.author,
+      title: m.event.title,
+      ...(m.event.body ? { body: m.event.body } : {}),
+    },
+  }));
+  const snapshots = batch.snapshots.map((t) => {
+    const external = externalThreadId(t.snapshot);
+    return {
+      source_id: t.sourceId,
+      external_thread_id: external,
+      snapshot: t.snapshot,
+      create: t.create,
+      enqueues: enqueuing.has(`${t.sourceId} ${external}`),
+    };
+  });
+  return { params: [JSON.stringify(snapshots), JSON.stringify(messages)], messages };
 }
 
 /**
@@ -101,59 +155,10 @@ export class FlowdockDeliveryService {
    */
   async publishMany(manager: EntityManager, batch: PublishBatch): Promise<PublishedMessage[]> {
     if (batch.snapshots.length === 0) return [];
-    const enqueuing = new Set(batch.messages.map((m) => `${m.sourceId} ${m.externalThreadId}`));
-    const messages = batch.messages.map((m, ord) => ({
-      ord,
-      uuid: randomUUID(),
-      source_id: m.sourceId,
-      external_thread_id: m.externalThreadId,
-      event: {
-        event: m.event.event,
-        author: m.event.author,
-        title: m.event.title,
-        ...(m.event.body ? { body: m.event.body } : {}),
-      },
-    }));
+    const { params, messages } = publishParameters(batch);
     const rows: { id: string; uuid: string; thread_id: string }[] = await manager.query(
-      `WITH threads AS (
-         INSERT INTO flowdock_thread (source_id, external_thread_id, snapshot, due_at)
-         SELECT t.source_id, t.external_thread_id, t.snapshot, CASE WHEN t.enqueues THEN now() END
-         FROM jsonb_to_recordset($1::jsonb)
-           AS t(source_id uuid, external_thread_id text, snapshot jsonb, "create" boolean, enqueues boolean)
-         WHERE t."create" OR EXISTS (SELECT 1 FROM flowdock_thread f
-           WHERE f.source_id = t.source_id AND f.external_thread_id = t.external_thread_id)
-         ON CONFLICT (source_id, external_thread_id) DO UPDATE
-           SET snapshot = EXCLUDED.snapshot, version = flowdock_thread.version + 1, updated_at = now(),
-               -- New messages queue behind a head waiting for its retry: never sooner than it.
-               due_at = coalesce(flowdock_thread.due_at, EXCLUDED.due_at)
-         RETURNING id, source_id, external_thread_id)
-       INSERT INTO flowdock_message (uuid, thread_id, event, status, last_error, dead_at)
-       SELECT m.uuid, t.id, m.event,
-              CASE WHEN s.disabled_at IS NULL THEN 'pending' ELSE 'dead' END,
-              CASE WHEN s.disabled_at IS NOT NULL
-                THEN 'The source is disabled: ' || coalesce(s.disabled_reason, 'disabled') END,
-              CASE WHEN s.disabled_at IS NOT NULL THEN now() END
-       FROM jsonb_to_recordset($2::jsonb)
-         AS m(ord int, uuid uuid, source_id uuid, external_thread_id text, event jsonb)
-       JOIN threads t ON t.source_id = m.source_id AND t.external_thread_id = m.external_thread_id
-       JOIN flowdock_source s ON s.id = m.source_id
-       ORDER BY m.ord
-       RETURNING id, uuid, thread_id`,
-      [
-        JSON.stringify(
-          batch.snapshots.map((t) => {
-            const external = externalThreadId(t.snapshot);
-            return {
-              source_id: t.sourceId,
-              external_thread_id: external,
-              snapshot: t.snapshot,
-              create: t.create,
-              enqueues: enqueuing.has(`${t.sourceId} ${external}`),
-            };
-          }),
-        ),
-        JSON.stringify(messages),
-      ],
+      PUBLISH,
+      params,
     );
     const byUuid = new Map(rows.map((r) => [r.uuid, r]));
     return messages.flatMap((m) => {
@@ -162,6 +167,15 @@ export class FlowdockDeliveryService {
         ? [{ messageId: String(row.id), uuid: m.uuid, threadId: String(row.thread_id) }]
         : [];
     });
+  }
+
+  /**
+   * publishMany() for a caller that does not need the messages' ids: in a
+   * PipelinedTransaction the statement travels with the next round trip.
+   */
+  async enqueue(session: SqlSession, batch: PublishBatch): Promise<void> {
+    if (batch.snapshots.length === 0) return;
+    await runLater(session, PUBLISH, publishParameters(batch).params);
   }
 
   async deadLetters(options: { sourceId?: string; limit?: number } = {}): Promise<DeadLetter[]> {

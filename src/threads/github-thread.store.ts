@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { runLater, SqlSession } from '../database/pipelined-transaction';
 import { ThreadKey } from './github-event.types';
 import { StoredThread } from './thread-state';
 
@@ -54,17 +55,17 @@ export class GitHubThreadStore {
    * so two changes of a new thread cannot both start from nothing). With
    * `wait` false, skips threads another transaction holds and returns the ones locked.
    */
-  async lock(manager: EntityManager, keys: ThreadKey[], wait: boolean): Promise<ThreadKey[]> {
+  async lock(manager: SqlSession, keys: ThreadKey[], wait: boolean): Promise<ThreadKey[]> {
     if (keys.length === 0) return [];
     if (wait) {
       // One order for every waiter (the input's, sorted), so two batches cannot deadlock.
       const sorted = [...keys].sort((a, b) => threadKeyId(a).localeCompare(threadKeyId(b)));
-      await manager.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY}) FROM ${KEYS}`, [
+      await runLater(manager, `SELECT pg_advisory_xact_lock(${LOCK_KEY}) FROM ${KEYS}`, [
         keysJson(sorted),
       ]);
       return keys;
     }
-    const rows: ThreadKey[] = await manager.query(
+    const rows = await manager.query<ThreadKey[]>(
       `SELECT k.repository, k.kind, k.number FROM ${KEYS} WHERE pg_try_advisory_xact_lock(${LOCK_KEY})`,
       [keysJson(keys)],
     );
@@ -73,11 +74,11 @@ export class GitHubThreadStore {
 
   /** The stored state of locked threads and, when asked, their unexpired echoes (oldest first). */
   async load(
-    manager: EntityManager,
+    manager: SqlSession,
     keys: ThreadKey[],
     withEchoes: boolean,
   ): Promise<{ threads: Map<string, StoredThread>; echoes: StoredEcho[] }> {
-    const [row]: { threads: ThreadRow[]; echoes: EchoRow[] }[] = await manager.query(
+    const [row] = await manager.query<{ threads: ThreadRow[]; echoes: EchoRow[] }[]>(
       `SELECT
          (SELECT coalesce(json_agg(json_build_object('repository', t.repository, 'kind', t.kind,
                    'number', t.number, 'snapshot', t.snapshot, 'itemUpdatedAt', t.item_updated_at, 'ci', t.ci)), '[]')
@@ -106,9 +107,10 @@ export class GitHubThreadStore {
   }
 
   /** Saves merged threads and spends or records echoes, in one statement. */
-  async save(manager: EntityManager, writes: ThreadWrites): Promise<void> {
+  async save(manager: SqlSession, writes: ThreadWrites): Promise<void> {
     if (writes.threads.length + writes.usedEchoes.length + writes.newEchoes.length === 0) return;
-    await manager.query(
+    await runLater(
+      manager,
       `WITH threads AS (
          INSERT INTO github_thread (repository, kind, number, snapshot, item_updated_at, ci, head_sha, updated_at)
          SELECT repository, kind, number, snapshot, item_updated_at, ci, snapshot->>'headSha', clock_timestamp()

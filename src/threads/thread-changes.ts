@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { SqlSession } from '../database/pipelined-transaction';
 import { FlowdockDeliveryService, PublishBatch } from '../delivery/flowdock-delivery.service';
 import { FlowdockSourceService } from '../flowdock/flowdock-source.service';
 import { externalThreadId, ThreadSnapshot } from './thread-snapshot';
@@ -96,7 +97,7 @@ export class ThreadChanges {
     private readonly delivery: FlowdockDeliveryService,
   ) {}
 
-  lock(manager: EntityManager, keys: ThreadKey[], wait: boolean): Promise<ThreadKey[]> {
+  lock(manager: SqlSession, keys: ThreadKey[], wait: boolean): Promise<ThreadKey[]> {
     return this.store.lock(manager, keys, wait);
   }
 
@@ -113,7 +114,7 @@ export class ThreadChanges {
   }
 
   async apply(
-    manager: EntityManager,
+    manager: SqlSession,
     batch: { key: ThreadKey; changes: ThreadChange[] }[],
     routing?: Routing,
   ): Promise<AppliedChanges[]> {
@@ -121,7 +122,11 @@ export class ThreadChanges {
     const withEchoes = batch.some((b) => b.changes.some((c) => c.echo));
     const { threads, echoes } = await this.store.load(manager, keys, withEchoes);
     const context =
-      routing ?? (await this.routing([...new Set(keys.map((k) => k.repository))], manager));
+      routing ??
+      (await this.routing(
+        [...new Set(keys.map((k) => k.repository))],
+        manager instanceof EntityManager ? manager : undefined,
+      ));
 
     const outputs = batch.map(({ key, changes }) => {
       const id = threadKeyId(key);
@@ -155,7 +160,7 @@ export class ThreadChanges {
       }
     }
     await this.store.save(manager, writes);
-    await this.delivery.publishMany(manager, publish);
+    await this.delivery.enqueue(manager, publish);
     return outputs.map((o) => o.applied);
   }
 
