@@ -167,9 +167,11 @@ describe('PipelinedTransaction (real PostgreSQL)', () => {
   it('commits without waiting for the flush only when asked, for that transaction only', async () => {
     const setting = (tx: PipelinedTransaction) =>
       tx.query<{ synchronous_commit: string }[]>('SHOW synchronous_commit');
+    // The connection's own setting (the tests' embedded server turns it off).
+    await dataSource.query('SET synchronous_commit = on');
     const unflushed = await pipelinedTransaction(dataSource, setting, { waitForFlush: false });
     expect(unflushed).toEqual([{ synchronous_commit: 'off' }]);
-    // The same connection (a pool of one), next transaction: the server's setting again.
+    // The same connection (a pool of one), next transaction: the connection's setting again.
     const next = await pipelinedTransaction(dataSource, setting);
     expect(next).toEqual([{ synchronous_commit: 'on' }]);
   });
