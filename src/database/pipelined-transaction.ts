@@ -1,4 +1,4 @@
-import { escapeLiteral, Pool, PoolClient } from 'pg';
+import { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 
 /**
@@ -20,11 +20,22 @@ export async function runLater(session: SqlSession, sql: string, params?: unknow
 }
 
 /**
+ * A string as an SQL string constant: quotes doubled, and where it holds a
+ * backslash, an escape string (E'…') with every backslash doubled, so nothing
+ * in it is read as an escape whatever standard_conforming_strings says. (pg's
+ * escapeLiteral does the same a character at a time, slowly on the hundreds
+ * of kilobytes of a batch's JSON.)
+ */
+function quote(text: string): string {
+  const quoted = text.replace(/'/g, "''");
+  return text.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+}
+
+/**
  * A parameter as an SQL literal, for the simple protocol (which takes no
- * parameters). Strings go through pg's escapeLiteral; a string holding a NUL
- * is refused (the simple protocol's query text ends at a NUL, and PostgreSQL
- * refuses the character in text anyway), as PostgreSQL would refuse it
- * (SQLSTATE 22021).
+ * parameters). A string holding a NUL is refused (the simple protocol's
+ * query text ends at a NUL, and PostgreSQL refuses the character in text
+ * anyway), as PostgreSQL would refuse it (SQLSTATE 22021).
  */
 export function sqlLiteral(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
@@ -47,7 +58,7 @@ export function sqlLiteral(value: unknown): string {
       code: '22021',
     });
   }
-  return escapeLiteral(text);
+  return quote(text);
 }
 
 /**
