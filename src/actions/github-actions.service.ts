@@ -150,11 +150,14 @@ export class GitHubActionsService {
     // does not wait for the disk: if a crash lost it, GitHub's webhook for the change (whose
     // echo would be lost with it) would update and announce the thread instead; a lost
     // refresh, which changes nothing on GitHub, is one click away.
+    // The routing is awaited before the transaction takes its connection: holding one while
+    // waiting for another could exhaust the pool under load.
+    const routed = await routing;
     const [applied] = await pipelinedTransaction(
       this.dataSource,
       async (tx) => {
         await this.changes.lock(tx, [key], true);
-        return this.changes.apply(tx, [{ key, changes: [change] }], await routing);
+        return this.changes.apply(tx, [{ key, changes: [change] }], routed);
       },
       { waitForFlush: false },
     );

@@ -120,13 +120,17 @@ export class ThreadChanges {
   ): Promise<AppliedChanges[]> {
     const keys = batch.map((b) => b.key);
     const withEchoes = batch.some((b) => b.changes.some((c) => c.echo));
+    const repositories = [...new Set(keys.map((k) => k.repository))];
+    // Outside an EntityManager's transaction (a pipelined one), the routing is read on a
+    // connection of its own while the threads load; READ COMMITTED sees the same either way.
+    // (One connection held while another is asked for: only the processor does this, one
+    // batch at a time, so the pool cannot run dry of it.)
+    const reading =
+      routing || manager instanceof EntityManager ? undefined : this.routing(repositories);
+    reading?.catch(() => undefined);
     const { threads, echoes } = await this.store.load(manager, keys, withEchoes);
     const context =
-      routing ??
-      (await this.routing(
-        [...new Set(keys.map((k) => k.repository))],
-        manager instanceof EntityManager ? manager : undefined,
-      ));
+      routing ?? (await (reading ?? this.routing(repositories, manager as EntityManager)));
 
     const outputs = batch.map(({ key, changes }) => {
       const id = threadKeyId(key);

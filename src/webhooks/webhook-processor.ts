@@ -6,11 +6,12 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { LinkedAccountService } from '../auth/linked-account.service';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { retryOnDeadlock } from '../database/deadlocks';
+import { pipelinedTransaction, SqlSession } from '../database/pipelined-transaction';
 import { Metrics } from '../metrics/metrics';
 import { ThreadSnapshot } from '../threads/thread-snapshot';
 import { DeliveryWork } from './delivery-intake';
@@ -223,12 +224,14 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     let batch = { locked: [] as ThreadKey[], candidates: 0, loose: false };
     try {
       // A batch's upsert of Flowdock threads can deadlock with the delivery worker's marks.
+      // Five round trips: BEGIN with the choice of threads, their pending deliveries, their
+      // stored state, the writes with the outcomes, COMMIT.
       await retryOnDeadlock(() =>
-        this.dataSource.transaction(async (manager) => {
+        pipelinedTransaction(this.dataSource, async (manager) => {
           // Processed rows leave dead entries in the pending indexes until a vacuum. A plain
           // index scan marks each dead entry once and skips it afterwards; a bitmap scan (which
           // the planner picks from stale statistics) visits them all on every pass.
-          await manager.query(`SET LOCAL enable_bitmapscan = off`);
+          await manager.defer(`SET LOCAL enable_bitmapscan = off`);
           if (only) {
             batch.locked = await this.changes.lock(manager, only, false);
           } else {
@@ -264,11 +267,12 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
    * transaction holds, and says whether deliveries without a thread wait.
    */
   private async lockCandidates(
-    manager: EntityManager,
+    manager: SqlSession,
   ): Promise<{ locked: ThreadKey[]; candidates: number; loose: boolean }> {
-    const [row]: { locked: ThreadKey[]; candidates: number; loose: boolean }[] =
-      await manager.query(
-        `WITH c AS (
+    const [row] = await manager.query<
+      { locked: ThreadKey[]; candidates: number; loose: boolean }[]
+    >(
+      `WITH c AS (
          SELECT repository, item_kind AS kind, item_number AS number
          FROM (SELECT repository, item_kind, item_number, seq FROM github_webhook_delivery
                WHERE processed_at IS NULL AND item_number IS NOT NULL
@@ -279,24 +283,25 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
               (SELECT count(*) FROM c)::int AS candidates,
               EXISTS (SELECT 1 FROM github_webhook_delivery
                       WHERE processed_at IS NULL AND item_number IS NULL) AS loose`,
-        [CANDIDATE_WINDOW, THREADS_PER_BATCH],
-      );
+      [CANDIDATE_WINDOW, THREADS_PER_BATCH],
+    );
     return row;
   }
 
   /** Pending deliveries of locked threads, oldest first (read after locking: nobody else can take them). */
-  private async pendingOf(manager: EntityManager, keys: ThreadKey[]): Promise<Pending[]> {
-    const rows: (ThreadKey & { deliveryId: string; event: string; work: string | null })[] =
-      await manager.query(
-        `SELECT d.delivery_id AS "deliveryId", d.event, d.work, d.repository,
+  private async pendingOf(manager: SqlSession, keys: ThreadKey[]): Promise<Pending[]> {
+    const rows = await manager.query<
+      (ThreadKey & { deliveryId: string; event: string; work: string | null })[]
+    >(
+      `SELECT d.delivery_id AS "deliveryId", d.event, d.work, d.repository,
               d.item_kind AS kind, d.item_number AS number
        FROM github_webhook_delivery d
        JOIN jsonb_to_recordset($1::jsonb) AS k(repository text, kind text, number int)
          ON d.repository = k.repository AND d.item_kind = k.kind AND d.item_number = k.number
        WHERE d.processed_at IS NULL
        ORDER BY d.seq LIMIT $2`,
-        [JSON.stringify(keys), DELIVERIES_PER_BATCH],
-      );
+      [JSON.stringify(keys), DELIVERIES_PER_BATCH],
+    );
     return rows.map(({ repository, kind, number, work, deliveryId, event }) => ({
       deliveryId,
       event,
@@ -305,7 +310,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     }));
   }
 
-  private async apply(manager: EntityManager, pending: Pending[]): Promise<Outcome[]> {
+  private async apply(manager: SqlSession, pending: Pending[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     const batch = new Map<
       string,
@@ -423,9 +428,9 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** Marks deliveries processed with their outcomes, drops their work, and notes each one's lag. */
-  private async record(manager: EntityManager, outcomes: Outcome[]): Promise<void> {
+  private async record(manager: SqlSession, outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    const rows: { delivery_id: string; lag: number }[] = await manager.query(
+    const rows = await manager.query<{ delivery_id: string; lag: number }[]>(
       `WITH recorded AS (
          UPDATE github_webhook_delivery d
          SET outcome = o.outcome, reason = o.reason, messages = o.messages, work = NULL,
