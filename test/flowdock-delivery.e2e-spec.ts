@@ -6,7 +6,13 @@ import { FlowdockDeliveryService } from '../src/delivery/flowdock-delivery.servi
 import { FlowdockDeliveryWorker } from '../src/delivery/flowdock-delivery.worker';
 import { FlowdockOutbox } from '../src/delivery/flowdock-outbox';
 import { FlowdockSourceService } from '../src/flowdock/flowdock-source.service';
-import { ThreadSnapshot } from '../src/threads/thread-snapshot';
+import { StormWatch } from '../src/database/pass-pacing';
+import { externalThreadId, ThreadSnapshot } from '../src/threads/thread-snapshot';
+import { WebhookInbox } from '../src/webhooks/webhook-inbox';
+import { examplePayload } from '../sandbox/github/webhook-examples';
+import { signedWebhook } from '../sandbox/github/webhook-sender';
+import { waitUntil } from '../sandbox/world/processes';
+import { postWebhook } from './support/webhook-requests';
 import { freshDatabase } from '../sandbox/world/databases';
 import { startTestApp, TestApp, testEnvironment } from './support/test-app';
 
@@ -470,6 +476,75 @@ describe('Flowdock delivery across restarts and processes', () => {
       }
     } finally {
       await Promise.all([a.t.app.close(), b.t.app.close()]);
+    }
+  });
+});
+
+describe('Flowdock delivery during a webhook storm', () => {
+  const SECRET = 'storm-webhook-secret-0123456789abcdef';
+
+  it('holds back while webhook requests queue up for the inbox, then delivers everything in order', async () => {
+    // The worker runs, woken by notifications; its poll is far slower than the test.
+    const b = await bridge({ FLOWDOCK_DELIVERY_POLL_MS: '3600000', GITHUB_WEBHOOK_SECRET: SECRET });
+    const blocker = b.db.createQueryRunner();
+    try {
+      const s = await source(b);
+      // 8 webhook requests wait for the inbox: another transaction holds their delivery ids.
+      const hooks = Array.from({ length: 8 }, () =>
+        signedWebhook(SECRET, 'ping', examplePayload('ping')),
+      );
+      await blocker.connect();
+      await blocker.startTransaction();
+      await blocker.query(
+        `INSERT INTO github_webhook_delivery (delivery_id, event) SELECT unnest($1::text[]), 'ping'`,
+        [hooks.map((h) => h.deliveryId)],
+      );
+      const answers = hooks.map((hook) => postWebhook(b.t.app, hook));
+      const inbox = b.t.app.get(WebhookInbox);
+      await waitUntil('8 requests waiting for the inbox', () => inbox.waiting === 8, 4_000);
+      expect(b.t.app.get(StormWatch).holdingBack()).toBe(true);
+
+      // Meanwhile 10 threads get 30 messages each.
+      const snaps = Array.from({ length: 10 }, () => snapshot());
+      await b.db.transaction((manager) =>
+        b.delivery.publishMany(manager, {
+          snapshots: snaps.map((snap) => ({ sourceId: s.id, snapshot: snap, create: true })),
+          messages: Array.from({ length: 30 }, (_, step) =>
+            snaps.map((snap) => ({
+              sourceId: s.id,
+              externalThreadId: externalThreadId(snap),
+              event: {
+                event: 'activity' as const,
+                author: { name: 'octocat' },
+                title: `step ${step}`,
+              },
+            })),
+          ).flat(),
+        }),
+      );
+      // One lease of at most 4 threads, each for one read of 25 messages, then a pause.
+      await waitUntil('a first message', () => received(s.sim).length > 0, 10_000);
+      await sleep(150);
+      const early = received(s.sim);
+      expect(new Set(early.map((m) => m.body.external_thread_id)).size).toBeLessThanOrEqual(4);
+      expect(early.length).toBeLessThanOrEqual(100);
+
+      // The storm ends: every message arrives, each thread's in order.
+      await blocker.rollbackTransaction();
+      expect((await Promise.all(answers)).map((r) => r.statusCode)).toEqual(Array(8).fill(202));
+      await waitUntil('every message delivered', () => received(s.sim).length === 300, 20_000);
+      for (const snap of snaps) {
+        const inThread = received(s.sim).filter(
+          (m) => m.body.external_thread_id === externalThreadId(snap),
+        );
+        expect(inThread.map((m) => m.body.title)).toEqual(
+          Array.from({ length: 30 }, (_, step) => `step ${step}`),
+        );
+      }
+    } finally {
+      if (blocker.isTransactionActive) await blocker.rollbackTransaction();
+      await blocker.release();
+      await b.t.app.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { GroupCommit } from '../database/group-commit';
+import { StormWatch } from '../database/pass-pacing';
 import { Metrics, SendClass } from '../metrics/metrics';
 import { retryDelayMs } from './delivery-backoff';
 import { FlowdockClient } from '../flowdock/flowdock-client';
@@ -43,6 +44,11 @@ const FILL_INTERVAL_MS = 25;
 const MESSAGES_PER_LEASE = 200;
 /** Messages of a thread read (and marked sent) at once; each is rendered from the snapshot of its read. */
 const MESSAGES_PER_READ = 25;
+/**
+ * During a webhook storm (StormWatch), threads leased at a time, each for one
+ * read: delivery holds back, as processing does, and catches up after.
+ */
+const STORM_THREADS = 4;
 /** Decrypted flow tokens kept; a source's token never changes (another token is another source). */
 const FLOW_TOKENS_KEPT = 1_000;
 
@@ -122,6 +128,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     private readonly sources: FlowdockSourceService,
     private readonly notifications: DatabaseNotifications,
     private readonly metrics: Metrics,
+    private readonly storm: StormWatch,
     config: ConfigService<AppConfig, true>,
   ) {
     const flowdock = config.get('flowdock', { infer: true });
@@ -178,8 +185,11 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private wake(): void {
     this.wanted = true;
     if (this.leasing || this.fillTimer || this.stopped) return;
-    const wait = this.lastFill + FILL_INTERVAL_MS - performance.now();
-    if (this.delivering > 0 && wait > 0) {
+    // During a storm, a lease at most every storm interval, whether or not threads are in progress.
+    const storm = this.storm.holdingBack();
+    const interval = storm ? this.storm.interval() : FILL_INTERVAL_MS;
+    const wait = this.lastFill + interval - performance.now();
+    if ((this.delivering > 0 || storm) && wait > 0) {
       this.fillTimer = setTimeout(() => {
         this.fillTimer = undefined;
         this.wake();
@@ -213,7 +223,14 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
       }
       while (!this.stopped && this.wanted && this.delivering < CONCURRENT_THREADS) {
         this.wanted = false;
-        const places = CONCURRENT_THREADS - this.delivering;
+        const storm = this.storm.holdingBack();
+        const places = storm
+          ? Math.max(0, STORM_THREADS - this.delivering)
+          : CONCURRENT_THREADS - this.delivering;
+        if (places === 0) {
+          this.wanted = true;
+          break;
+        }
         const leased = await this.outbox.leaseThreads(
           this.workerId,
           this.leaseMs,
@@ -238,6 +255,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         }
         // A full lease may leave more due threads behind.
         if (leased.length === places) this.wanted = true;
+        if (storm) break;
       }
     } catch (error) {
       this.logger.error(`Leasing threads to deliver failed: ${(error as Error).message}`);
@@ -298,7 +316,10 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
         // A short read was the whole backlog: mark it and give the lease back in one go
         // (messages enqueued from now on wake the worker, which leases the thread again).
         const last =
-          batch.length < MESSAGES_PER_READ || settled >= MESSAGES_PER_LEASE || this.stopped;
+          batch.length < MESSAGES_PER_READ ||
+          settled >= MESSAGES_PER_LEASE ||
+          this.stopped ||
+          this.storm.holdingBack();
         if (!(await markPosted(last)) || last) return settled;
         readAt = performance.now();
         read = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);

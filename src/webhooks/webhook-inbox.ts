@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { GroupCommit } from '../database/group-commit';
+import { StormWatch } from '../database/pass-pacing';
 import { extraPool } from '../database/pg-connection';
 import { InboxEntry } from './delivery-intake';
 
@@ -59,7 +60,10 @@ export class WebhookInbox implements OnApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly notifications: DatabaseNotifications,
-  ) {}
+    storm: StormWatch,
+  ) {
+    storm.watch(() => this.batches.waiting);
+  }
 
   /** Webhook requests waiting for their delivery to be stored (how many queue up in a storm). */
   get waiting(): number {

@@ -11,6 +11,7 @@ import { LinkedAccountService } from '../auth/linked-account.service';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { retryOnDeadlock } from '../database/deadlocks';
+import { StormWatch } from '../database/pass-pacing';
 import { pipelinedTransaction, SqlSession } from '../database/pipelined-transaction';
 import { Metrics } from '../metrics/metrics';
 import { ThreadSnapshot } from '../threads/thread-snapshot';
@@ -24,8 +25,6 @@ import {
 } from '../threads/github-thread.store';
 import { ChangeResult, ThreadChange, ThreadChanges } from '../threads/thread-changes';
 import { DeliveryLogEntry, logDelivery } from './delivery-outcome';
-import { PassPacing } from './pass-pacing';
-import { WebhookInbox } from './webhook-inbox';
 
 /** Threads per batch (one transaction). */
 const THREADS_PER_BATCH = 100;
@@ -128,7 +127,6 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
   private failing = false;
-  private readonly pacing = new PassPacing();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -137,7 +135,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     private readonly accounts: LinkedAccountService,
     private readonly notifications: DatabaseNotifications,
     private readonly metrics: Metrics,
-    private readonly inbox: WebhookInbox,
+    private readonly storm: StormWatch,
     config: ConfigService<AppConfig, true>,
   ) {
     this.retentionDays = config.get('github', { infer: true }).deliveryRetentionDays;
@@ -169,7 +167,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     let delay = POLL_MS;
     let passStarted = 0;
     while (!this.stopped) {
-      const interval = this.pacing.interval(this.inbox.waiting, performance.now());
+      const interval = this.storm.interval();
       const sinceLastPass = performance.now() - passStarted;
       if (passStarted > 0 && sinceLastPass < interval) {
         await new Promise((resolve) => setTimeout(resolve, interval - sinceLastPass));
