@@ -11,6 +11,7 @@ import {
 } from './subscription-matcher';
 import { Subscription } from './subscription.entity';
 import { UUID } from '../common/ids';
+import { SqlSession } from '../database/pipelined-transaction';
 
 export interface NewSubscription {
   repositoryPattern: string;
@@ -91,18 +92,22 @@ export class SubscriptionService {
   }
 
   /** Subscriptions whose pattern names one of these repositories or its owner's `*`, oldest first. */
-  async forRepositories(repositories: string[], manager?: EntityManager): Promise<Subscription[]> {
+  async forRepositories(repositories: string[], session?: SqlSession): Promise<Subscription[]> {
     if (repositories.length === 0) return [];
     const patterns = new Set<string>();
     for (const repository of repositories) {
       patterns.add(repository.toLowerCase());
       patterns.add(`${repository.split('/')[0].toLowerCase()}/*`);
     }
-    const repo = manager ? manager.getRepository(Subscription) : this.repository;
-    return repo
-      .createQueryBuilder('s')
-      .where('s.repository_pattern = ANY(:patterns)', { patterns: [...patterns] })
-      .orderBy('s.created_at', 'ASC')
-      .getMany();
+    // Plain SQL, so that a pipelined transaction (the processor's) can run it too.
+    return (session ?? this.dataSource).query<Subscription[]>(
+      `SELECT id, repository_pattern AS "repositoryPattern", source_id AS "sourceId",
+              event_kinds AS "eventKinds", ignore_bots AS "ignoreBots",
+              required_labels AS "requiredLabels", exclude_labels AS "excludeLabels",
+              exclude_users AS "excludeUsers", drafts, created_at AS "createdAt"
+       FROM github_subscription WHERE repository_pattern = ANY($1::text[])
+       ORDER BY created_at`,
+      [[...patterns]],
+    );
   }
 }

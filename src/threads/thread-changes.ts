@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { SqlSession } from '../database/pipelined-transaction';
 import { FlowdockDeliveryService, PublishBatch } from '../delivery/flowdock-delivery.service';
 import { FlowdockSourceService } from '../flowdock/flowdock-source.service';
@@ -106,7 +105,7 @@ export class ThreadChanges {
    * it while GitHub answers, and hands it to apply() (one statement less while
    * the thread is locked).
    */
-  async routing(repositories: string[], manager?: EntityManager): Promise<Routing> {
+  async routing(repositories: string[], manager?: SqlSession): Promise<Routing> {
     return {
       subscriptions: await this.subscriptions.forRepositories(repositories, manager),
       defaultSourceId: await this.sources.defaultSourceId(),
@@ -120,17 +119,11 @@ export class ThreadChanges {
   ): Promise<AppliedChanges[]> {
     const keys = batch.map((b) => b.key);
     const withEchoes = batch.some((b) => b.changes.some((c) => c.echo));
-    const repositories = [...new Set(keys.map((k) => k.repository))];
-    // Outside an EntityManager's transaction (a pipelined one), the routing is read on a
-    // connection of its own while the threads load; READ COMMITTED sees the same either way.
-    // (One connection held while another is asked for: only the processor does this, one
-    // batch at a time, so the pool cannot run dry of it.)
-    const reading =
-      routing || manager instanceof EntityManager ? undefined : this.routing(repositories);
-    reading?.catch(() => undefined);
     const { threads, echoes } = await this.store.load(manager, keys, withEchoes);
+    // In the caller's transaction: asking for another connection while holding the threads'
+    // locks could wait forever on a pool whose connections wait for those locks.
     const context =
-      routing ?? (await (reading ?? this.routing(repositories, manager as EntityManager)));
+      routing ?? (await this.routing([...new Set(keys.map((k) => k.repository))], manager));
 
     const outputs = batch.map(({ key, changes }) => {
       const id = threadKeyId(key);

@@ -222,10 +222,12 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     let batch = { locked: [] as ThreadKey[], candidates: 0, loose: false };
     try {
       // A batch's upsert of Flowdock threads can deadlock with the delivery worker's marks.
-      // Five round trips: BEGIN with the choice of threads, their pending deliveries, their
-      // stored state, the writes with the outcomes, COMMIT.
+      // Six round trips: BEGIN with the choice of threads, their pending deliveries, their
+      // stored state, their subscriptions, the writes with the outcomes, COMMIT.
       await retryOnDeadlock(() =>
         pipelinedTransaction(this.dataSource, async (manager) => {
+          // A retry starts over: nothing of a rolled-back attempt is reported.
+          outcomes = [];
           // Processed rows leave dead entries in the pending indexes until a vacuum. A plain
           // index scan marks each dead entry once and skips it afterwards; a bitmap scan (which
           // the planner picks from stale statistics) visits them all on every pass.
