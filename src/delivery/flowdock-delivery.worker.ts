@@ -94,7 +94,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
   private readonly leaseMs: number;
   private timer: NodeJS.Timeout | undefined;
   /** Thread deliveries and passes in progress. */
-  private readonly running = new Set<Promise<number>>();
+  private readonly running = new Set<Promise<unknown>>();
   /** Threads this worker is delivering now. */
   private delivering = 0;
   private leasing = false;
@@ -171,8 +171,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
           MESSAGES_PER_READ,
           options.sourceIds,
         );
-        const settled = await Promise.all(leased.map((l) => this.deliverThread(l)));
-        return settled.reduce((a, b) => a + b, 0);
+        const delivered = await Promise.all(leased.map((l) => this.deliverThread(l)));
+        return delivered.reduce((sum, d) => sum + d.settled, 0);
       })(),
     );
   }
@@ -242,7 +242,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
           const notifiedBefore = this.notified;
           void this.track(this.deliverThread(thread))
             .then(
-              (settled) => settled >= MESSAGES_PER_LEASE,
+              (delivered) => delivered.unfinished,
               () => true,
             )
             .then((unfinished) => {
@@ -268,16 +268,23 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     }
   }
 
-  private track(work: Promise<number>): Promise<number> {
+  private track<T>(work: Promise<T>): Promise<T> {
     this.running.add(work);
     void work.finally(() => this.running.delete(work)).catch(() => undefined);
     return work;
   }
 
-  /** Delivers a leased thread, starting from the read its lease came with; gives the lease back. */
-  private async deliverThread(first: ThreadBatch): Promise<number> {
+  /**
+   * Delivers a leased thread, starting from the read its lease came with; gives the lease back.
+   * `unfinished`: it stopped with messages left (a full lease, or a storm), to be leased again.
+   */
+  private async deliverThread(
+    first: ThreadBatch,
+  ): Promise<{ settled: number; unfinished: boolean }> {
     const { threadId } = first;
     let settled = 0;
+    let heldBack = false;
+    const result = () => ({ settled, unfinished: settled >= MESSAGES_PER_LEASE || heldBack });
     // Posted to Flowdock, not yet marked sent: marked a read at a time, with the lease renewed.
     const posted: string[] = [];
     let renewedAt = Date.now();
@@ -311,16 +318,17 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
           if (outcome === 'posted') posted.push(next.id);
           if (outcome === 'stop') break reading;
           // A slow Flowdock must not let the lease run out under a thread in progress.
-          if (Date.now() - renewedAt > this.leaseMs / 3 && !(await markPosted())) return settled;
+          if (Date.now() - renewedAt > this.leaseMs / 3 && !(await markPosted())) return result();
         }
         // A short read was the whole backlog: mark it and give the lease back in one go
         // (messages enqueued from now on wake the worker, which leases the thread again).
+        heldBack = batch.length === MESSAGES_PER_READ && this.storm.holdingBack();
         const last =
           batch.length < MESSAGES_PER_READ ||
           settled >= MESSAGES_PER_LEASE ||
           this.stopped ||
-          this.storm.holdingBack();
-        if (!(await markPosted(last)) || last) return settled;
+          heldBack;
+        if (!(await markPosted(last)) || last) return result();
         readAt = performance.now();
         read = await this.outbox.nextMessages(threadId, MESSAGES_PER_READ);
       }
@@ -329,7 +337,7 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     } finally {
       if (!released) await markPosted(true).catch(() => undefined);
     }
-    return settled;
+    return result();
   }
 
   /** Sends one message: 'posted' (to be marked sent), 'next' (settled otherwise), or 'stop' the thread. */
