@@ -7,7 +7,7 @@ import { Injectable } from '@nestjs/common';
  */
 const PASS_INTERVAL_MS = 50;
 /** During a storm, passes start at most this often: answering GitHub comes first. */
-const STORM_PASS_INTERVAL_MS = 500;
+export const STORM_PASS_INTERVAL_MS = 500;
 /** Webhook requests waiting for the inbox's commit at or above which a storm is on. */
 const STORM_AT = 8;
 /** How long background work holds back for one storm: any longer and a lasting load could leave it behind for good. */

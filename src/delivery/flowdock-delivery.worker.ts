@@ -12,7 +12,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app.config';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { GroupCommit } from '../database/group-commit';
-import { StormWatch } from '../database/pass-pacing';
+import { STORM_PASS_INTERVAL_MS, StormWatch } from '../database/pass-pacing';
 import { Metrics, SendClass } from '../metrics/metrics';
 import { retryDelayMs } from './delivery-backoff';
 import { FlowdockClient } from '../flowdock/flowdock-client';
@@ -187,8 +187,8 @@ export class FlowdockDeliveryWorker implements OnApplicationBootstrap, BeforeApp
     if (this.leasing || this.fillTimer || this.stopped) return;
     // During a storm, a lease at most every storm interval, whether or not threads are in progress.
     const storm = this.storm.holdingBack();
-    const interval = storm ? this.storm.interval() : FILL_INTERVAL_MS;
-    const wait = this.lastFill + interval - performance.now();
+    const wait =
+      this.lastFill + (storm ? STORM_PASS_INTERVAL_MS : FILL_INTERVAL_MS) - performance.now();
     if ((this.delivering > 0 || storm) && wait > 0) {
       this.fillTimer = setTimeout(() => {
         this.fillTimer = undefined;

@@ -101,9 +101,9 @@ export class ThreadChanges {
   }
 
   /**
-   * The routing of `repositories`, read outside a transaction: an action reads
-   * it while GitHub answers, and hands it to apply() (one statement less while
-   * the thread is locked).
+   * The routing of `repositories`: in `manager`'s transaction (apply() reads it
+   * so), or outside any, as an action does while GitHub answers, handing it
+   * to apply() (one statement less while the thread is locked).
    */
   async routing(repositories: string[], manager?: SqlSession): Promise<Routing> {
     return {
