@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EventLoopUtilization, performance } from 'node:perf_hooks';
 
 /**
  * Under load, passes start at most this often: deliveries arriving meanwhile
@@ -8,8 +9,17 @@ import { Injectable } from '@nestjs/common';
 const PASS_INTERVAL_MS = 50;
 /** During a storm, passes start at most this often: answering GitHub comes first. */
 export const STORM_PASS_INTERVAL_MS = 500;
-/** Webhook requests waiting for the inbox's commit at or above which a storm is on. */
+/** Webhook requests waiting for the inbox's commit at or above which a storm is on… */
 const STORM_AT = 8;
+/**
+ * …if the event loop is busy at least this share of the time as well. Requests
+ * also queue behind a slow commit (the database's disk busy with something
+ * else), and holding back would then only delay delivery: the CPU is not what
+ * they wait for.
+ */
+const BUSY_AT = 0.8;
+/** The shortest span over which the event loop's business is measured. */
+const BUSY_WINDOW_MS = 100;
 /** How long background work holds back for one storm: any longer and a lasting load could leave it behind for good. */
 const MAX_HOLD_BACK_MS = 10_000;
 /** Requests queuing again within this long are the same storm. */
@@ -27,9 +37,12 @@ export class PassPacing {
   private stormStarted = -Infinity;
   private lastStormy = -Infinity;
 
-  /** Milliseconds from one pass's start to the next's, with `waiting` requests at `now` (ms). */
-  interval(waiting: number, now: number): number {
-    if (waiting < STORM_AT) return PASS_INTERVAL_MS;
+  /**
+   * Milliseconds from one pass's start to the next's, with `waiting` requests
+   * at `now` (ms) and the event loop busy `busy` of the recent time (0–1).
+   */
+  interval(waiting: number, busy: number, now: number): number {
+    if (waiting < STORM_AT || busy < BUSY_AT) return PASS_INTERVAL_MS;
     if (now - this.lastStormy > STORM_GAP_MS) this.stormStarted = now;
     this.lastStormy = now;
     return now - this.stormStarted < MAX_HOLD_BACK_MS ? STORM_PASS_INTERVAL_MS : PASS_INTERVAL_MS;
@@ -38,7 +51,7 @@ export class PassPacing {
 
 /**
  * The process's one storm clock: the webhook inbox tells how many requests
- * wait for its commit, and the workers that share the CPU with them ask how
+ * wait for its commit, the event loop how busy it is, and the workers that share the CPU with them ask how
  * often to start their work (the processor) or whether to hold back now (the
  * delivery worker).
  */
@@ -46,6 +59,8 @@ export class PassPacing {
 export class StormWatch {
   private readonly pacing = new PassPacing();
   private waiting: () => number = () => 0;
+  private mark: EventLoopUtilization = performance.eventLoopUtilization();
+  private busy = 0;
 
   /** The inbox's count of webhook requests waiting for its commit. */
   watch(waiting: () => number): void {
@@ -54,7 +69,18 @@ export class StormWatch {
 
   /** Milliseconds from one pass's start to the next's, now. */
   interval(now = performance.now()): number {
-    return this.pacing.interval(this.waiting(), now);
+    return this.pacing.interval(this.waiting(), this.recentlyBusy(), now);
+  }
+
+  /** The event loop's utilization since the mark, once BUSY_WINDOW_MS or more have passed. */
+  private recentlyBusy(): number {
+    const current = performance.eventLoopUtilization();
+    const since = performance.eventLoopUtilization(current, this.mark);
+    if (since.idle + since.active >= BUSY_WINDOW_MS) {
+      this.busy = since.utilization;
+      this.mark = current;
+    }
+    return this.busy;
   }
 
   /** Whether a storm holds background work back now. */
