@@ -93,7 +93,7 @@ describe('PipelinedTransaction (real PostgreSQL)', () => {
     expect(objects[0].a).toBe("it's");
   });
 
-  it('refuses what it cannot write: a NUL, a missing parameter, a number that is not finite', () => {
+  it('refuses what it cannot write: a NUL, a missing parameter, a number that is not finite, bytes, nested arrays', () => {
     let refused: unknown;
     try {
       sqlLiteral('a\0b');
@@ -103,6 +103,9 @@ describe('PipelinedTransaction (real PostgreSQL)', () => {
     expect(refused).toMatchObject({ code: '22021' });
     expect(() => inlineParameters('SELECT $1, $2', ['a'])).toThrow('No parameter $2');
     expect(() => sqlLiteral(Number.NaN)).toThrow('Not a finite number');
+    expect(() => sqlLiteral(Buffer.from('ab'))).toThrow('Bytes have no SQL literal');
+    expect(() => sqlLiteral([['a'], ['b']])).toThrow('only strings, numbers and booleans');
+    expect(() => sqlLiteral([{ a: 1 }])).toThrow('only strings, numbers and booleans');
     // $10 is the tenth parameter, not the first followed by a 0.
     const ten = Array.from({ length: 10 }, (_, i) => `p${i + 1}`);
     expect(inlineParameters('$1 $10', ten)).toBe("'p1' 'p10'");

@@ -35,7 +35,9 @@ function quote(text: string): string {
  * A parameter as an SQL literal, for the simple protocol (which takes no
  * parameters). A string holding a NUL is refused (the simple protocol's
  * query text ends at a NUL, and PostgreSQL refuses the character in text
- * anyway), as PostgreSQL would refuse it (SQLSTATE 22021).
+ * anyway), as PostgreSQL would refuse it (SQLSTATE 22021). Bytes, and arrays
+ * of anything but scalars, have no literal here: refused rather than written
+ * as something else.
  */
 export function sqlLiteral(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
@@ -46,10 +48,15 @@ export function sqlLiteral(value: unknown): string {
     return `'${String(value)}'`;
   }
   if (value instanceof Date) return `'${value.toISOString()}'`;
+  if (value instanceof Uint8Array) throw new TypeError('Bytes have no SQL literal here');
   if (Array.isArray(value)) {
-    const elements = value.map((v) =>
-      v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`,
-    );
+    const elements = value.map((v) => {
+      if (v === null || v === undefined) return 'NULL';
+      if (typeof v === 'object' || typeof v === 'function') {
+        throw new TypeError('An array literal holds only strings, numbers and booleans');
+      }
+      return `"${String(v).replace(/[\\"]/g, '\\$&')}"`;
+    });
     return sqlLiteral(`{${elements.join(',')}}`);
   }
   const text = typeof value === 'string' ? value : JSON.stringify(value);
