@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { examplePayload } from '../sandbox/github/webhook-examples';
 import { signedWebhook } from '../sandbox/github/webhook-sender';
+import { Subscription } from '../src/subscriptions/subscription.entity';
 import { NewSubscription, SubscriptionService } from '../src/subscriptions/subscription.service';
 import { startTestApp, testEnvironment, TestApp } from './support/test-app';
 import { outcomeOf } from './support/webhook-deliveries';
@@ -78,6 +79,21 @@ describe('subscription rules', () => {
         [sourceId],
       )
       .then((rows) => rows.map((r) => r.title));
+
+  it('the rules read for a webhook (plain SQL) are every field of the stored subscription', async () => {
+    const repo = `rules-${randomUUID().slice(0, 8)}/read`;
+    const added = await subscribe(repo, {
+      eventKinds: ['pull_request'],
+      ignoreBots: true,
+      requiredLabels: ['ready'],
+      excludeLabels: ['wip'],
+      excludeUsers: ['dependabot*'],
+      drafts: 'announce',
+    });
+    const [read] = await subscriptions.forRepositories([repo]);
+    expect(read).toEqual(await db.getRepository(Subscription).findOneByOrFail({ id: added.id }));
+    expect(read.excludeUsers).toEqual(['dependabot*']);
+  });
 
   it('excluded users by login glob: their events, and every event on items they authored', async () => {
     const repo = uniqueRepo();

@@ -37,6 +37,15 @@ export class SubscriptionService {
     private readonly sources: FlowdockSourceService,
   ) {}
 
+  /** The entity's columns under its property names, for plain SQL: read off the entity, so never out of step with it. */
+  private columns: string | undefined;
+  private get selectList(): string {
+    return (this.columns ??= this.dataSource
+      .getMetadata(Subscription)
+      .columns.map((c) => `"${c.databaseName}" AS "${c.propertyName}"`)
+      .join(', '));
+  }
+
   /** Adds a subscription; inside `manager`'s transaction when given (as a savepoint). */
   async add(input: NewSubscription, manager?: EntityManager): Promise<Subscription> {
     const pattern = input.repositoryPattern.trim();
@@ -101,11 +110,7 @@ export class SubscriptionService {
     }
     // Plain SQL, so that a pipelined transaction (the processor's) can run it too.
     return (session ?? this.dataSource).query<Subscription[]>(
-      `SELECT id, repository_pattern AS "repositoryPattern", source_id AS "sourceId",
-              event_kinds AS "eventKinds", ignore_bots AS "ignoreBots",
-              required_labels AS "requiredLabels", exclude_labels AS "excludeLabels",
-              exclude_users AS "excludeUsers", drafts, created_at AS "createdAt"
-       FROM github_subscription WHERE repository_pattern = ANY($1::text[])
+      `SELECT ${this.selectList} FROM github_subscription WHERE repository_pattern = ANY($1::text[])
        ORDER BY created_at`,
       [[...patterns]],
     );
