@@ -4,14 +4,10 @@
  * the same request will not help), or Flowdock could not be reached or failed
  * (timeout, connection error, 5xx, 429 — try again later).
  */
-export abstract class FlowdockError extends Error {
-  /** True when the same request may succeed later. */
-  abstract readonly transient: boolean;
-}
+export abstract class FlowdockError extends Error {}
 
 /** Flowdock answered 4xx: it refused this code, token or message. */
 export class FlowdockRefusedError extends FlowdockError {
-  readonly transient = false;
   constructor(
     readonly status: number,
     /** Flowdock's own explanation (never contains our secrets). */
@@ -33,7 +29,6 @@ export class FlowdockGoneError extends FlowdockRefusedError {
 
 /** Flowdock timed out, was unreachable, answered 5xx or something unreadable. */
 export class FlowdockUnavailableError extends FlowdockError {
-  readonly transient = true;
   constructor(
     reason: string,
     operation: string,
