@@ -11,6 +11,7 @@ import {
 } from './subscription-matcher';
 import { Subscription } from './subscription.entity';
 import { UUID } from '../common/ids';
+import { entitySelect } from '../database/entity-select';
 import { SqlSession } from '../database/pipelined-transaction';
 
 export interface NewSubscription {
@@ -36,15 +37,6 @@ export class SubscriptionService {
     private readonly dataSource: DataSource,
     private readonly sources: FlowdockSourceService,
   ) {}
-
-  /** The entity's columns under its property names, for plain SQL: read off the entity, so never out of step with it. */
-  private columns: string | undefined;
-  private get selectList(): string {
-    return (this.columns ??= this.dataSource
-      .getMetadata(Subscription)
-      .columns.map((c) => `"${c.databaseName}" AS "${c.propertyName}"`)
-      .join(', '));
-  }
 
   /** Adds a subscription; inside `manager`'s transaction when given (as a savepoint). */
   async add(input: NewSubscription, manager?: EntityManager): Promise<Subscription> {
@@ -110,7 +102,7 @@ export class SubscriptionService {
     }
     // Plain SQL, so that a pipelined transaction (the processor's) can run it too.
     return (session ?? this.dataSource).query<Subscription[]>(
-      `SELECT ${this.selectList} FROM github_subscription WHERE repository_pattern = ANY($1::text[])
+      `${entitySelect(this.dataSource, Subscription)} WHERE repository_pattern = ANY($1::text[])
        ORDER BY created_at`,
       [[...patterns]],
     );
