@@ -526,7 +526,7 @@ describe('Flowdock delivery during a webhook storm', () => {
       const inbox = b.t.app.get(WebhookInbox);
       await waitUntil('8 requests waiting for the inbox', () => inbox.waiting === 8, 4_000);
       // Requests waiting for a slow commit while the event loop idles are no storm: holding back
-      // would only delay delivery. (The loop's business is measured from one call to the next.)
+      // would only delay delivery. (How busy the loop is gets measured from one call to the next.)
       storm.holdingBack();
       await sleep(200);
       expect(storm.holdingBack()).toBe(false);

@@ -18,7 +18,7 @@ const STORM_AT = 8;
  * they wait for.
  */
 const BUSY_AT = 0.8;
-/** The shortest span over which the event loop's business is measured. */
+/** The shortest span over which how busy the event loop is gets measured. */
 const BUSY_WINDOW_MS = 100;
 /** How long background work holds back for one storm: any longer and a lasting load could leave it behind for good. */
 const MAX_HOLD_BACK_MS = 10_000;
@@ -51,9 +51,9 @@ export class PassPacing {
 
 /**
  * The process's one storm clock: the webhook inbox tells how many requests
- * wait for its commit, the event loop how busy it is, and the workers that share the CPU with them ask how
- * often to start their work (the processor) or whether to hold back now (the
- * delivery worker).
+ * wait for its commit, the event loop how busy it is, and the workers that
+ * share the CPU with them ask how often to start their work (the processor)
+ * or whether to hold back now (the delivery worker).
  */
 @Injectable()
 export class StormWatch {
