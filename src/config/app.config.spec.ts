@@ -82,6 +82,7 @@ describe('loadConfig', () => {
     ['short', 'a-short-secret', 'shorter than 32 bytes'],
     ['placeholder', 'changeme-changeme-changeme-changeme-changeme', 'placeholder'],
     ['template', '<your webhook secret goes here, 32+ chars>', 'placeholder'],
+    ['filled-in template', 'your-secret-here-make-it-long-enough-please', 'placeholder'],
     ['repeated', 'x'.repeat(40), 'one repeated character'],
     ['word repeated', 'secret'.repeat(8), 'fewer than 10 different characters'],
     ['pattern repeated', 'Tr0ub4dor&3!'.repeat(4), 'a short pattern repeated'],
@@ -151,6 +152,16 @@ describe('loadConfig', () => {
     });
     expect(config.publicUrl).toBe('https://bridge.acme.test');
     expect(config.github.apiUrl).toBe('https://ghe.acme.test/api/v3');
+  });
+
+  it('accepts a generated secret that happens to hold a short word of a template', () => {
+    // "your-" and "Your_" turn up in about one random base64url secret in a million.
+    for (const value of [
+      'Q3vYour_k9ZpL2mX8tR4wB7nC1dF6gH0jK5sV-aE',
+      'h7Tq-your-Zx2Lp9MwR4bN8cV1dK6fG3jS0yA5eU',
+    ]) {
+      expect(loadConfig({ ...productionEnv(), COOKIE_SECRET: value }).warnings).toEqual([]);
+    }
   });
 
   it('accepts generated secrets: random bytes in base64url and hex never look weak', () => {

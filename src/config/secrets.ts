@@ -22,8 +22,14 @@ export type SecretName = (typeof SECRET_VARIABLES)[number] | (typeof CLIENT_ID_V
 export type Secrets = Record<SecretName, string>;
 
 const MIN_SECRET_BYTES = 32;
+/**
+ * Words of a value typed from a template. Each alternative is long enough that
+ * random text does not hold it by chance: a bare `your-` did (5 characters, one
+ * base64url secret in about a million), and the bridge then refused to start
+ * with a generated secret.
+ */
 const PLACEHOLDER =
-  /change[-_ ]?me|replace[-_ ]?me|placeholder|example|your[-_ ]|<[^>]*>|^(secret|password|test|dev|todo)$/i;
+  /change[-_ ]?me|replace[-_ ]?me|placeholder|example|your[-_ ]?(own[-_ ]?)?(secret|key|token|password)|<[^>]*>|^(secret|password|test|dev|todo)$/i;
 
 /** Fewer different characters than this: typed by hand, not generated. */
 const MIN_DISTINCT_CHARACTERS = 10;
