@@ -1,6 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,14 +23,50 @@ export const ROOT = checkout();
 /** The production build of the bridge (`npm run build`). */
 export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 
+/**
+ * Where freePort() looks: below the kernel's ephemeral range, where every
+ * listen(0) and every outgoing connection of these processes lands. A port
+ * from there, free when handed out, could be taken by an in-process server
+ * (a test app on port 0, supertest) before the bridge it was meant for
+ * listens — and a poll of its /health/ready would then reach the wrong
+ * process. Each jest worker draws from a block of its own.
+ */
+const PORT_BLOCK = 500;
+const PORT_BLOCKS = 16;
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    if (Number.isInteger(low) && low > 1024 + PORT_BLOCK * PORT_BLOCKS) return low;
+  } catch {
+    // not Linux: the IANA range's start, used by macOS
+  }
+  return 49_152;
+}
+
+const portBlock = (() => {
+  const worker = Number(process.env.JEST_WORKER_ID ?? 0) % PORT_BLOCKS;
+  return ephemeralLow() - PORT_BLOCK * (PORT_BLOCKS - worker);
+})();
+let portOffset = process.pid % PORT_BLOCK;
+
+/** A port on 127.0.0.1 that nothing listens on, for a process about to be started on it. */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (let tried = 0; tried < PORT_BLOCK; tried++) {
+    const port = portBlock + (portOffset++ % PORT_BLOCK);
+    const server = createServer();
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!listening) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
+  throw new Error(`no free port in ${portBlock}-${portBlock + PORT_BLOCK - 1}`);
 }
 
 export interface Spawned {
