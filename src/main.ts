@@ -14,6 +14,7 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   const { config, warnings, envFile } = loaded;
+  const stopAsked = whileStarting();
   const app = await createApp(config);
   const logger = app.get(Logger);
   if (envFile) logger.log(`Read variables not set in the environment from ${envFile}`, 'Config');
@@ -21,6 +22,13 @@ async function bootstrap(): Promise<void> {
   // SIGTERM/SIGINT close the application: shutdown hooks run, the database
   // pool closes, and the embedded database (if any) stops after it.
   app.enableShutdownHooks();
+  const signal = stopAsked();
+  if (signal) {
+    logger.log(`${signal} arrived while starting: stopping`, 'Bootstrap');
+    await app.close();
+    process.kill(process.pid, signal);
+    return;
+  }
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -32,6 +40,28 @@ async function bootstrap(): Promise<void> {
       `database: ${config.databaseUrl ? 'server' : `embedded in ${config.dataDir}`}`,
     'Bootstrap',
   );
+}
+
+/**
+ * A SIGTERM or SIGINT that arrives before the application can close itself
+ * (systemd stopping a bridge that is still migrating, Ctrl-C during the first
+ * initdb) is remembered, so start-up ends in a clean stop instead of leaving
+ * the embedded server running. A second one ends the process at once.
+ * Returns what arrived, and stops listening.
+ */
+function whileStarting(): () => NodeJS.Signals | undefined {
+  let arrived: NodeJS.Signals | undefined;
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  const remember = (signal: NodeJS.Signals) => {
+    arrived = signal;
+    for (const s of signals) process.off(s, remember);
+    process.stderr.write(`${signal}: the bridge stops once it has started (again to stop now)\n`);
+  };
+  for (const s of signals) process.on(s, remember);
+  return () => {
+    for (const s of signals) process.off(s, remember);
+    return arrived;
+  };
 }
 
 bootstrap().catch((error: unknown) => {

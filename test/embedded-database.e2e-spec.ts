@@ -71,6 +71,22 @@ describe('the embedded database', () => {
     expect(code === 0 || signal === 'SIGTERM').toBe(true);
   };
 
+  it('a SIGTERM while the bridge starts ends in a clean stop once it has started, leaving no server', async () => {
+    const dataDir = newDataDir();
+    const pgdata = join(dataDir, 'postgres');
+    const env = { DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' };
+    const bridge = run(MAIN, env);
+    started.push(bridge);
+    // initdb has begun: the server, its migrations and the application are still to come.
+    await waitUntil('initdb under way', () => existsSync(pgdata));
+    bridge.child.kill('SIGTERM');
+    const { code, signal } = await bridge.exited;
+    expect(bridge.output()).toContain('SIGTERM: the bridge stops once it has started');
+    expect(bridge.output()).toContain('SIGTERM arrived while starting: stopping');
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+    expectNoServerLeft(pgdata, bridge);
+  }, 120_000);
+
   it('after a kill -9 of the bridge, the next start stops the server it left and is ready, saying so once', async () => {
     const dataDir = newDataDir();
     const pgdata = join(dataDir, 'postgres');
@@ -91,7 +107,7 @@ describe('the embedded database', () => {
     expect(again.output()).not.toContain(password(dataDir));
     await stopBridge(again);
     // A clean stop leaves no server behind.
-    expect(existsSync(join(pgdata, 'postmaster.pid'))).toBe(false);
+    expectNoServerLeft(pgdata, again);
   }, 240_000);
 
   it('the CLI and the TypeORM CLI use the server of a running bridge; alone they run and stop their own', async () => {
@@ -205,11 +221,19 @@ describe('the embedded database', () => {
       expect(statSync(join(dataDir, 'postgres-password')).mode & 0o777).toBe(0o600);
       expect(statSync(join(dataDir, 'postgres-password')).uid).toBe(nobody.uid);
       await stopBridge(bridge);
-      expect(existsSync(join(pgdata, 'postmaster.pid'))).toBe(false);
+      expectNoServerLeft(pgdata, bridge);
     },
     240_000,
   );
 });
+
+/** No postmaster.pid in pgdata after `bridge` stopped; its output tells why, if one is left. */
+function expectNoServerLeft(pgdata: string, bridge: Spawned): void {
+  const left = existsSync(join(pgdata, 'postmaster.pid'));
+  expect(left ? `postmaster.pid left; the bridge wrote:\n${bridge.output()}` : 'none left').toBe(
+    'none left',
+  );
+}
 
 /** The embedded server's generated password: it must never be printed. */
 function password(dataDir: string): string {
