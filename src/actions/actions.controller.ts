@@ -50,8 +50,13 @@ export class ActionsController {
     try {
       const { githubMs, ...answer } = await this.perform(item, action, clicked, String(req.id));
       outcome = 'performed';
-      // How long the bridge waited for GitHub, so that the rest of a click's time is the bridge's own.
-      void reply.header('server-timing', `github;dur=${githubMs.toFixed(2)}`);
+      // How long the bridge waited for GitHub, and its own time from the request's arrival
+      // (routing, verification, link lookup, thread change) without that wait.
+      const own = reply.elapsedTime - githubMs;
+      void reply.header(
+        'server-timing',
+        `github;dur=${githubMs.toFixed(2)}, bridge;dur=${own.toFixed(2)}`,
+      );
       return answer;
     } catch (error) {
       outcome = failedActionOutcome(error);
