@@ -435,7 +435,7 @@ function print(report: ReturnType<typeof buildReport>) {
     ),
   );
   console.log(
-    '\n4. UpdateAction requests of linked users (ms; bridge = total − GitHub simulator)\n',
+    '\n4. UpdateAction requests of linked users (ms; bridge = total − its GitHub call; inside = as the bridge measures it)\n',
   );
   console.table(Object.fromEntries(byDatabase.map(([db, f]) => [db, f.actions])));
   console.log(
